@@ -1,0 +1,20 @@
+//! The protocol-free vocabulary of a provider: values with explicit unknown and null, types,
+//! schemas with declared plan behaviour, attribute paths, diagnostics, and the traits a provider,
+//! its resources, data sources and actions implement.
+
+pub mod diagnostics;
+pub mod path;
+pub mod provider;
+pub mod schema;
+pub mod types;
+pub mod value;
+
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use path::{AttributePath, PathStep};
+pub use provider::{
+    Action, ApplyRequest, ApplyResult, Context, DataSource, ImportResult, Plan, PlanRequest,
+    ProgressSender, Provider, ReadResult, Resource,
+};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, Presence, Schema};
+pub use types::Type;
+pub use value::{Number, Value};

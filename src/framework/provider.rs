@@ -1,0 +1,253 @@
+//! The traits a provider implements: Provider, Resource, DataSource and Action, with the plain
+//! request and result types they exchange. Nothing here knows about gRPC or msgpack; the
+//! tfplugin5 layer adapts these calls to the wire.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::path::AttributePath;
+use super::schema::Schema;
+use super::value::Value;
+
+/// What every call gets besides its data: the token that Terraform's `Stop` (Ctrl-C) cancels.
+/// Long waits select on `cancelled()` and return what they have.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    cancel: CancellationToken,
+}
+
+impl Context {
+    pub fn new(cancel: CancellationToken) -> Context {
+        Context { cancel }
+    }
+
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves once Terraform has asked the provider to stop.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+}
+
+/// A provider: its own configuration schema and the types it serves.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider's local name, the prefix of its type names (`hostup`).
+    fn type_name(&self) -> &str;
+
+    fn schema(&self) -> Schema;
+
+    /// Static checks of the provider block; the configuration may hold unknown values.
+    async fn validate_config(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Receives the provider block before any resource operation of a plan or apply.
+    async fn configure(
+        &self,
+        ctx: &Context,
+        config: &Value,
+        terraform_version: &str,
+    ) -> Diagnostics;
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>>;
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
+}
+
+/// What Terraform proposes for a create or an update.
+#[derive(Clone, Debug)]
+pub struct PlanRequest {
+    /// Null on create.
+    pub prior: Value,
+    /// The configuration; may hold unknown values.
+    pub config: Value,
+    /// Terraform's merge of config and prior state.
+    pub proposed: Value,
+    pub prior_private: Vec<u8>,
+}
+
+impl PlanRequest {
+    pub fn is_create(&self) -> bool {
+        self.prior.is_null()
+    }
+}
+
+/// A plan under construction: the framework fills it from the schema, the resource adjusts it.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The inputs of a create, update or delete.
+#[derive(Clone, Debug)]
+pub struct ApplyRequest {
+    /// Null on create.
+    pub prior: Value,
+    /// Null on delete; otherwise the plan, where unknown values are what apply must fill in.
+    pub planned: Value,
+    pub config: Value,
+    pub private: Vec<u8>,
+}
+
+/// The outcome of a create or update. A non-null state with errors is still recorded (a failed
+/// create is then tainted), which is how an interrupted operation keeps its record.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyResult {
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl ApplyResult {
+    pub fn ok(new_state: Value) -> ApplyResult {
+        ApplyResult {
+            new_state,
+            ..Default::default()
+        }
+    }
+
+    /// Nothing to record, only diagnostics.
+    pub fn failed(diagnostics: impl Into<Diagnostics>) -> ApplyResult {
+        ApplyResult {
+            diagnostics: diagnostics.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The outcome of a refresh. A null state means the object is gone.
+#[derive(Clone, Debug, Default)]
+pub struct ReadResult {
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The outcome of an import: the state to record before Terraform refreshes it.
+#[derive(Clone, Debug, Default)]
+pub struct ImportResult {
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// A managed resource type.
+#[async_trait]
+pub trait Resource: Send + Sync + 'static {
+    /// The full type name, `hostup_vps_restore`.
+    fn type_name(&self) -> &str;
+
+    fn schema(&self) -> Schema;
+
+    /// Static checks of a configuration that may hold unknown values. No API calls.
+    async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Adjusts the plan the framework derived from the schema, for creates and updates.
+    async fn modify_plan(&self, _ctx: &Context, _req: &PlanRequest, _plan: &mut Plan) {}
+
+    /// Vetoes or annotates a destroy; the planned state stays null.
+    async fn plan_destroy(&self, _ctx: &Context, _prior: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult;
+
+    async fn read(&self, ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult;
+
+    async fn update(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult;
+
+    /// Removes the object. Errors keep it in state.
+    async fn delete(&self, ctx: &Context, req: ApplyRequest) -> Diagnostics;
+
+    async fn import(&self, _ctx: &Context, _id: &str) -> ImportResult {
+        ImportResult {
+            diagnostics: Diagnostic::error(
+                "Import is not supported",
+                format!("The resource type {} cannot be imported.", self.type_name()),
+            )
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    /// Rewrites state JSON written under an older schema `version` into the current shape.
+    /// The default accepts the current version only.
+    fn upgrade_state(
+        &self,
+        version: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        let current = self.schema().version;
+        if version == current {
+            Ok(state)
+        } else {
+            Err(Diagnostic::error(
+                "Unsupported state version",
+                format!(
+                    "The state of this {} was written with schema version {version}; this provider \
+                     reads version {current} only.",
+                    self.type_name()
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+/// A data source type.
+#[async_trait]
+pub trait DataSource: Send + Sync + 'static {
+    fn type_name(&self) -> &str;
+
+    fn schema(&self) -> Schema;
+
+    async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Fills the computed attributes of `config`; the result must be wholly known.
+    async fn read(&self, ctx: &Context, config: Value) -> ReadResult;
+}
+
+/// Progress lines an action sends while it runs; Terraform prints each as it arrives.
+pub type ProgressSender = mpsc::Sender<String>;
+
+/// An action type (Terraform 1.14+): an operation run on demand or from a lifecycle trigger.
+#[async_trait]
+pub trait Action: Send + Sync + 'static {
+    fn type_name(&self) -> &str;
+
+    fn schema(&self) -> Schema;
+
+    async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Checks before the run; the configuration may hold unknown values.
+    async fn plan(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Runs the action, sending progress lines, and returns its final diagnostics.
+    async fn invoke(&self, ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics;
+}

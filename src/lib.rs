@@ -1,0 +1,11 @@
+//! terraform-provider-hostup: a Terraform / OpenTofu provider for the HostUp VPS API, speaking
+//! plugin protocol 5 over gRPC.
+//!
+//! Layers, each importing only from the ones below it:
+//! - `plugin`: the go-plugin transport (cookie, handshake line, auto-mTLS, controller, health);
+//! - `tfplugin5`: the Provider gRPC service and the DynamicValue codec;
+//! - `framework`: values, schemas, diagnostics and the provider traits, free of protocol types;
+//! - `hostup`: the HostUp provider, its resources, data sources and actions;
+//! - `api`: the HostUp REST client, which knows nothing about Terraform.
+
+pub mod framework;
