@@ -9,3 +9,4 @@
 //! - `api`: the HostUp REST client, which knows nothing about Terraform.
 
 pub mod framework;
+mod proto;
