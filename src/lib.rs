@@ -9,4 +9,5 @@
 //! - `api`: the HostUp REST client, which knows nothing about Terraform.
 
 pub mod framework;
+pub mod hostup;
 mod proto;

@@ -1,0 +1,4 @@
+//! The HostUp provider: its configuration, resources, data sources and actions, built on the
+//! framework traits and the HostUp API client.
+
+pub mod config;
