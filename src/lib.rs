@@ -9,4 +9,6 @@
 //! - `api`: the HostUp REST client, which knows nothing about Terraform.
 
 pub mod framework;
+pub mod logging;
+pub mod plugin;
 mod proto;
