@@ -120,7 +120,9 @@ struct Handshake {
 
 async fn read_handshake(stdout: &mut BufReader<ChildStdout>) -> Handshake {
     let line = read_line(stdout).await;
-    let line = line.strip_suffix('\n').expect("handshake line ends with a newline");
+    let line = line
+        .strip_suffix('\n')
+        .expect("handshake line ends with a newline");
     let fields: Vec<String> = line.split('|').map(str::to_owned).collect();
     assert_eq!(fields.len(), 6, "six fields: {line}");
     assert_eq!(fields[0], "1", "core protocol");
@@ -130,7 +132,10 @@ async fn read_handshake(stdout: &mut BufReader<ChildStdout>) -> Handshake {
     let der = STANDARD_NO_PAD
         .decode(&fields[5])
         .expect("cert is standard base64 without padding");
-    assert!(fields[5].len() > 50, "go-plugin ignores certs of 50 chars or less");
+    assert!(
+        fields[5].len() > 50,
+        "go-plugin ignores certs of 50 chars or less"
+    );
     Handshake {
         fields,
         server_cert: CertificateDer::from(der),
@@ -155,7 +160,9 @@ impl ServerCertVerifier for PinnedServer {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if end_entity.as_ref() != self.cert.as_ref() {
-            return Err(rustls::Error::General("not the handshake certificate".into()));
+            return Err(rustls::Error::General(
+                "not the handshake certificate".into(),
+            ));
         }
         let parsed = webpki::EndEntityCert::try_from(end_entity)
             .map_err(|e| rustls::Error::General(format!("unparseable server cert: {e}")))?;
@@ -188,7 +195,10 @@ impl ServerCertVerifier for PinnedServer {
     }
 }
 
-fn client_tls(server_cert: &CertificateDer<'static>, client: Option<&ClientIdentity>) -> ClientConfig {
+fn client_tls(
+    server_cert: &CertificateDer<'static>,
+    client: Option<&ClientIdentity>,
+) -> ClientConfig {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(PinnedServer {
         cert: server_cert.clone(),
@@ -201,7 +211,10 @@ fn client_tls(server_cert: &CertificateDer<'static>, client: Option<&ClientIdent
         .with_custom_certificate_verifier(verifier);
     let mut config = match client {
         Some(id) => builder
-            .with_client_auth_cert(vec![id.cert.clone()], PrivateKeyDer::Pkcs8(id.key.clone_key()))
+            .with_client_auth_cert(
+                vec![id.cert.clone()],
+                PrivateKeyDer::Pkcs8(id.key.clone_key()),
+            )
             .unwrap(),
         None => builder.with_no_client_auth(),
     };
@@ -311,24 +324,40 @@ async fn terraform_launch_serves_mtls_health_and_exits_on_shutdown() {
     assert_eq!(hs.fields[2], "tcp");
     let addr: SocketAddr = hs.fields[3].parse().unwrap();
     assert_eq!(addr.ip().to_string(), "127.0.0.1");
-    assert!((10000..=25000).contains(&addr.port()), "port {}", addr.port());
+    assert!(
+        (10000..=25000).contains(&addr.port()),
+        "port {}",
+        addr.port()
+    );
 
     let channel = connect_tls(Dial::Tcp(addr), client_tls(&hs.server_cert, Some(&client)))
         .await
         .expect("mTLS connection with Terraform's certificate");
-    assert_eq!(health(channel.clone()).await.unwrap(), ServingStatus::Serving as i32);
+    assert_eq!(
+        health(channel.clone()).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
     shutdown_and_expect_clean_exit(channel, &mut child).await;
 
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).await.unwrap();
     assert_eq!(rest, "", "nothing but the handshake goes to stdout");
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
     assert!(!stderr.is_empty(), "TF_LOG=debug produces log lines");
     for line in stderr.lines() {
         let json: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not hclog JSON ({e}): {line}"));
-        assert!(json["@level"].is_string() && json["@message"].is_string(), "{line}");
+        assert!(
+            json["@level"].is_string() && json["@message"].is_string(),
+            "{line}"
+        );
     }
 }
 
@@ -342,11 +371,15 @@ async fn a_stranger_certificate_is_refused_and_the_server_keeps_serving() {
     let dial = Dial::from_handshake(&hs);
 
     // With TLS 1.3 the client learns of the rejection only when it uses the connection.
-    let refused = match connect_tls(dial.clone(), client_tls(&hs.server_cert, Some(&stranger))).await {
-        Err(_) => true,
-        Ok(channel) => health(channel).await.is_err(),
-    };
-    assert!(refused, "a certificate other than PLUGIN_CLIENT_CERT must be refused");
+    let refused =
+        match connect_tls(dial.clone(), client_tls(&hs.server_cert, Some(&stranger))).await {
+            Err(_) => true,
+            Ok(channel) => health(channel).await.is_err(),
+        };
+    assert!(
+        refused,
+        "a certificate other than PLUGIN_CLIENT_CERT must be refused"
+    );
     let anonymous = match connect_tls(dial.clone(), client_tls(&hs.server_cert, None)).await {
         Err(_) => true,
         Ok(channel) => health(channel).await.is_err(),
@@ -356,7 +389,10 @@ async fn a_stranger_certificate_is_refused_and_the_server_keeps_serving() {
     let channel = connect_tls(dial, client_tls(&hs.server_cert, Some(&client)))
         .await
         .expect("the real client still connects after failed handshakes");
-    assert_eq!(health(channel.clone()).await.unwrap(), ServingStatus::Serving as i32);
+    assert_eq!(
+        health(channel.clone()).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
     shutdown_and_expect_clean_exit(channel, &mut child).await;
 }
 
@@ -391,7 +427,10 @@ async fn a_host_offering_only_protocol_6_gets_a_clear_error() {
     .await
     .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(output.stdout.is_empty(), "no handshake without a common protocol");
+    assert!(
+        output.stdout.is_empty(),
+        "no handshake without a common protocol"
+    );
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("PLUGIN_PROTOCOL_VERSIONS"), "{stderr}");
     assert!(stderr.contains("\"6\""), "names what was offered: {stderr}");
@@ -405,14 +444,20 @@ async fn sigint_does_not_kill_the_plugin() {
     let mut child = launch(&client, &[]);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let hs = read_handshake(&mut stdout).await;
-    let channel = connect_tls(Dial::from_handshake(&hs), client_tls(&hs.server_cert, Some(&client)))
-        .await
-        .unwrap();
+    let channel = connect_tls(
+        Dial::from_handshake(&hs),
+        client_tls(&hs.server_cert, Some(&client)),
+    )
+    .await
+    .unwrap();
 
     send_sigint(&child);
     send_sigint(&child);
     // The signal is pending once kill(2) returns; a round trip proves the process survived it.
-    assert_eq!(health(channel.clone()).await.unwrap(), ServingStatus::Serving as i32);
+    assert_eq!(
+        health(channel.clone()).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
     assert!(child.try_wait().unwrap().is_none(), "plugin still running");
     shutdown_and_expect_clean_exit(channel, &mut child).await;
 }
@@ -422,17 +467,29 @@ async fn sigint_does_not_kill_the_plugin() {
 async fn unix_socket_dir_serves_mtls_over_a_socket_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
     let client = terraform_like_client_cert();
-    let mut child = launch(&client, &[("PLUGIN_UNIX_SOCKET_DIR", dir.path().to_str().unwrap())]);
+    let mut child = launch(
+        &client,
+        &[("PLUGIN_UNIX_SOCKET_DIR", dir.path().to_str().unwrap())],
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let hs = read_handshake(&mut stdout).await;
     assert_eq!(hs.fields[2], "unix");
     let socket = std::path::PathBuf::from(&hs.fields[3]);
-    assert!(socket.is_absolute() && socket.starts_with(dir.path()), "{socket:?}");
+    assert!(
+        socket.is_absolute() && socket.starts_with(dir.path()),
+        "{socket:?}"
+    );
 
-    let channel = connect_tls(Dial::from_handshake(&hs), client_tls(&hs.server_cert, Some(&client)))
-        .await
-        .unwrap();
-    assert_eq!(health(channel.clone()).await.unwrap(), ServingStatus::Serving as i32);
+    let channel = connect_tls(
+        Dial::from_handshake(&hs),
+        client_tls(&hs.server_cert, Some(&client)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        health(channel.clone()).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
     shutdown_and_expect_clean_exit(channel, &mut child).await;
     assert!(!socket.exists(), "socket file removed at exit");
 }
@@ -443,7 +500,10 @@ async fn debug_mode_prints_a_usable_reattach_line() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let json = loop {
         let line = read_line(&mut stdout).await;
-        assert!(!line.is_empty(), "stdout ended before the TF_REATTACH_PROVIDERS line");
+        assert!(
+            !line.is_empty(),
+            "stdout ended before the TF_REATTACH_PROVIDERS line"
+        );
         if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
             break rest.strip_suffix('\'').expect("closing quote").to_owned();
         }
@@ -463,7 +523,10 @@ async fn debug_mode_prints_a_usable_reattach_line() {
         .connect()
         .await
         .expect("plaintext gRPC in debug mode");
-    assert_eq!(health(channel).await.unwrap(), ServingStatus::Serving as i32);
+    assert_eq!(
+        health(channel).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
 
     #[cfg(unix)]
     {
