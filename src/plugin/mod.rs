@@ -181,7 +181,9 @@ fn announce<W: Write>(
         let banner = handshake::debug_banner(&options.provider_address, std::process::id(), addr);
         out.write_all(banner.as_bytes())?;
     } else {
-        writeln!(out, "{}", handshake::handshake_line(addr, cert_der))?;
+        // One write, so a reader never sees half a line.
+        let line = format!("{}\n", handshake::handshake_line(addr, cert_der));
+        out.write_all(line.as_bytes())?;
     }
     out.flush()
 }
@@ -219,4 +221,73 @@ fn watch_interrupts(debug: bool, shutdown: CancellationToken) -> anyhow::Result<
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::plugin::grpc_controller_client::GrpcControllerClient;
+    use crate::proto::plugin::Empty;
+
+    /// Forwards what the server writes as its handshake to the test.
+    struct LineSink(std::sync::mpsc::Sender<Vec<u8>>);
+
+    impl Write for LineSink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.send(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn serve_accepts_a_generated_tonic_service() {
+        // Building the future type-checks `serve`'s bounds against a real generated server.
+        let stdio = GrpcStdioServer::new(services::Stdio {
+            shutdown: CancellationToken::new(),
+        });
+        let options = ServeOptions {
+            provider_address: "registry.terraform.io/hostup/hostup".into(),
+            debug: false,
+        };
+        drop(serve(stdio, options));
+    }
+
+    #[tokio::test]
+    async fn in_process_plaintext_serve_returns_after_shutdown() {
+        let vars: HashMap<String, String> = [
+            (env::MAGIC_COOKIE_KEY, env::MAGIC_COOKIE_VALUE),
+            (env::PROTOCOL_VERSIONS_KEY, "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let options = ServeOptions {
+            provider_address: "registry.terraform.io/hostup/hostup".into(),
+            debug: false,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = tokio::spawn(async move {
+            serve_with_env(Routes::default(), &options, &vars, LineSink(tx)).await
+        });
+        let line = tokio::task::spawn_blocking(move || rx.recv().unwrap())
+            .await
+            .unwrap();
+        let line = String::from_utf8(line).unwrap();
+        let addr = line
+            .strip_prefix("1|5|tcp|")
+            .and_then(|rest| rest.strip_suffix("|grpc|\n"))
+            .unwrap_or_else(|| panic!("plaintext handshake line: {line:?}"));
+
+        let mut controller = GrpcControllerClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        controller.shutdown(Empty {}).await.unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(2), server)
+            .await
+            .expect("serve returns promptly after Shutdown");
+        finished.unwrap().unwrap();
+    }
 }
