@@ -10,4 +10,6 @@
 
 pub mod framework;
 pub mod hostup;
+pub mod logging;
+pub mod plugin;
 mod proto;
