@@ -349,7 +349,8 @@ async fn restore_validation_points_at_the_offending_field() {
 
 #[tokio::test]
 async fn restore_runs_closes_the_gate_and_leaves_a_visible_mark() {
-    let sim = start(fixture(), &[]);
+    // Long enough that a loaded machine still sees the job running between the first requests.
+    let sim = start(fixture(), &["--job-duration", "800ms"]);
     let a = sim.restore(TARGET, SOURCE, NEWEST).await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
     let op = &a.body["operation"];
@@ -501,6 +502,24 @@ async fn fail_rate_limited_to_gets() {
     assert_eq!(
         sim.restore(TARGET, SOURCE, SMALL).await.status,
         StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn latency_is_added_and_wrong_methods_get_a_problem() {
+    let sim = start(fixture(), &["--latency", "150ms"]);
+    let started = Instant::now();
+    let a = sim.get(Some(FULL), &format!("/api/v2/vps/{TARGET}")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    let a = sim
+        .send("DELETE", Some(FULL), &format!("/api/v2/vps/{TARGET}"), None)
+        .await;
+    assert_problem(&a, 405, "method_not_allowed");
+    assert_problem(
+        &sim.get(Some(FULL), "/api/v2/nothing-here").await,
+        404,
+        "not_found",
     );
 }
 

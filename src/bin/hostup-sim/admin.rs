@@ -35,9 +35,8 @@ fn bad(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| bad(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 async fn requests(State(state): State<Shared>) -> Json<Value> {
@@ -84,7 +83,7 @@ async fn set_gate(
 ) -> Response {
     let b: GateBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
     };
     let mut world = state.world.lock().expect("world lock poisoned");
     match world.set_gate(
@@ -109,7 +108,7 @@ struct VpsPatch {
 async fn patch_vps(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let p: VpsPatch = match parse(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
     };
     let mut world = state.world.lock().expect("world lock poisoned");
     let Some(vps) = world.vps.iter_mut().find(|v| v.id == id) else {
@@ -163,7 +162,7 @@ fn default_status() -> u16 {
 async fn fail_next(State(state): State<Shared>, body: Bytes) -> Response {
     let f: FailNext = match parse(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
     };
     if !(400..=599).contains(&f.status) {
         return bad(StatusCode::BAD_REQUEST, "status must be 400-599");

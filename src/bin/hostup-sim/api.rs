@@ -51,6 +51,7 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/api/jobs/{job_id}", get(get_job))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), api_layer))
         .with_state(state)
 }
@@ -89,6 +90,14 @@ async fn not_found() -> Problem {
         StatusCode::NOT_FOUND,
         "not_found",
         "No such endpoint in hostup-sim.",
+    )
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This route does not accept that method.",
     )
 }
 

@@ -22,7 +22,7 @@ pub struct FieldError {
 pub struct Problem {
     pub status: StatusCode,
     pub code: String,
-    pub title: String,
+    pub title: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// Extra headers (Retry-After and friends) the answer must carry.
@@ -34,7 +34,7 @@ impl Problem {
         Problem {
             status,
             code: code.to_string(),
-            title: title_for(status, code).to_string(),
+            title: title_for(status, code),
             detail: detail.into(),
             errors: Vec::new(),
             headers: Vec::new(),
