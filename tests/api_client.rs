@@ -395,10 +395,7 @@ async fn restore_sources_and_restore_from_vps() {
     let post = seen.iter().find(|s| s.method == "POST").unwrap();
     assert_eq!(post.headers["content-type"], "application/json");
     let body: Value = serde_json::from_slice(&post.body).unwrap();
-    assert_eq!(
-        body,
-        json!({"sourceVpsId": "vps_s", "backupId": "bkp_1"})
-    );
+    assert_eq!(body, json!({"sourceVpsId": "vps_s", "backupId": "bkp_1"}));
 }
 
 #[tokio::test]
@@ -443,7 +440,10 @@ async fn backups_list_create_and_delete() {
     assert_eq!(list.backups[0].note.as_deref(), Some("Before upgrade"));
     assert_eq!(list.backups[0].size_gb, Some(12.4));
     let quota = list.quota_info.unwrap();
-    assert_eq!((quota.used, quota.limit, quota.remaining), (Some(1), None, Some(2)));
+    assert_eq!(
+        (quota.used, quota.limit, quota.remaining),
+        (Some(1), None, Some(2))
+    );
     let actions = list.actions.unwrap();
     assert!(actions.can_create_backup.unwrap().allowed);
     assert_eq!(
@@ -879,7 +879,11 @@ async fn post_is_resent_when_the_connection_was_refused() {
     let op = c.restore_from_vps("vps_t", "vps_s", "bkp_1").await.unwrap();
     opener.await.unwrap();
     assert_eq!(op.job_id, "job_r");
-    assert_eq!(c.request_counts().post, 2, "one refused send, one delivered");
+    assert_eq!(
+        c.request_counts().post,
+        2,
+        "one refused send, one delivered"
+    );
     assert_eq!(mock.count(), 1);
 }
 
@@ -895,7 +899,13 @@ async fn ids_are_checked_before_any_request() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ApiError::InvalidId { role: "source VPS id", .. }),
+        matches!(
+            err,
+            ApiError::InvalidId {
+                role: "source VPS id",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("source VPS id"));
@@ -933,7 +943,10 @@ async fn foreign_poll_url_is_refused_and_nothing_is_sent_there() {
     foreign.on(
         "GET",
         "/api/jobs/job_1",
-        vec![Reply::json(200, legacy_job("job_1", "completed", 100.0, json!({})))],
+        vec![Reply::json(
+            200,
+            legacy_job("job_1", "completed", 100.0, json!({})),
+        )],
     );
     let foreign_addr = start(&foreign).await;
     let home = Arc::new(Mock::default());
@@ -968,7 +981,12 @@ async fn relative_poll_url_resolves_to_api_jobs_and_both_envelopes_parse() {
         "/api/jobs/job_l",
         vec![Reply::json(
             200,
-            legacy_job("job_l", "active", 40.0, json!({"queueType": "vps", "jobName": "x"})),
+            legacy_job(
+                "job_l",
+                "active",
+                40.0,
+                json!({"queueType": "vps", "jobName": "x"}),
+            ),
         )],
     )
     .on(
@@ -1031,7 +1049,8 @@ async fn wait_reports_progress_changes_and_completes() {
     let outcome = c
         .wait_for_job(
             &op,
-            fast_poll(Duration::from_secs(10)).with_progress(move |p| sink.lock().unwrap().push(p.clone())),
+            fast_poll(Duration::from_secs(10))
+                .with_progress(move |p| sink.lock().unwrap().push(p.clone())),
         )
         .await
         .unwrap();
@@ -1102,7 +1121,10 @@ async fn wait_times_out_naming_job_and_last_status() {
     mock.on(
         "GET",
         "/api/jobs/job_slow",
-        vec![Reply::json(200, legacy_job("job_slow", "active", 20.0, json!({})))],
+        vec![Reply::json(
+            200,
+            legacy_job("job_slow", "active", 20.0, json!({})),
+        )],
     );
     let addr = start(&mock).await;
     let op = terraform_provider_hostup::api::Operation {
@@ -1136,8 +1158,10 @@ async fn wait_deadline_interrupts_a_hanging_poll() {
     mock.on(
         "GET",
         "/api/jobs/job_hang",
-        vec![Reply::json(200, legacy_job("job_hang", "active", 0.0, json!({})))
-            .delay(Duration::from_secs(5))],
+        vec![
+            Reply::json(200, legacy_job("job_hang", "active", 0.0, json!({})))
+                .delay(Duration::from_secs(5)),
+        ],
     );
     let addr = start(&mock).await;
     let op = terraform_provider_hostup::api::Operation {
@@ -1153,7 +1177,13 @@ async fn wait_deadline_interrupts_a_hanging_poll() {
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(
-        matches!(&outcome, WaitOutcome::TimedOut { last_status: JobStatus::Pending, .. }),
+        matches!(
+            &outcome,
+            WaitOutcome::TimedOut {
+                last_status: JobStatus::Pending,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
 }
@@ -1164,7 +1194,10 @@ async fn wait_can_be_cancelled() {
     mock.on(
         "GET",
         "/api/jobs/job_c",
-        vec![Reply::json(200, legacy_job("job_c", "active", 5.0, json!({})))],
+        vec![Reply::json(
+            200,
+            legacy_job("job_c", "active", 5.0, json!({})),
+        )],
     );
     let addr = start(&mock).await;
     let op = terraform_provider_hostup::api::Operation {
@@ -1218,23 +1251,33 @@ async fn a_vanished_job_record_is_reported_as_expired() {
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("expired") && msg.contains("req_test_1"), "{msg}");
+    assert!(
+        msg.contains("expired") && msg.contains("req_test_1"),
+        "{msg}"
+    );
     assert_eq!(mock.count(), 1, "a 404 is not retried");
 }
 
 #[tokio::test]
 async fn malformed_success_body_is_a_decode_error_not_a_panic() {
     let mock = Arc::new(Mock::default());
-    mock.on("GET", "/api/v2/vps/vps_a", vec![Reply::text(200, "not json")])
-        .on(
-            "POST",
-            "/api/v2/vps/vps_a/backups",
-            vec![Reply::json(202, json!({"operation": {"status": "queued"}}))],
-        );
+    mock.on(
+        "GET",
+        "/api/v2/vps/vps_a",
+        vec![Reply::text(200, "not json")],
+    )
+    .on(
+        "POST",
+        "/api/v2/vps/vps_a/backups",
+        vec![Reply::json(202, json!({"operation": {"status": "queued"}}))],
+    );
     let addr = start(&mock).await;
     let c = client(addr);
     let err = c.get_vps("vps_a").await.unwrap_err();
-    assert!(matches!(err, ApiError::Decode { status: 200, .. }), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Decode { status: 200, .. }),
+        "{err:?}"
+    );
     let err = c.create_backup("vps_a", None).await.unwrap_err();
     assert!(err.to_string().contains("jobId"), "{err}");
 }

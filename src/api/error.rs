@@ -184,7 +184,11 @@ impl fmt::Display for HttpError {
             }
             for e in &p.errors {
                 let pointer = e.pointer.as_deref().unwrap_or("(body)");
-                write!(f, "; {pointer}: {}", e.detail.as_deref().unwrap_or("invalid"))?;
+                write!(
+                    f,
+                    "; {pointer}: {}",
+                    e.detail.as_deref().unwrap_or("invalid")
+                )?;
                 if let Some(code) = &e.code {
                     write!(f, " ({code})")?;
                 }

@@ -47,9 +47,7 @@ mod de {
         Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
     }
 
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Vec<T>, D::Error> {
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
         Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
     }
 }
@@ -208,7 +206,10 @@ pub enum GateOrigin {
 /// The result of looking up the cross-VPS restore gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateLookup {
-    Found { gate: Gate, origin: GateOrigin },
+    Found {
+        gate: Gate,
+        origin: GateOrigin,
+    },
     /// Neither endpoint carries the gate; the caller goes on and warns that it could not check.
     Unknown,
 }
@@ -655,13 +656,17 @@ mod tests {
 
     #[test]
     fn v2_job_envelope_and_unknown_status() {
-        let j = Job::from_value(&json!({"operation": {"status": "completed", "jobId": "job_2",
-            "pollUrl": "/api/jobs/job_2", "result": {"result": {"backupId": "bkp_9"}}}}))
+        let j = Job::from_value(
+            &json!({"operation": {"status": "completed", "jobId": "job_2",
+            "pollUrl": "/api/jobs/job_2", "result": {"result": {"backupId": "bkp_9"}}}}),
+        )
         .unwrap();
         assert!(j.is_completed());
         assert_eq!(j.result_backup_id().as_deref(), Some("bkp_9"));
-        let j = Job::from_value(&json!({"operation": {"status": "defragmenting", "jobId": "job_2",
-            "pollUrl": "/api/jobs/job_2"}}))
+        let j = Job::from_value(
+            &json!({"operation": {"status": "defragmenting", "jobId": "job_2",
+            "pollUrl": "/api/jobs/job_2"}}),
+        )
         .unwrap();
         assert_eq!(j.status, JobStatus::Other("defragmenting".into()));
         assert!(!j.status.is_terminal());

@@ -184,7 +184,10 @@ mod tests {
         );
         let later = SystemTime::now() + Duration::from_secs(30);
         let d = retry_after(&headers(&[("retry-after", httpdate::fmt_http_date(later))])).unwrap();
-        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
         let past = SystemTime::now() - Duration::from_secs(30);
         assert_eq!(
             retry_after(&headers(&[("retry-after", httpdate::fmt_http_date(past))])),
@@ -200,7 +203,10 @@ mod tests {
     fn reset_accepts_iso_timestamps() {
         let at = chrono::Utc::now() + chrono::Duration::seconds(20);
         let d = reset_wait(&headers(&[("x-ratelimit-reset", at.to_rfc3339())])).unwrap();
-        assert!(d > Duration::from_secs(18) && d <= Duration::from_secs(20), "{d:?}");
+        assert!(
+            d > Duration::from_secs(18) && d <= Duration::from_secs(20),
+            "{d:?}"
+        );
         assert_eq!(
             reset_wait(&headers(&[("x-ratelimit-reset", "99999999999".into())])),
             Some(MAX_RESET_WAIT)
