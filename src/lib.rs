@@ -8,6 +8,7 @@
 //! - `hostup`: the HostUp provider, its resources, data sources and actions;
 //! - `api`: the HostUp REST client, which knows nothing about Terraform.
 
+pub mod api;
 pub mod framework;
 pub mod hostup;
 pub mod logging;
