@@ -2,3 +2,6 @@
 //! framework traits and the HostUp API client.
 
 pub mod config;
+pub mod provider;
+
+pub use provider::{HostupProvider, Shared};
