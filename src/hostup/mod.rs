@@ -1,7 +1,9 @@
 //! The HostUp provider: its configuration, resources, data sources and actions, built on the
 //! framework traits and the HostUp API client.
 
+pub mod cache;
 pub mod config;
 pub mod provider;
+pub mod vps_restore;
 
 pub use provider::{HostupProvider, Shared};

@@ -6,8 +6,10 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use url::Url;
 
+use super::cache::ReadCache;
 use super::config::{self, Resolved};
-use crate::api::{ApiKey, Client, ClientConfig};
+use super::vps_restore::VpsRestoreResource;
+use crate::api::{ApiKey, Client, ClientConfig, PollSchedule};
 use crate::framework::{
     AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value,
 };
@@ -24,6 +26,10 @@ enum Configured {
 #[derive(Debug, Default)]
 pub struct Shared {
     configured: RwLock<Option<Configured>>,
+    /// Plan-time reads shared by every resource of this process (one read per target).
+    cache: ReadCache,
+    /// How job waits poll; `HOSTUP_POLL_INTERVAL_MS` sets a fixed interval (tests, debugging).
+    poll: RwLock<PollSchedule>,
 }
 
 impl Shared {
@@ -60,6 +66,38 @@ impl Shared {
     pub fn set_client(&self, client: Client) {
         self.set(Configured::Ready(client));
     }
+
+    /// The process-wide plan-time read cache.
+    pub fn cache(&self) -> &ReadCache {
+        &self.cache
+    }
+
+    /// The schedule job waits poll with.
+    pub fn poll_schedule(&self) -> PollSchedule {
+        self.poll.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_poll_schedule(&self, poll: PollSchedule) {
+        *self.poll.write().unwrap_or_else(|e| e.into_inner()) = poll;
+    }
+}
+
+/// Environment variable that makes job waits poll at a fixed interval, in milliseconds.
+pub const ENV_POLL_INTERVAL_MS: &str = "HOSTUP_POLL_INTERVAL_MS";
+
+/// The fixed schedule `HOSTUP_POLL_INTERVAL_MS` asks for; `Err` names what is wrong.
+fn poll_from_env(raw: &str) -> Result<PollSchedule, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(ms) if (10..=600_000).contains(&ms) => Ok(PollSchedule {
+            initial: std::time::Duration::from_millis(ms),
+            max: std::time::Duration::from_millis(ms),
+            factor: 1.0,
+        }),
+        _ => Err(format!(
+            "{ENV_POLL_INTERVAL_MS} must be a whole number of milliseconds from 10 to 600000, \
+             got {raw:?}; the default schedule (1 s growing to 10 s) is used instead."
+        )),
+    }
 }
 
 /// Looks an environment variable up; tests pass a fixed map instead of the process environment.
@@ -95,6 +133,18 @@ impl HostupProvider {
 
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
+    }
+
+    /// Applies `HOSTUP_POLL_INTERVAL_MS` when set; a bad value is a warning, not a failure.
+    fn read_poll_env(&self) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if let Some(raw) = (self.env)(ENV_POLL_INTERVAL_MS) {
+            match poll_from_env(&raw) {
+                Ok(poll) => self.shared.set_poll_schedule(poll),
+                Err(detail) => diags.warning("Ignored HOSTUP_POLL_INTERVAL_MS", detail),
+            }
+        }
+        diags
     }
 }
 
@@ -134,7 +184,8 @@ impl Provider for HostupProvider {
         config: &Value,
         terraform_version: &str,
     ) -> Diagnostics {
-        match config::resolve(config, &*self.env) {
+        let mut diags = self.read_poll_env();
+        diags.extend(match config::resolve(config, &*self.env) {
             Ok(Resolved::Unknown) => {
                 self.shared.set(Configured::Deferred);
                 Diagnostics::new()
@@ -147,11 +198,12 @@ impl Provider for HostupProvider {
                 Err(d) => d,
             },
             Err(d) => d,
-        }
+        });
+        diags
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(VpsRestoreResource::new(self.shared.clone()))]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

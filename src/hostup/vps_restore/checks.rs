@@ -1,0 +1,430 @@
+//! The live checks of a restore, run at plan time (through the shared read cache) and again at
+//! apply just before the POST (fresh reads): the target exists and is ours, its restore gate is
+//! open, the source is among its restore sources, the backup is under that source and fits the
+//! target's disk, and `confirm_target_name` matches. Every failure is an error at the attribute
+//! it is about, with a detail that says what to do. Also the warning that tells the user what
+//! apply destroys.
+
+use std::sync::Arc;
+
+use crate::api::{ApiError, Client, RestoreSource, SourceBackup, Vps, VpsDetails};
+use crate::framework::{AttributePath, Diagnostic, Diagnostics};
+
+use super::model::{
+    gb, source_type_text, Checked, RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID,
+    TARGET_VPS_ID,
+};
+use crate::hostup::cache::ReadCache;
+
+/// How many of a source's backups an error lists.
+const LISTED_BACKUPS: usize = 5;
+
+/// Where the checks read from.
+#[derive(Clone, Copy)]
+pub enum Reads<'a> {
+    /// Plan time: shared, single-flight reads.
+    Cached(&'a ReadCache, &'a Client),
+    /// Apply time: straight to HostUp, so a backup that rotated away since the plan is seen.
+    Fresh(&'a Client),
+}
+
+impl Reads<'_> {
+    async fn vps(&self, id: &str) -> Result<Arc<Vps>, Arc<ApiError>> {
+        match self {
+            Reads::Cached(cache, client) => cache.vps(client, id).await,
+            Reads::Fresh(client) => client.get_vps(id).await.map(Arc::new).map_err(Arc::new),
+        }
+    }
+
+    async fn details(&self, id: &str) -> Result<Arc<VpsDetails>, Arc<ApiError>> {
+        match self {
+            Reads::Cached(cache, client) => cache.details(client, id).await,
+            Reads::Fresh(client) => client
+                .get_vps_details(id)
+                .await
+                .map(Arc::new)
+                .map_err(Arc::new),
+        }
+    }
+
+    async fn sources(&self, id: &str) -> Result<Arc<Vec<RestoreSource>>, Arc<ApiError>> {
+        match self {
+            Reads::Cached(cache, client) => cache.restore_sources(client, id).await,
+            Reads::Fresh(client) => client
+                .restore_sources(id)
+                .await
+                .map(Arc::new)
+                .map_err(Arc::new),
+        }
+    }
+}
+
+fn at(name: &str) -> AttributePath {
+    AttributePath::attribute(name)
+}
+
+/// "web-01 (vps_…)" or just the id when HostUp gave no name.
+fn named(name: Option<&str>, id: &str) -> String {
+    match name {
+        Some(n) if !n.is_empty() => format!("{n} ({id})"),
+        _ => id.to_owned(),
+    }
+}
+
+/// The error for a failed read of the target, at `target_vps_id`.
+fn target_read_error(id: &str, what: &str, e: &ApiError) -> Diagnostic {
+    let (summary, detail) = match e.status() {
+        Some(404) => (
+            "Target VPS not found".to_owned(),
+            format!(
+                "HostUp has no VPS {id} that this API key can see ({e}). Check the id: it must \
+                 be a VPS of the account the API key belongs to. The hostup_vps data source or \
+                 `GET /api/v2/vps` lists your VPS ids."
+            ),
+        ),
+        Some(403) => (
+            "Not allowed to read the target VPS".to_owned(),
+            format!(
+                "HostUp refused to show {what} of VPS {id} ({e}). The API key needs the scopes \
+                 read:vm and backup:vm; create a key with both in the HostUp control panel."
+            ),
+        ),
+        _ => (
+            "Could not check the restore target".to_owned(),
+            format!(
+                "Reading {what} of VPS {id} failed, so the restore could not be checked: {e} \
+                 Nothing was changed; try the plan again."
+            ),
+        ),
+    };
+    Diagnostic::error(summary, detail).at(at(TARGET_VPS_ID))
+}
+
+/// Backups newest first (RFC 3339 strings of one format sort as time); undated ones last.
+fn newest_first(backups: &[SourceBackup]) -> Vec<&SourceBackup> {
+    let mut v: Vec<&SourceBackup> = backups.iter().collect();
+    v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    v
+}
+
+fn describe_backup(b: &SourceBackup) -> String {
+    let mut s = format!(
+        "- {} created {}",
+        b.id,
+        b.created_at.as_deref().unwrap_or("at an unknown time")
+    );
+    if let Some(size) = b.size_gb {
+        s.push_str(&format!(", {}", gb(size)));
+    }
+    if let Some(note) = b.note.as_deref().filter(|n| !n.is_empty()) {
+        s.push_str(&format!(" ({note})"));
+    }
+    s
+}
+
+fn describe_source(s: &RestoreSource) -> String {
+    let mut line = format!(
+        "- {} ({}, {} backup{}",
+        named(s.name.as_deref(), &s.id),
+        source_type_text(&s.source_type),
+        s.backups.len(),
+        if s.backups.len() == 1 { "" } else { "s" }
+    );
+    if let Some(newest) = newest_first(&s.backups).first() {
+        line.push_str(&format!(", newest {}", newest.id));
+    }
+    line.push(')');
+    line
+}
+
+/// Runs every check. `Ok` carries what the plan and state show; `Err` the errors, each at its
+/// attribute (and any warnings gathered before them).
+pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let target_id = args.target_vps_id.as_str();
+
+    let vps = match reads.vps(target_id).await {
+        Ok(v) => v,
+        Err(e) => return Err(target_read_error(target_id, "the summary", &e).into()),
+    };
+    let details = match reads.details(target_id).await {
+        Ok(d) => d,
+        Err(e) => return Err(target_read_error(target_id, "the details", &e).into()),
+    };
+    let target_name = vps
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or_else(|| details.hostname.clone());
+    let target = named(target_name.as_deref(), target_id);
+
+    let gate = vps
+        .actions
+        .as_ref()
+        .and_then(|a| a.can_restore_from_another_vps.clone())
+        .or_else(|| {
+            details
+                .actions
+                .as_ref()
+                .and_then(|a| a.can_restore_from_another_vps.clone())
+        });
+    let gate_checked = gate.is_some();
+    if let Some(gate) = gate.filter(|g| !g.allowed) {
+        let reason = gate.reason.as_deref().unwrap_or("HostUp gave no reason");
+        let code = gate.code.as_deref().unwrap_or("none given");
+        let advice = match gate.code.as_deref() {
+            Some("job_in_progress") => "Wait for the running job to finish, then plan again.",
+            Some("pending_order") => {
+                "Settle the open order in the HostUp control panel, then plan again."
+            }
+            _ => "Resolve it in the HostUp control panel, then plan again.",
+        };
+        diags.error_at(
+            at(TARGET_VPS_ID),
+            "HostUp does not allow a restore onto this VPS now",
+            format!(
+                "HostUp blocks restoring another VPS's backup onto {target}: {reason} \
+                 (code {code}). {advice}"
+            ),
+        );
+    }
+
+    if let Some(want) = &args.confirm_target_name {
+        if target_name.as_deref() != Some(want.as_str()) {
+            diags.error_at(
+                at(CONFIRM_TARGET_NAME),
+                "The target VPS has a different name",
+                format!(
+                    "confirm_target_name is {want:?}, but VPS {target_id} is named {}. This guard \
+                     stops a restore onto the wrong machine: check target_vps_id, or set \
+                     confirm_target_name to the name of the VPS you mean to overwrite.",
+                    target_name
+                        .as_deref()
+                        .map_or("nothing (HostUp gave no name)".to_owned(), |n| format!(
+                            "{n:?}"
+                        ))
+                ),
+            );
+        }
+    }
+
+    let sources = match reads.sources(target_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(target_read_error(target_id, "the restore sources", &e));
+            return Err(diags);
+        }
+    };
+    let Some(source) = sources.iter().find(|s| s.id == args.source_vps_id) else {
+        let listed = if sources.is_empty() {
+            "HostUp lists no restore sources for this target: none of your other VPSes (live or \
+             terminated) has a backup yet."
+                .to_owned()
+        } else {
+            format!(
+                "Restore sources HostUp offers for {target}:\n{}",
+                sources
+                    .iter()
+                    .map(describe_source)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        };
+        diags.error_at(
+            at(SOURCE_VPS_ID),
+            "Source VPS is not a restore source of the target",
+            format!(
+                "VPS {} is not among the restore sources of {target}. A source must be another \
+                 VPS of the same account with at least one backup. Set source_vps_id to one of \
+                 these.\n{listed}",
+                args.source_vps_id
+            ),
+        );
+        return Err(diags);
+    };
+    let source_label = named(source.name.as_deref(), &source.id);
+
+    let Some(backup) = source.backups.iter().find(|b| b.id == args.backup_id) else {
+        let newest = newest_first(&source.backups);
+        let listed = if newest.is_empty() {
+            format!("{source_label} has no backups.")
+        } else {
+            format!(
+                "Newest backups of {source_label}:\n{}",
+                newest
+                    .iter()
+                    .take(LISTED_BACKUPS)
+                    .map(|b| describe_backup(b))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        };
+        diags.error_at(
+            at(BACKUP_ID),
+            "Backup not found under the source VPS",
+            format!(
+                "Backup {} is not a backup of {source_label}; it may have been rotated away by \
+                 backup retention, or belong to another VPS. Set backup_id to one of the \
+                 source's backups (the hostup_vps_restore_sources data source picks the newest).\
+                 \n{listed}",
+                args.backup_id
+            ),
+        );
+        return Err(diags);
+    };
+
+    if let (Some(size), Some(disk)) = (backup.size_gb, details.storage_gb) {
+        if size > disk {
+            diags.error_at(
+                at(BACKUP_ID),
+                "Backup does not fit the target's disk",
+                format!(
+                    "Backup {} of {source_label} is {}, but {target} has a {} disk. Pick a \
+                     smaller backup, or upgrade the target's disk first.",
+                    backup.id,
+                    gb(size),
+                    gb(disk)
+                ),
+            );
+        }
+    }
+
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Checked {
+        target_id: target_id.to_owned(),
+        target_name,
+        target_storage_gb: details.storage_gb,
+        source_id: source.id.clone(),
+        source_name: source.name.clone(),
+        source_type: source.source_type.clone(),
+        backup_id: backup.id.clone(),
+        backup_created_at: backup.created_at.clone(),
+        backup_size_gb: backup.size_gb,
+        gate_checked,
+    })
+}
+
+/// The plan warning: what apply destroys, in plain words.
+pub fn destruction_warning(c: &Checked) -> Diagnostic {
+    let target = named(c.target_name.as_deref(), &c.target_id);
+    let source = named(c.source_name.as_deref(), &c.source_id);
+    let mut backup = format!(
+        "backup {} (created {}",
+        c.backup_id,
+        c.backup_created_at
+            .as_deref()
+            .unwrap_or("at an unknown time")
+    );
+    if let Some(size) = c.backup_size_gb {
+        backup.push_str(&format!(", {}", gb(size)));
+    }
+    backup.push(')');
+    let source_kind = match source_type_text(&c.source_type) {
+        "retained" => " (a retained backup of a terminated service)",
+        _ => "",
+    };
+    Diagnostic::warning(
+        format!("Apply will overwrite VPS {target}"),
+        format!(
+            "Applying this plan stops VPS {target} and overwrites its disk with {backup} of VPS \
+             {source}{source_kind}. Everything written to {target} since that backup was taken \
+             is lost. Terraform cannot undo this: destroying the hostup_vps_restore resource \
+             later does not bring the old data back."
+        ),
+    )
+}
+
+/// The warning shown when neither VPS endpoint carried the restore gate.
+pub fn gate_unknown_warning(c: &Checked) -> Diagnostic {
+    Diagnostic::warning(
+        "Restore gate could not be checked",
+        format!(
+            "HostUp did not say whether VPS {} accepts a restore right now; the restore will be \
+             attempted and HostUp may still refuse it at apply.",
+            named(c.target_name.as_deref(), &c.target_id)
+        ),
+    )
+    .at(at(TARGET_VPS_ID))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::SourceType;
+
+    fn checked() -> Checked {
+        Checked {
+            target_id: "vps_t1".into(),
+            target_name: Some("web-01".into()),
+            target_storage_gb: Some(80.0),
+            source_id: "vps_s1".into(),
+            source_name: Some("db-01".into()),
+            source_type: SourceType::Server,
+            backup_id: "bkp_b1".into(),
+            backup_created_at: Some("2026-04-27T10:00:00.000Z".into()),
+            backup_size_gb: Some(18.0),
+            gate_checked: true,
+        }
+    }
+
+    #[test]
+    fn warning_names_target_backup_source_and_the_loss() {
+        let w = destruction_warning(&checked());
+        assert!(!w.is_error());
+        assert!(w.summary.contains("web-01 (vps_t1)"), "{}", w.summary);
+        for needle in [
+            "stops VPS web-01 (vps_t1)",
+            "overwrites its disk with backup bkp_b1",
+            "2026-04-27T10:00:00.000Z",
+            "18 GB",
+            "db-01 (vps_s1)",
+            "since that backup was taken is lost",
+            "does not bring the old data back",
+        ] {
+            assert!(
+                w.detail.contains(needle),
+                "missing {needle:?} in {}",
+                w.detail
+            );
+        }
+    }
+
+    #[test]
+    fn warning_without_names_uses_ids_and_marks_retained_sources() {
+        let mut c = checked();
+        c.target_name = None;
+        c.source_name = None;
+        c.source_type = SourceType::Retained;
+        c.backup_size_gb = None;
+        let w = destruction_warning(&c);
+        assert!(w.detail.contains("stops VPS vps_t1 and"), "{}", w.detail);
+        assert!(w.detail.contains("of VPS vps_s1 (a retained backup"));
+        assert!(!w.detail.contains("GB"));
+    }
+
+    #[test]
+    fn backups_are_listed_newest_first_with_date_and_size() {
+        let b = |id: &str, at: &str, size: f64| SourceBackup {
+            id: id.into(),
+            display_id: None,
+            storage_key: None,
+            created_at: Some(at.into()),
+            size_gb: Some(size),
+            backup_type: None,
+            note: None,
+        };
+        let list = [
+            b("bkp_old", "2026-04-13T02:00:00Z", 12.4),
+            b("bkp_new", "2026-04-27T10:00:00Z", 18.0),
+            b("bkp_mid", "2026-04-20T02:00:00Z", 96.5),
+        ];
+        let order: Vec<&str> = newest_first(&list).iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(order, ["bkp_new", "bkp_mid", "bkp_old"]);
+        assert_eq!(
+            describe_backup(&list[0]),
+            "- bkp_old created 2026-04-13T02:00:00Z, 12.4 GB"
+        );
+    }
+}

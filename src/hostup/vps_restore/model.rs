@@ -1,0 +1,356 @@
+//! The `hostup_vps_restore` state and how it maps to and from HostUp's answers: attribute names,
+//! the arguments read from a plan, the facts the checks learn (target name, backup date and size,
+//! source type), the job fields written after the POST, the private data that remembers the
+//! job's poll URL, and the ids an imported job record must carry.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::api::{validate_id, Job, JobStatus, Operation, SourceType};
+use crate::framework::Value;
+
+pub const TARGET_VPS_ID: &str = "target_vps_id";
+pub const SOURCE_VPS_ID: &str = "source_vps_id";
+pub const BACKUP_ID: &str = "backup_id";
+pub const TRIGGERS: &str = "triggers";
+pub const CONFIRM_TARGET_NAME: &str = "confirm_target_name";
+pub const TIMEOUTS: &str = "timeouts";
+pub const ID: &str = "id";
+pub const JOB_ID: &str = "job_id";
+pub const STATUS: &str = "status";
+pub const STARTED_AT: &str = "started_at";
+pub const COMPLETED_AT: &str = "completed_at";
+pub const TARGET_NAME: &str = "target_name";
+pub const SOURCE_TYPE: &str = "source_type";
+pub const BACKUP_CREATED_AT: &str = "backup_created_at";
+pub const BACKUP_SIZE_GB: &str = "backup_size_gb";
+
+/// The computed attributes plan-time checks can fill in, in schema order.
+pub const CHECKED_ATTRIBUTES: [&str; 4] =
+    [TARGET_NAME, SOURCE_TYPE, BACKUP_CREATED_AT, BACKUP_SIZE_GB];
+
+/// The three ids of a restore and the optional name guard, once all are known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreArgs {
+    pub target_vps_id: String,
+    pub source_vps_id: String,
+    pub backup_id: String,
+    /// `None` when not set; the check is skipped.
+    pub confirm_target_name: Option<String>,
+}
+
+impl RestoreArgs {
+    /// The arguments of a configuration or plan; `None` while any id is unknown (or missing).
+    /// An unknown `confirm_target_name` counts as not set: the apply-time re-check sees it.
+    pub fn from_value(v: &Value) -> Option<RestoreArgs> {
+        let id = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        Some(RestoreArgs {
+            target_vps_id: id(TARGET_VPS_ID)?,
+            source_vps_id: id(SOURCE_VPS_ID)?,
+            backup_id: id(BACKUP_ID)?,
+            confirm_target_name: id(CONFIRM_TARGET_NAME),
+        })
+    }
+}
+
+/// What the checks learned about a restore that may go ahead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    pub target_id: String,
+    pub target_name: Option<String>,
+    pub target_storage_gb: Option<f64>,
+    pub source_id: String,
+    pub source_name: Option<String>,
+    pub source_type: SourceType,
+    pub backup_id: String,
+    pub backup_created_at: Option<String>,
+    pub backup_size_gb: Option<f64>,
+    /// False when neither VPS endpoint carried the restore gate, so it could not be checked.
+    pub gate_checked: bool,
+}
+
+impl Checked {
+    /// The values of [`CHECKED_ATTRIBUTES`], as they go into plan and state.
+    pub fn computed_values(&self) -> [(&'static str, Value); 4] {
+        [
+            (TARGET_NAME, Value::opt_string(self.target_name.clone())),
+            (SOURCE_TYPE, source_type_value(&self.source_type)),
+            (
+                BACKUP_CREATED_AT,
+                Value::opt_string(self.backup_created_at.clone()),
+            ),
+            (
+                BACKUP_SIZE_GB,
+                self.backup_size_gb.map_or(Value::Null, Value::float),
+            ),
+        ]
+    }
+
+    /// Writes the computed values into `v`.
+    pub fn write_into(&self, v: &mut Value) {
+        for (name, value) in self.computed_values() {
+            v.set(name, value);
+        }
+    }
+
+    /// The computed values that differ between `planned` (where they are known) and these
+    /// fresh facts: `(attribute, planned, now)`.
+    pub fn drift_from(&self, planned: &Value) -> Vec<(&'static str, Value, Value)> {
+        self.computed_values()
+            .into_iter()
+            .filter_map(|(name, now)| {
+                let was = planned.get(name).cloned().unwrap_or(Value::Null);
+                (!was.is_unknown() && was != now).then_some((name, was, now))
+            })
+            .collect()
+    }
+}
+
+/// `server` / `retained` / HostUp's own word; null when HostUp did not say.
+pub fn source_type_value(t: &SourceType) -> Value {
+    match t {
+        SourceType::Server => Value::from("server"),
+        SourceType::Retained => Value::from("retained"),
+        SourceType::Other(s) if !s.is_empty() => Value::from(s.as_str()),
+        SourceType::Other(_) | SourceType::Missing => Value::Null,
+    }
+}
+
+/// Text for messages: "server", "retained", or "unknown type".
+pub fn source_type_text(t: &SourceType) -> &str {
+    match t {
+        SourceType::Server => "server",
+        SourceType::Retained => "retained",
+        SourceType::Other(s) if !s.is_empty() => s,
+        SourceType::Other(_) | SourceType::Missing => "unknown type",
+    }
+}
+
+/// The private data of a restore: where its job is polled. Kept as JSON bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Private {
+    pub poll_url: String,
+}
+
+impl Private {
+    pub fn from_operation(op: &Operation) -> Private {
+        Private {
+            poll_url: op.poll_url.clone(),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The poll URL recorded at create, or the documented job location for a state without one
+    /// (imported, or written by an older provider). `None` when the job id is not a valid id.
+    pub fn poll_url_for(private: &[u8], job_id: &str) -> Option<String> {
+        if let Ok(p) = serde_json::from_slice::<Private>(private) {
+            if !p.poll_url.trim().is_empty() {
+                return Some(p.poll_url);
+            }
+        }
+        validate_id("job id", job_id).ok()?;
+        Some(format!("/api/jobs/{job_id}"))
+    }
+}
+
+/// An RFC 3339 timestamp (UTC, whole seconds) of now.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Writes the job fields into a state value.
+pub fn write_job(
+    v: &mut Value,
+    job_id: &str,
+    status: &JobStatus,
+    started_at: &str,
+    completed_at: Option<&str>,
+) {
+    v.set(ID, Value::from(job_id));
+    v.set(JOB_ID, Value::from(job_id));
+    v.set(STATUS, Value::from(status.as_str()));
+    v.set(STARTED_AT, Value::from(started_at));
+    v.set(COMPLETED_AT, Value::opt_string(completed_at));
+}
+
+/// Updates status and completion time from a refreshed job record. A record without a finish
+/// time keeps the completion time already in state.
+pub fn refresh_job(v: &mut Value, job: &Job) {
+    v.set(STATUS, Value::from(job.status.as_str()));
+    if let Some(done) = &job.finished_at {
+        v.set(COMPLETED_AT, Value::from(done.as_str()));
+    }
+}
+
+/// A string under `key` in the job's result, either at its top level or one level down in
+/// `result` (HostUp wraps the worker's own result in its job envelope).
+fn result_string(result: &Json, key: &str) -> Option<String> {
+    let pick = |v: Option<&Json>| {
+        v.and_then(Json::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    pick(result.get("result").and_then(|r| r.get(key))).or_else(|| pick(result.get(key)))
+}
+
+/// The target, source and backup ids a restore job's record names, when it names all three.
+pub fn ids_from_job(job: &Job) -> Option<(String, String, String)> {
+    let r = job.result.as_ref()?;
+    Some((
+        result_string(r, "targetVpsId")?,
+        result_string(r, "sourceVpsId")?,
+        result_string(r, "backupId")?,
+    ))
+}
+
+/// A GB figure for messages: "18 GB", "12.4 GB".
+pub fn gb(size: f64) -> String {
+    if size.fract() == 0.0 && size.abs() < 1.0e15 {
+        format!("{} GB", size as i64)
+    } else {
+        format!("{} GB", (size * 100.0).round() / 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checked() -> Checked {
+        Checked {
+            target_id: "vps_t".into(),
+            target_name: Some("web-01".into()),
+            target_storage_gb: Some(80.0),
+            source_id: "vps_s".into(),
+            source_name: Some("db-01".into()),
+            source_type: SourceType::Retained,
+            backup_id: "bkp_1".into(),
+            backup_created_at: Some("2026-04-27T10:00:00.000Z".into()),
+            backup_size_gb: Some(18.0),
+            gate_checked: true,
+        }
+    }
+
+    #[test]
+    fn args_need_all_three_ids_known() {
+        let mut v = Value::object([
+            (TARGET_VPS_ID, Value::from("vps_t")),
+            (SOURCE_VPS_ID, Value::from("vps_s")),
+            (BACKUP_ID, Value::Unknown),
+            (CONFIRM_TARGET_NAME, Value::Unknown),
+        ]);
+        assert_eq!(RestoreArgs::from_value(&v), None);
+        v.set(BACKUP_ID, Value::from("bkp_1"));
+        let args = RestoreArgs::from_value(&v).expect("known ids");
+        assert_eq!(args.backup_id, "bkp_1");
+        assert_eq!(args.confirm_target_name, None, "unknown guard is deferred");
+    }
+
+    #[test]
+    fn checked_facts_map_to_state_values() {
+        let mut state = Value::object([(TARGET_NAME, Value::Unknown)]);
+        checked().write_into(&mut state);
+        assert_eq!(state.get_str(TARGET_NAME), Some("web-01"));
+        assert_eq!(state.get_str(SOURCE_TYPE), Some("retained"));
+        assert_eq!(
+            state.get_str(BACKUP_CREATED_AT),
+            Some("2026-04-27T10:00:00.000Z")
+        );
+        assert_eq!(
+            state.get(BACKUP_SIZE_GB).and_then(Value::as_f64),
+            Some(18.0)
+        );
+        let mut odd = checked();
+        odd.source_type = SourceType::Missing;
+        odd.backup_size_gb = None;
+        odd.write_into(&mut state);
+        assert_eq!(state.get(SOURCE_TYPE), Some(&Value::Null));
+        assert_eq!(state.get(BACKUP_SIZE_GB), Some(&Value::Null));
+    }
+
+    #[test]
+    fn drift_ignores_unknown_and_reports_changed_known_values() {
+        let mut planned = Value::object([
+            (TARGET_NAME, Value::from("web-01")),
+            (SOURCE_TYPE, Value::Unknown),
+            (BACKUP_CREATED_AT, Value::from("2026-04-27T10:00:00.000Z")),
+            (BACKUP_SIZE_GB, Value::float(18.0)),
+        ]);
+        assert!(checked().drift_from(&planned).is_empty());
+        planned.set(TARGET_NAME, Value::from("web-old"));
+        let drift = checked().drift_from(&planned);
+        assert_eq!(drift.len(), 1);
+        assert_eq!(drift[0].0, TARGET_NAME);
+        assert_eq!(drift[0].2, Value::from("web-01"));
+    }
+
+    #[test]
+    fn private_data_round_trips_and_falls_back_to_the_job_path() {
+        let p = Private {
+            poll_url: "/api/jobs/job_9".into(),
+        };
+        assert_eq!(
+            Private::poll_url_for(&p.to_bytes(), "job_x").as_deref(),
+            Some("/api/jobs/job_9")
+        );
+        assert_eq!(
+            Private::poll_url_for(b"", "job_7").as_deref(),
+            Some("/api/jobs/job_7")
+        );
+        assert_eq!(Private::poll_url_for(b"not json", "../etc"), None);
+    }
+
+    #[test]
+    fn job_fields_are_written_and_refreshed() {
+        let mut v = Value::object([(COMPLETED_AT, Value::Unknown)]);
+        write_job(
+            &mut v,
+            "job_1",
+            &JobStatus::Queued,
+            "2026-05-01T00:00:00Z",
+            None,
+        );
+        assert_eq!(v.get_str(ID), Some("job_1"));
+        assert_eq!(v.get_str(JOB_ID), Some("job_1"));
+        assert_eq!(v.get_str(STATUS), Some("queued"));
+        assert_eq!(v.get(COMPLETED_AT), Some(&Value::Null));
+        let job = Job::from_value(&json!({"data": {"jobId": "job_1", "status": "completed",
+            "finishedAt": "2026-05-01T00:05:00Z"}}))
+        .unwrap();
+        refresh_job(&mut v, &job);
+        assert_eq!(v.get_str(STATUS), Some("completed"));
+        assert_eq!(v.get_str(COMPLETED_AT), Some("2026-05-01T00:05:00Z"));
+    }
+
+    #[test]
+    fn job_ids_are_found_nested_or_flat_and_absent_is_none() {
+        let nested = Job::from_value(&json!({"data": {"jobId": "j", "status": "completed",
+            "result": {"success": true, "result": {"targetVpsId": "vps_t",
+            "sourceVpsId": "vps_s", "backupId": "bkp_1"}}}}))
+        .unwrap();
+        assert_eq!(
+            ids_from_job(&nested),
+            Some(("vps_t".into(), "vps_s".into(), "bkp_1".into()))
+        );
+        let flat = Job::from_value(&json!({"data": {"jobId": "j", "status": "completed",
+            "result": {"targetVpsId": "vps_t", "sourceVpsId": "vps_s", "backupId": "bkp_1"}}}))
+        .unwrap();
+        assert!(ids_from_job(&flat).is_some());
+        let partial = Job::from_value(&json!({"data": {"jobId": "j", "status": "failed",
+            "result": {"error": "x", "targetVpsId": "vps_t"}}}))
+        .unwrap();
+        assert_eq!(ids_from_job(&partial), None);
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(gb(18.0), "18 GB");
+        assert_eq!(gb(12.4), "12.4 GB");
+        assert_eq!(gb(96.5), "96.5 GB");
+    }
+}

@@ -1,0 +1,850 @@
+//! The `hostup_vps_restore` resource: a one-shot, destructive restore of a target VPS from a
+//! backup of another VPS. Plan checks the live API and warns what apply destroys; create checks
+//! again with fresh reads, POSTs exactly once and waits for the job honestly (timeout and Stop
+//! leave the job id in a tainted state); read refreshes the job and notices a vanished target;
+//! update only takes new timeouts; delete forgets the record without touching HostUp, because a
+//! restore cannot be undone; import rebuilds the state from a job record that names its ids.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::api::{
+    validate_id, ApiError, Client, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
+};
+use crate::framework::{
+    ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
+    ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
+};
+use crate::hostup::provider::Shared;
+
+use super::checks::{self, Reads};
+use super::model::{
+    gb, ids_from_job, now_rfc3339, refresh_job, write_job, Checked, Private, RestoreArgs,
+    BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
+    SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+};
+
+pub const TYPE_NAME: &str = "hostup_vps_restore";
+
+/// The create timeout when the configuration sets none.
+pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Progress lines are logged at most this often, except when the status changes.
+const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// The resource; holds the provider's shared client, read cache and poll schedule.
+pub struct VpsRestoreResource {
+    shared: Arc<Shared>,
+}
+
+impl VpsRestoreResource {
+    pub fn new(shared: Arc<Shared>) -> VpsRestoreResource {
+        VpsRestoreResource { shared }
+    }
+}
+
+fn at(name: &str) -> AttributePath {
+    AttributePath::attribute(name)
+}
+
+fn input(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .required()
+        .requires_replace()
+        .description(description)
+}
+
+fn output(attr: Attribute, description: &str) -> Attribute {
+    attr.computed().keep_prior().description(description)
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    let block = Block::new()
+        .description(
+            "**Destructive.** Restores a target VPS in place from a backup of another VPS: HostUp \
+             stops the target and overwrites its disk. Creating this resource runs the restore \
+             once; changing any argument restores again. Destroying it only removes the record \
+             from Terraform state: it makes no API call and does not undo the restore.",
+        )
+        .attribute(input(
+            TARGET_VPS_ID,
+            "Id of the VPS to overwrite. Changing it restores again (onto the new target).",
+        ))
+        .attribute(input(
+            SOURCE_VPS_ID,
+            "Id of the VPS (live, or a terminated one with retained backups) whose backup is \
+             restored. Must differ from `target_vps_id`.",
+        ))
+        .attribute(input(
+            BACKUP_ID,
+            "Id of the source's backup to restore. Changing it restores again.",
+        ))
+        .attribute(
+            Attribute::new(TRIGGERS, Type::map(Type::String))
+                .optional()
+                .requires_replace()
+                .description("Arbitrary values; changing any of them restores again."),
+        )
+        .attribute(
+            Attribute::string(CONFIRM_TARGET_NAME)
+                .optional()
+                .requires_replace()
+                .description(
+                    "When set, must equal the target VPS's current name, checked at plan and \
+                     again before the restore: a guard against a wrong `target_vps_id`.",
+                ),
+        )
+        .attribute(output(
+            Attribute::string(ID),
+            "The HostUp job id of the restore (same as `job_id`).",
+        ))
+        .attribute(output(
+            Attribute::string(JOB_ID),
+            "The HostUp job id of the restore.",
+        ))
+        .attribute(output(
+            Attribute::string(STATUS),
+            "Last known job status: `completed` after a successful apply; `queued`, \
+             `in_progress` or `failed` when apply stopped early.",
+        ))
+        .attribute(output(
+            Attribute::string(STARTED_AT),
+            "When the restore was requested (RFC 3339).",
+        ))
+        .attribute(output(
+            Attribute::string(COMPLETED_AT),
+            "When the job ended (RFC 3339); null while it runs.",
+        ))
+        .attribute(output(
+            Attribute::string(TARGET_NAME),
+            "Name of the target VPS, known at plan time.",
+        ))
+        .attribute(output(
+            Attribute::string(SOURCE_TYPE),
+            "`server` (a live VPS) or `retained` (backups kept from a terminated service).",
+        ))
+        .attribute(output(
+            Attribute::string(BACKUP_CREATED_AT),
+            "When the restored backup was taken (RFC 3339).",
+        ))
+        .attribute(output(
+            Attribute::number(BACKUP_SIZE_GB),
+            "Size of the restored backup in GB.",
+        ))
+        .block(timeouts_block());
+    Schema::new(block)
+}
+
+/// The error of a restore POST, at the attribute HostUp pointed at when it did.
+fn post_error(e: &ApiError) -> Diagnostic {
+    let pointer = e
+        .problem()
+        .and_then(|p| p.errors.iter().find_map(|f| f.pointer.clone()));
+    let attribute = match (pointer.as_deref(), e.code()) {
+        (Some("/sourceVpsId"), _) => Some(SOURCE_VPS_ID),
+        (Some("/backupId"), _) => Some(BACKUP_ID),
+        (_, Some("vps_not_ready" | "vps_not_found")) => Some(TARGET_VPS_ID),
+        _ => None,
+    };
+    let mut detail = e.to_string();
+    if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
+        detail.push_str(
+            " HostUp may have started the restore anyway. Check the target VPS and its jobs in \
+             HostUp before applying again: applying again could restore twice.",
+        );
+    } else if !e.may_have_reached_hostup() || e.status().is_some_and(|s| s < 500) {
+        detail.push_str(" HostUp did not start a restore; nothing was changed.");
+    }
+    let d = Diagnostic::error("HostUp refused the restore", detail);
+    match attribute {
+        Some(a) => d.at(at(a)),
+        None => d,
+    }
+}
+
+/// "60m", "1h30m", "45s", "500ms".
+fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
+    let mut s = status.as_str().to_owned();
+    if let Some(p) = p {
+        match (p.percentage, p.message.as_deref()) {
+            (Some(pct), Some(msg)) => s.push_str(&format!(", {pct:.0}% done: {msg}")),
+            (Some(pct), None) => s.push_str(&format!(", {pct:.0}% done")),
+            (None, Some(msg)) => s.push_str(&format!(": {msg}")),
+            (None, None) => {}
+        }
+    }
+    s
+}
+
+/// What to do after a wait that ended without an answer; shared by timeout, Stop and lost track.
+fn recovery_advice(job_id: &str) -> String {
+    format!(
+        "The restore continues at HostUp and will not be sent again by this apply. Terraform \
+         records this resource as tainted, with job id {job_id} in state. What to do next: wait \
+         for the job to finish (the HostUp control panel shows it; `terraform refresh` updates \
+         `status`), then run `terraform untaint hostup_vps_restore.<name>` so the next apply \
+         does not restore again. If the job failed, or you want to restore again, run \
+         `terraform apply` once the target's restore gate reopens. To wait longer, raise \
+         `timeouts.create`."
+    )
+}
+
+/// A request id HostUp put into a failed job's result, if any.
+fn job_request_id(job: &crate::api::Job) -> Option<String> {
+    let r = job.result.as_ref()?;
+    [
+        r.get("requestId"),
+        r.get("error").and_then(|e| e.get("requestId")),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|v| v.as_str().map(str::to_owned))
+}
+
+fn target_label(c: &Checked) -> String {
+    match c.target_name.as_deref() {
+        Some(n) => format!("{n} ({})", c.target_id),
+        None => c.target_id.clone(),
+    }
+}
+
+impl VpsRestoreResource {
+    /// Waits for the job and turns the outcome into the final state and diagnostics.
+    async fn wait(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        op: &Operation,
+        checked: &Checked,
+        timeout: Duration,
+        mut state: Value,
+    ) -> (Value, Diagnostics) {
+        let last: Arc<Mutex<Option<JobProgress>>> = Arc::new(Mutex::new(None));
+        let seen = last.clone();
+        let mut logged: Option<(Instant, JobStatus)> = None;
+        let opts = WaitOptions::new(timeout)
+            .with_cancel(ctx.cancellation().clone())
+            .with_poll(self.shared.poll_schedule())
+            .with_progress(move |p: &JobProgress| {
+                let due = match &logged {
+                    None => true,
+                    Some((when, status)) => {
+                        *status != p.status || when.elapsed() >= PROGRESS_LOG_EVERY
+                    }
+                };
+                if due {
+                    tracing::info!(
+                        job_id = %p.job_id,
+                        status = %p.status,
+                        percentage = p.percentage,
+                        message = p.message.as_deref().unwrap_or(""),
+                        "hostup_vps_restore: restore progress"
+                    );
+                    logged = Some((Instant::now(), p.status.clone()));
+                }
+                *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+            });
+        let outcome = client.wait_for_job(op, opts).await;
+        let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let last_status = last
+            .as_ref()
+            .map_or_else(|| op.status.clone(), |p| p.status.clone());
+        let target = target_label(checked);
+        let job_id = op.job_id.as_str();
+        let mut diags = Diagnostics::new();
+        match outcome {
+            Ok(WaitOutcome::Completed(job)) => {
+                let done = job.finished_at.clone().unwrap_or_else(now_rfc3339);
+                state.set(STATUS, Value::from(JobStatus::Completed.as_str()));
+                state.set(COMPLETED_AT, Value::from(done));
+                tracing::info!(job_id, target = %target, "hostup_vps_restore: restore completed");
+            }
+            Ok(WaitOutcome::Failed { reason, job, .. }) => {
+                state.set(STATUS, Value::from(JobStatus::Failed.as_str()));
+                state.set(
+                    COMPLETED_AT,
+                    Value::from(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
+                );
+                let rid = job_request_id(&job)
+                    .map(|r| format!(" [request id {r}]"))
+                    .unwrap_or_default();
+                diags.error(
+                    format!("Restore of {target} failed"),
+                    format!(
+                        "HostUp job {job_id} failed: {reason}{rid}. The target VPS may be \
+                         stopped or partly written; check it in HostUp. Terraform records this \
+                         restore as tainted: fix the cause (for example pick another backup), \
+                         then run `terraform apply` to restore again."
+                    ),
+                );
+            }
+            Ok(WaitOutcome::TimedOut {
+                last_status: status,
+                ..
+            }) => {
+                state.set(STATUS, Value::from(status.as_str()));
+                diags.error(
+                    format!("Timed out waiting for the restore of {target}"),
+                    format!(
+                        "HostUp job {job_id} was still {} when the create timeout of {} ran \
+                         out. {}",
+                        describe_progress(&status, last.as_ref()),
+                        show_duration(timeout),
+                        recovery_advice(job_id)
+                    ),
+                );
+            }
+            Ok(WaitOutcome::Cancelled {
+                last_status: status,
+                ..
+            }) => {
+                state.set(STATUS, Value::from(status.as_str()));
+                diags.error(
+                    format!("Restore of {target} interrupted"),
+                    format!(
+                        "Terraform was interrupted while HostUp job {job_id} was {}; the \
+                         provider stopped waiting, but the job itself was not cancelled. {}",
+                        describe_progress(&status, last.as_ref()),
+                        recovery_advice(job_id)
+                    ),
+                );
+            }
+            Err(e) => {
+                state.set(STATUS, Value::from(last_status.as_str()));
+                diags.error(
+                    format!("Lost track of the restore of {target}"),
+                    format!(
+                        "HostUp accepted the restore as job {job_id}, but following it failed: \
+                         {e} {}",
+                        recovery_advice(job_id)
+                    ),
+                );
+            }
+        }
+        (state, diags)
+    }
+
+    /// Best-effort facts for an imported restore; what cannot be read stays null.
+    async fn imported_facts(&self, client: &Client, state: &mut Value, target: &str) {
+        let source = state.get_str(SOURCE_VPS_ID).unwrap_or_default().to_owned();
+        let backup = state.get_str(BACKUP_ID).unwrap_or_default().to_owned();
+        match client.get_vps(target).await {
+            Ok(vps) => state.set(TARGET_NAME, Value::opt_string(vps.name)),
+            Err(e) => tracing::debug!(error = %e, "import: target VPS not read"),
+        }
+        match client.restore_sources(target).await {
+            Ok(sources) => {
+                if let Some(s) = sources.iter().find(|s| s.id == source) {
+                    state.set(SOURCE_TYPE, super::model::source_type_value(&s.source_type));
+                    if let Some(b) = s.backups.iter().find(|b| b.id == backup) {
+                        state.set(BACKUP_CREATED_AT, Value::opt_string(b.created_at.clone()));
+                        state.set(BACKUP_SIZE_GB, b.size_gb.map_or(Value::Null, Value::float));
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "import: restore sources not read"),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for VpsRestoreResource {
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        for (name, role) in [
+            (TARGET_VPS_ID, "target VPS id"),
+            (SOURCE_VPS_ID, "source VPS id"),
+            (BACKUP_ID, "backup id"),
+        ] {
+            if let Some(id) = config.get(name).and_then(Value::as_str) {
+                if let Err(e) = validate_id(role, id) {
+                    diags.error_at(at(name), format!("Invalid {role}"), e.to_string());
+                }
+            }
+        }
+        if let (Some(t), Some(s)) = (config.get_str(TARGET_VPS_ID), config.get_str(SOURCE_VPS_ID)) {
+            if t == s {
+                diags.error_at(
+                    at(SOURCE_VPS_ID),
+                    "Source and target are the same VPS",
+                    format!(
+                        "source_vps_id and target_vps_id are both {t:?}. A VPS cannot be \
+                         restored from itself with this resource: set source_vps_id to the VPS \
+                         whose backup you want on the target."
+                    ),
+                );
+            }
+        }
+        if let Some(name) = config.get_str(CONFIRM_TARGET_NAME) {
+            if name.trim().is_empty() {
+                diags.error_at(
+                    at(CONFIRM_TARGET_NAME),
+                    "Empty confirm_target_name",
+                    "confirm_target_name is empty. Set it to the target VPS's name, or leave it \
+                     out to skip the name check.",
+                );
+            }
+        }
+        diags.extend(validate_timeouts(config));
+        diags
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
+        if !req.is_create() || plan.planned.is_null() {
+            return;
+        }
+        let client = match self.shared.client() {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(d) => {
+                plan.diagnostics.push(d);
+                return;
+            }
+        };
+        let Some(args) = RestoreArgs::from_value(&req.config) else {
+            tracing::debug!("hostup_vps_restore: ids unknown at plan; checks run at apply");
+            return;
+        };
+        match checks::run(Reads::Cached(self.shared.cache(), &client), &args).await {
+            Ok(checked) => {
+                checked.write_into(&mut plan.planned);
+                plan.diagnostics.push(checks::destruction_warning(&checked));
+                if !checked.gate_checked {
+                    plan.diagnostics
+                        .push(checks::gate_unknown_warning(&checked));
+                }
+            }
+            Err(d) => plan.diagnostics.extend(d),
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let Some(args) = RestoreArgs::from_value(&req.planned) else {
+            return ApplyResult::failed(Diagnostic::error(
+                "Restore ids unknown at apply",
+                "target_vps_id, source_vps_id and backup_id must be known when the restore is \
+                 applied. This is a bug in Terraform or the provider; please report it.",
+            ));
+        };
+        // Fresh reads: a backup can rotate away, a gate close or a name change after the plan.
+        let checked = match checks::run(Reads::Fresh(&client), &args).await {
+            Ok(c) => c,
+            Err(d) => {
+                return ApplyResult::failed(
+                    d.into_iter()
+                        .map(|mut d| {
+                            if d.is_error() {
+                                d.detail.push_str(
+                                    "\n(Checked again just before the restore; nothing was \
+                                     sent to HostUp and nothing changed.)",
+                                );
+                            }
+                            d
+                        })
+                        .collect::<Diagnostics>(),
+                );
+            }
+        };
+        let drift = checked.drift_from(&req.planned);
+        if !drift.is_empty() {
+            let mut diags = Diagnostics::new();
+            for (name, was, now) in drift {
+                let attribute = match name {
+                    TARGET_NAME => TARGET_VPS_ID,
+                    SOURCE_TYPE => SOURCE_VPS_ID,
+                    _ => BACKUP_ID,
+                };
+                diags.error_at(
+                    at(attribute),
+                    "HostUp changed since the plan",
+                    format!(
+                        "The plan showed {name} = {}, but HostUp now says {}. The restore was \
+                         not sent, so nothing changed. Run `terraform plan` again and review \
+                         what the restore will overwrite before applying.",
+                        show_value(&was),
+                        show_value(&now)
+                    ),
+                );
+            }
+            return ApplyResult::failed(diags);
+        }
+        let timeout = timeout_for_create(&req.planned);
+        let started_at = now_rfc3339();
+        let op = match client
+            .restore_from_vps(&args.target_vps_id, &args.source_vps_id, &args.backup_id)
+            .await
+        {
+            Ok(op) => op,
+            Err(e) => return ApplyResult::failed(post_error(&e)),
+        };
+        tracing::info!(
+            job_id = %op.job_id,
+            target = %target_label(&checked),
+            source = %checked.source_id,
+            backup = %checked.backup_id,
+            timeout = %show_duration(timeout),
+            "hostup_vps_restore: restore started; waiting for the job"
+        );
+        let mut state = req.planned.clone();
+        checked.write_into(&mut state);
+        write_job(&mut state, &op.job_id, &op.status, &started_at, None);
+        let private = Private::from_operation(&op).to_bytes();
+        let (state, diagnostics) = self.wait(ctx, &client, &op, &checked, timeout, state).await;
+        ApplyResult {
+            new_state: state,
+            private,
+            diagnostics,
+        }
+    }
+
+    async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
+        let keep = |state: Value, private: Vec<u8>, diagnostics: Diagnostics| ReadResult {
+            new_state: state,
+            private,
+            diagnostics,
+        };
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return keep(state, private, d.into()),
+        };
+        let Some(target) = state.get_str(TARGET_VPS_ID).map(str::to_owned) else {
+            return keep(state, private, Diagnostics::new());
+        };
+        match client.get_vps(&target).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {
+                tracing::info!(
+                    target = %target,
+                    "hostup_vps_restore: target VPS no longer exists; removing the restore from state"
+                );
+                return ReadResult {
+                    new_state: Value::Null,
+                    private: Vec::new(),
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            Err(e) => {
+                let d = Diagnostic::error(
+                    "Could not refresh the restore",
+                    format!("Reading target VPS {target} failed: {e} The state was kept as it is."),
+                );
+                return keep(state, private, d.into());
+            }
+        }
+        let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
+        let Some(poll_url) = Private::poll_url_for(&private, &job_id) else {
+            return keep(state, private, Diagnostics::new());
+        };
+        let mut state = state;
+        match client.get_job(&poll_url).await {
+            Ok(job) => refresh_job(&mut state, &job),
+            Err(e) if e.is_not_found() => {
+                tracing::debug!(
+                    job_id = %job_id,
+                    "hostup_vps_restore: job record expired at HostUp; state kept as it is"
+                );
+            }
+            Err(e) => {
+                let d = Diagnostic::error(
+                    "Could not refresh the restore job",
+                    format!("Reading HostUp job {job_id} failed: {e} The state was kept as it is."),
+                );
+                return keep(state, private, d.into());
+            }
+        }
+        keep(state, private, Diagnostics::new())
+    }
+
+    async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        // Only `timeouts` can change in place; every other argument forces a replacement.
+        let mut state = req.planned.clone();
+        if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
+            for (name, value) in planned {
+                if value.is_unknown() {
+                    state.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        ApplyResult {
+            new_state: state,
+            private: req.private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(&self, _ctx: &Context, req: ApplyRequest) -> Diagnostics {
+        tracing::debug!(
+            job_id = req.prior.get_str(JOB_ID).unwrap_or(""),
+            target = req.prior.get_str(TARGET_VPS_ID).unwrap_or(""),
+            "hostup_vps_restore: forgetting the restore record; no HostUp API call is made and \
+             the restored VPS is left as it is"
+        );
+        Diagnostics::new()
+    }
+
+    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
+        let fail = |summary: &str, detail: String| ImportResult {
+            diagnostics: Diagnostic::error(summary, detail).into(),
+            ..Default::default()
+        };
+        if let Err(e) = validate_id("job id", id) {
+            return fail(
+                "Invalid import id",
+                format!("Import hostup_vps_restore by its HostUp job id. {e}"),
+            );
+        }
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => {
+                return ImportResult {
+                    diagnostics: d.into(),
+                    ..Default::default()
+                }
+            }
+        };
+        let poll_url = format!("/api/jobs/{id}");
+        let job = match client.get_job(&poll_url).await {
+            Ok(job) => job,
+            Err(e) if e.is_not_found() => {
+                return fail(
+                    "Restore job not found",
+                    format!(
+                        "HostUp has no job {id} for this API key ({e}). Either the id is wrong or \
+                         HostUp has already dropped the job record (it keeps them only for a \
+                         while). Without the record the provider cannot tell which target, \
+                         source and backup the restore used, so it cannot be imported. The \
+                         restore has already happened; there is nothing to manage. If you want \
+                         Terraform to run a restore, declare a new hostup_vps_restore and apply \
+                         it (that restores again)."
+                    ),
+                )
+            }
+            Err(e) => return fail("Could not read the restore job", e.to_string()),
+        };
+        let Some((target, source, backup)) = ids_from_job(&job) else {
+            return fail(
+                "Restore job does not name its VPSes and backup",
+                format!(
+                    "HostUp's record of job {id} (status {}) does not carry targetVpsId, \
+                     sourceVpsId and backupId in its result. Import needs all three: they are \
+                     required arguments that force a new restore when they change, so guessing \
+                     them would make the next apply overwrite a VPS again. Only finished restore \
+                     jobs name them. Instead, wait for the job to finish and import again, or \
+                     leave this restore out of Terraform (it has already run).",
+                    job.status
+                ),
+            );
+        };
+        let mut state = schema().block.empty_value();
+        state.set(TARGET_VPS_ID, Value::from(target.as_str()));
+        state.set(SOURCE_VPS_ID, Value::from(source));
+        state.set(BACKUP_ID, Value::from(backup));
+        state.set(ID, Value::from(id));
+        state.set(JOB_ID, Value::from(id));
+        state.set(STATUS, Value::from(job.status.as_str()));
+        state.set(STARTED_AT, Value::opt_string(job.created_at.clone()));
+        state.set(COMPLETED_AT, Value::opt_string(job.finished_at.clone()));
+        self.imported_facts(&client, &mut state, &target).await;
+        ImportResult {
+            state,
+            private: Private { poll_url }.to_bytes(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+/// A plan or state value in a message.
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_owned(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) => gb(f),
+            None => n.to_string(),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
+// ----- timeouts ---------------------------------------------------------------------------------
+
+/// The operations whose timeout users can set.
+const TIMEOUT_OPERATIONS: &[&str] = &["create"];
+
+fn timeouts_block() -> NestedBlock {
+    timeouts::timeouts_block(TIMEOUT_OPERATIONS)
+}
+
+fn validate_timeouts(config: &Value) -> Diagnostics {
+    timeouts::validate_timeouts(config, TIMEOUT_OPERATIONS)
+}
+
+fn timeout_for_create(planned: &Value) -> Duration {
+    timeouts::timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT)
+}
+
+/// Stand-in for `crate::framework::timeouts` until that module is merged; same signatures.
+mod timeouts {
+    use std::time::Duration;
+
+    use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Value};
+
+    pub fn parse_duration(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty duration".into());
+        }
+        let mut total = Duration::ZERO;
+        let mut num = String::new();
+        let mut rest = s.chars().peekable();
+        while let Some(c) = rest.next() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let n: u64 = num
+                .parse()
+                .map_err(|_| format!("{s:?} is not a duration"))?;
+            num.clear();
+            let unit = match c {
+                'h' => 3600,
+                'm' if rest.peek() == Some(&'s') => {
+                    rest.next();
+                    total += Duration::from_millis(n);
+                    continue;
+                }
+                'm' => 60,
+                's' => 1,
+                _ => return Err(format!("{s:?} is not a duration")),
+            };
+            total += Duration::from_secs(n * unit);
+        }
+        if !num.is_empty() {
+            return Err(format!("{s:?} lacks a unit (s, m or h)"));
+        }
+        Ok(total)
+    }
+
+    pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
+        let mut b = Block::new();
+        for op in operations {
+            b = b.attribute(Attribute::string(*op).optional());
+        }
+        NestedBlock::single("timeouts", b)
+    }
+
+    pub fn validate_timeouts(config: &Value, operations: &[&str]) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for op in operations {
+            if let Some(s) = config.get("timeouts").and_then(|t| t.get_str(op)) {
+                if let Err(e) = parse_duration(s) {
+                    d.error_at(
+                        AttributePath::attribute("timeouts").attr(*op),
+                        "Invalid timeout",
+                        e,
+                    );
+                }
+            }
+        }
+        d
+    }
+
+    pub fn timeout_for(v: &Value, operation: &str, default: Duration) -> Duration {
+        v.get("timeouts")
+            .and_then(|t| t.get_str(operation))
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::TIMEOUTS;
+    use super::*;
+
+    #[test]
+    fn every_argument_forces_replacement_and_outputs_are_computed() {
+        let s = schema();
+        for name in [
+            TARGET_VPS_ID,
+            SOURCE_VPS_ID,
+            BACKUP_ID,
+            TRIGGERS,
+            CONFIRM_TARGET_NAME,
+        ] {
+            let a = s.block.find_attribute(name).expect(name);
+            assert!(a.requires_replace, "{name} must force replacement");
+            assert!(!a.is_computed(), "{name} is an input");
+        }
+        for name in [
+            ID,
+            JOB_ID,
+            STATUS,
+            STARTED_AT,
+            COMPLETED_AT,
+            TARGET_NAME,
+            SOURCE_TYPE,
+            BACKUP_CREATED_AT,
+            BACKUP_SIZE_GB,
+        ] {
+            let a = s.block.find_attribute(name).expect(name);
+            assert!(a.is_computed() && !a.requires_replace, "{name}");
+        }
+        let t = s.block.find_block(TIMEOUTS).expect("timeouts block");
+        assert!(!t.requires_replace);
+        assert!(t.block.find_attribute("create").is_some());
+        assert!(s.block.description.starts_with("**Destructive.**"));
+    }
+
+    #[test]
+    fn durations_are_shown_as_users_write_them() {
+        assert_eq!(show_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(show_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
+    }
+
+    #[test]
+    fn recovery_advice_names_the_job_and_the_way_out() {
+        let a = recovery_advice("job_42");
+        assert!(a.contains("job_42"));
+        assert!(a.contains("continues at HostUp"));
+        assert!(a.contains("terraform untaint"));
+        assert!(a.contains("restore gate reopens"));
+    }
+}
