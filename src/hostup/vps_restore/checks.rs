@@ -123,15 +123,21 @@ fn describe_backup(b: &SourceBackup) -> String {
 }
 
 fn describe_source(s: &RestoreSource) -> String {
-    let mut line = format!(
-        "- {} ({}, {} backup{}",
-        named(s.name.as_deref(), &s.id),
+    let mut line = match s.name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("- {name} ({}, ", s.id),
+        None => format!("- {} (", s.id),
+    };
+    line.push_str(&format!(
+        "{}, {} backup{}",
         source_type_text(&s.source_type),
         s.backups.len(),
         if s.backups.len() == 1 { "" } else { "s" }
-    );
+    ));
     if let Some(newest) = newest_first(&s.backups).first() {
         line.push_str(&format!(", newest {}", newest.id));
+        if let Some(at) = &newest.created_at {
+            line.push_str(&format!(" from {at}"));
+        }
     }
     line.push(')');
     line

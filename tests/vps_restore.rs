@@ -1,0 +1,833 @@
+//! `hostup_vps_restore` driven through the framework's Resource trait (no Terraform) against a
+//! real `hostup-sim` process: plan-time checks and their diagnostics, the destruction warning,
+//! exactly one POST per create under faults, failing / timed-out / interrupted jobs that keep the
+//! job id in state, refresh after the job record expired or the target vanished, delete without
+//! API writes, import by job id, and the shared read cache under parallel plans.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+use terraform_provider_hostup::framework::{
+    ApplyRequest, ApplyResult, AttributePath, Context, Diagnostic, Plan, PlanRequest, Provider,
+    Resource, Severity, Value,
+};
+use terraform_provider_hostup::hostup::HostupProvider;
+use tokio_util::sync::CancellationToken;
+
+const KEY: &str = "k_restore_test_secret";
+
+const TARGET: &str = "vps_01target";
+const TARGET2: &str = "vps_01target2";
+const SOURCE: &str = "vps_01source";
+const EMPTY: &str = "vps_01nobackups";
+const GATED: &str = "vps_01gated";
+const RETAINED: &str = "vps_01retained";
+const FOREIGN: &str = "vps_01foreign";
+
+const NEWEST: &str = "bkp_01newest";
+const SMALL: &str = "bkp_01small";
+const HUGE: &str = "bkp_01huge";
+const BROKEN: &str = "bkp_01broken";
+
+fn fixture() -> Json {
+    json!({
+        "clients": [{"id": "cl_a"}, {"id": "cl_b"}],
+        "apiKeys": [
+            {"key": KEY, "client": "cl_a", "scopes": ["read:vm", "backup:vm"]},
+            {"key": "k_other_client", "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}
+        ],
+        "vps": [
+            {"id": TARGET, "client": "cl_a", "name": "web-01", "storageGb": 20},
+            {"id": TARGET2, "client": "cl_a", "name": "web-02", "storageGb": 40},
+            {"id": SOURCE, "client": "cl_a", "name": "db-01", "storageGb": 100, "backups": [
+                {"id": SMALL, "createdAt": "2026-04-01T02:00:00Z", "sizeGb": 5},
+                {"id": NEWEST, "createdAt": "2026-04-27T10:00:00Z", "sizeGb": 12.4,
+                 "backupType": "manual", "note": "Before upgrade"},
+                {"id": HUGE, "createdAt": "2026-04-10T02:00:00Z", "sizeGb": 50},
+                {"id": BROKEN, "createdAt": "2026-03-01T02:00:00Z", "sizeGb": 6,
+                 "failRestore": "archive checksum mismatch"}
+            ]},
+            {"id": EMPTY, "client": "cl_a", "name": "cache-01", "storageGb": 10},
+            {"id": GATED, "client": "cl_a", "name": "mail-01", "storageGb": 40, "gates": {
+                "canRestoreFromAnotherVps": {"allowed": false,
+                    "reason": "An unpaid order blocks changes.", "code": "pending_order"}}},
+            {"id": FOREIGN, "client": "cl_b", "name": "other-01", "storageGb": 80, "backups": [
+                {"id": "bkp_01foreign", "createdAt": "2026-04-02T02:00:00Z", "sizeGb": 3}]}
+        ],
+        "retained": [
+            {"id": RETAINED, "client": "cl_a", "name": "shop-old", "backups": [
+                {"id": "bkp_01oldshop", "createdAt": "2026-02-01T02:00:00Z", "sizeGb": 8}]}
+        ]
+    })
+}
+
+// ----- the simulator -----------------------------------------------------------------------------
+
+struct Sim {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(job_duration: &str, extra: &[&str]) -> Sim {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fixture.json");
+    std::fs::write(&path, fixture().to_string()).expect("write fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
+        .arg("--fixture")
+        .arg(&path)
+        .args(["--job-duration", job_duration])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hostup-sim");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read base URL");
+    let base = line.trim().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "got {base:?}");
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    Sim {
+        child,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _stdout: stdout,
+    }
+}
+
+impl Sim {
+    async fn requests(&self) -> Vec<Json> {
+        let v: Json = self
+            .http
+            .get(format!("{}/_sim/requests", self.base))
+            .send()
+            .await
+            .expect("request log")
+            .json()
+            .await
+            .expect("request log JSON");
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Restore POSTs that reached the simulator, with their answer status.
+    async fn restore_posts(&self) -> Vec<u64> {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| {
+                r["method"] == "POST"
+                    && r["path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .ends_with("restore-from-vps")
+            })
+            .map(|r| r["status"].as_u64().unwrap_or(0))
+            .collect()
+    }
+
+    async fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r["method"] == method && r["path"] == path)
+            .count()
+    }
+
+    async fn admin(&self, method: &str, path: &str, body: Json) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("admin request");
+        assert!(
+            resp.status().is_success(),
+            "{method} {path}: {}",
+            resp.status()
+        );
+    }
+
+    async fn reset_log(&self) {
+        self.admin("POST", "/_sim/reset-log", json!({})).await;
+    }
+}
+
+// ----- the provider and the framework's part of a plan -------------------------------------------
+
+async fn resource(sim: &Sim) -> Arc<dyn Resource> {
+    let provider =
+        HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
+    let cfg = Value::object([
+        ("api_key", Value::from(KEY)),
+        ("endpoint", Value::from(sim.base.as_str())),
+    ]);
+    let diags = provider
+        .configure(&Context::default(), &cfg, "1.15.5")
+        .await;
+    assert!(!diags.has_errors(), "{diags:?}");
+    provider
+        .resources()
+        .into_iter()
+        .find(|r| r.type_name() == "hostup_vps_restore")
+        .expect("hostup_vps_restore registered")
+}
+
+fn config(res: &dyn Resource, target: Value, source: Value, backup: Value) -> Value {
+    let mut c = res.schema().block.empty_value();
+    c.set("target_vps_id", target);
+    c.set("source_vps_id", source);
+    c.set("backup_id", backup);
+    c
+}
+
+fn restore_config(res: &dyn Resource, backup: &str) -> Value {
+    config(res, TARGET.into(), SOURCE.into(), backup.into())
+}
+
+fn with_timeout(mut c: Value, create: &str) -> Value {
+    c.set("timeouts", Value::object([("create", Value::from(create))]));
+    c
+}
+
+/// What the framework hands `modify_plan` on create: the config with computed attributes unknown.
+fn default_plan(res: &dyn Resource, config: &Value) -> Plan {
+    let mut planned = config.clone();
+    for a in res.schema().block.attributes {
+        if a.is_computed() && config.get(&a.name).is_none_or(Value::is_null) {
+            planned.set(&a.name, Value::Unknown);
+        }
+    }
+    Plan {
+        planned,
+        ..Default::default()
+    }
+}
+
+async fn plan(res: &dyn Resource, config: &Value) -> Plan {
+    let mut p = default_plan(res, config);
+    let req = PlanRequest {
+        prior: Value::Null,
+        config: config.clone(),
+        proposed: config.clone(),
+        prior_private: Vec::new(),
+    };
+    res.modify_plan(&Context::default(), &req, &mut p).await;
+    p
+}
+
+async fn create_with(res: &dyn Resource, ctx: &Context, p: &Plan, config: &Value) -> ApplyResult {
+    res.create(
+        ctx,
+        ApplyRequest {
+            prior: Value::Null,
+            planned: p.planned.clone(),
+            config: config.clone(),
+            private: p.private.clone(),
+        },
+    )
+    .await
+}
+
+async fn create(res: &dyn Resource, p: &Plan, config: &Value) -> ApplyResult {
+    create_with(res, &Context::default(), p, config).await
+}
+
+fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
+    diags.into_iter().filter(Diagnostic::is_error).collect()
+}
+
+fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
+    let e = errors(diags);
+    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
+    e.into_iter().next().unwrap()
+}
+
+fn s<'a>(v: &'a Value, name: &str) -> &'a str {
+    v.get_str(name)
+        .unwrap_or_else(|| panic!("{name} is not a known string in {v:?}"))
+}
+
+// ----- plan ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn successful_plan_warns_what_apply_destroys_and_knows_the_facts() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    let warnings: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let w = &warnings[0].detail;
+    for needle in [
+        "stops VPS web-01 (vps_01target)",
+        "backup bkp_01newest (created 2026-04-27T10:00:00.000Z, 12.4 GB)",
+        "db-01 (vps_01source)",
+        "is lost",
+    ] {
+        assert!(w.contains(needle), "missing {needle:?} in {w}");
+    }
+    assert_eq!(s(&p.planned, "target_name"), "web-01");
+    assert_eq!(s(&p.planned, "source_type"), "server");
+    assert_eq!(s(&p.planned, "backup_created_at"), "2026-04-27T10:00:00.000Z");
+    assert_eq!(
+        p.planned.get("backup_size_gb").and_then(Value::as_f64),
+        Some(12.4)
+    );
+    assert!(p.planned.get("job_id").unwrap().is_unknown());
+    assert!(p.planned.get("status").unwrap().is_unknown());
+    assert!(sim.restore_posts().await.is_empty(), "a plan never POSTs");
+}
+
+#[tokio::test]
+async fn each_plan_time_error_points_at_its_attribute_and_nothing_is_posted() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let r = &*res;
+    let mut confirm = restore_config(r, NEWEST);
+    confirm.set("confirm_target_name", Value::from("web-02"));
+    let cases: Vec<(&str, Value, &str, Vec<&str>)> = vec![
+        (
+            "foreign target",
+            config(r, FOREIGN.into(), SOURCE.into(), NEWEST.into()),
+            "target_vps_id",
+            vec!["not found", FOREIGN],
+        ),
+        (
+            "closed gate",
+            config(r, GATED.into(), SOURCE.into(), NEWEST.into()),
+            "target_vps_id",
+            vec!["An unpaid order blocks changes.", "pending_order", "mail-01"],
+        ),
+        (
+            "not a source",
+            config(r, TARGET.into(), EMPTY.into(), NEWEST.into()),
+            "source_vps_id",
+            vec![
+                EMPTY,
+                "db-01 (vps_01source, server, 4 backups",
+                "shop-old (vps_01retained, retained, 1 backup",
+            ],
+        ),
+        (
+            "no such backup",
+            restore_config(r, "bkp_01gone"),
+            "backup_id",
+            vec![
+                "bkp_01gone",
+                "- bkp_01newest created 2026-04-27T10:00:00.000Z, 12.4 GB (Before upgrade)\n- bkp_01huge created 2026-04-10T02:00:00.000Z, 50 GB",
+            ],
+        ),
+        (
+            "too large",
+            restore_config(r, HUGE),
+            "backup_id",
+            vec!["50 GB", "20 GB disk", "web-01"],
+        ),
+        ("wrong name", confirm, "confirm_target_name", vec!["\"web-02\"", "\"web-01\""]),
+    ];
+    for (what, cfg, attribute, needles) in cases {
+        let p = plan(r, &cfg).await;
+        let e = the_error(p.diagnostics.clone());
+        assert_eq!(
+            e.attribute,
+            Some(AttributePath::attribute(attribute)),
+            "{what}: {e}"
+        );
+        for n in needles {
+            assert!(
+                e.detail.contains(n),
+                "{what}: missing {n:?} in {}",
+                e.detail
+            );
+        }
+        assert!(
+            p.diagnostics.iter().all(|d| d.severity == Severity::Error),
+            "{what}: no destruction warning on a failed check"
+        );
+    }
+    assert!(
+        sim.restore_posts().await.is_empty(),
+        "no POST for failed plans"
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_skip_the_checks_and_the_api() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = config(&*res, TARGET.into(), Value::Unknown, NEWEST.into());
+    let p = plan(&*res, &cfg).await;
+    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    assert!(p.planned.get("target_name").unwrap().is_unknown());
+    assert!(p.planned.get("backup_size_gb").unwrap().is_unknown());
+    assert!(
+        sim.requests().await.is_empty(),
+        "no API call with unknown ids"
+    );
+}
+
+#[tokio::test]
+async fn parallel_plans_share_one_read_per_target() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let res = res.clone();
+        tasks.push(tokio::spawn(async move {
+            let target = if i % 2 == 0 { TARGET } else { TARGET2 };
+            let cfg = config(&*res, target.into(), SOURCE.into(), NEWEST.into());
+            plan(&*res, &cfg).await
+        }));
+    }
+    for t in tasks {
+        let p = t.await.unwrap();
+        assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    }
+    for t in [TARGET, TARGET2] {
+        assert_eq!(
+            sim.count("GET", &format!("/api/v2/vps/{t}")).await,
+            1,
+            "{t}"
+        );
+        assert_eq!(
+            sim.count("GET", &format!("/api/v2/vps/{t}/details")).await,
+            1,
+            "{t}"
+        );
+        let sources = format!("/api/v2/vps/{t}/backups/restore-sources");
+        assert_eq!(sim.count("GET", &sources).await, 1, "{t}");
+    }
+}
+
+// ----- validate -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn validate_checks_ids_sameness_and_timeouts_without_the_api() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let ctx = Context::default();
+    let bad = with_timeout(
+        config(&*res, "vps/../x".into(), "".into(), NEWEST.into()),
+        "ten minutes",
+    );
+    let d = res.validate(&ctx, &bad).await;
+    let at: Vec<String> = errors(d)
+        .iter()
+        .map(|e| {
+            e.attribute
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(at, ["target_vps_id", "source_vps_id", "timeouts.create"]);
+
+    let same = config(&*res, TARGET.into(), TARGET.into(), NEWEST.into());
+    let e = the_error(res.validate(&ctx, &same).await);
+    assert_eq!(e.attribute, Some(AttributePath::attribute("source_vps_id")));
+
+    let unknown = with_timeout(
+        config(&*res, Value::Unknown, Value::Unknown, Value::Unknown),
+        "90m",
+    );
+    assert!(res.validate(&ctx, &unknown).await.is_empty());
+    assert!(
+        sim.requests().await.is_empty(),
+        "validate makes no API call"
+    );
+}
+
+// ----- create -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_posts_once_and_completes() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    let r = create(&*res, &p, &cfg).await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    let st = &r.new_state;
+    assert_eq!(s(st, "status"), "completed");
+    assert!(s(st, "job_id").starts_with("job_"));
+    assert_eq!(s(st, "id"), s(st, "job_id"));
+    assert!(!s(st, "started_at").is_empty());
+    assert!(!s(st, "completed_at").is_empty());
+    assert!(st.is_wholly_known(), "{st:?}");
+    for name in [
+        "target_name",
+        "source_type",
+        "backup_created_at",
+        "backup_size_gb",
+    ] {
+        assert_eq!(
+            st.get(name),
+            p.planned.get(name),
+            "{name} must equal the plan"
+        );
+    }
+    let private: Json = serde_json::from_slice(&r.private).expect("private is JSON");
+    assert!(private["poll_url"]
+        .as_str()
+        .unwrap()
+        .contains(s(st, "job_id")));
+    assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn create_rechecks_fresh_and_refuses_a_changed_world_before_posting() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    assert!(!p.diagnostics.has_errors());
+
+    // The target was renamed after the plan: the planned target_name would be a lie.
+    sim.admin(
+        "POST",
+        &format!("/_sim/vps/{TARGET}"),
+        json!({"name": "web-01-new"}),
+    )
+    .await;
+    let r = create(&*res, &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert!(r.new_state.is_null());
+    assert!(
+        e.detail.contains("\"web-01\"") && e.detail.contains("\"web-01-new\""),
+        "{e}"
+    );
+    assert!(e.detail.contains("not sent"), "{e}");
+
+    // The backup rotated away after the plan.
+    sim.admin(
+        "POST",
+        &format!("/_sim/vps/{TARGET}"),
+        json!({"name": "web-01"}),
+    )
+    .await;
+    sim.admin("DELETE", &format!("/_sim/backups/{NEWEST}"), json!({}))
+        .await;
+    let r = create(&*res, &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert_eq!(e.attribute, Some(AttributePath::attribute("backup_id")));
+    assert!(e.detail.contains("nothing was sent"), "{e}");
+    assert!(sim.restore_posts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_job_is_an_error_with_its_reason_and_keeps_the_job() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, BROKEN);
+    let p = plan(&*res, &cfg).await;
+    assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    let r = create(&*res, &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    let job = s(&r.new_state, "job_id");
+    assert!(e.detail.contains("archive checksum mismatch"), "{e}");
+    assert!(e.detail.contains(job), "{e}");
+    assert_eq!(s(&r.new_state, "status"), "failed");
+    assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn a_timeout_leaves_the_job_in_state_and_says_what_to_do() {
+    let sim = start("30s", &[]);
+    let res = resource(&sim).await;
+    let cfg = with_timeout(restore_config(&*res, NEWEST), "1s");
+    let p = plan(&*res, &cfg).await;
+    let began = Instant::now();
+    let r = create(&*res, &p, &cfg).await;
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "waited past the timeout"
+    );
+    let e = the_error(r.diagnostics);
+    let job = s(&r.new_state, "job_id");
+    assert_eq!(s(&r.new_state, "id"), job);
+    let status = s(&r.new_state, "status");
+    assert!(matches!(status, "queued" | "in_progress"), "{status}");
+    for needle in [
+        job,
+        status,
+        "1s",
+        "continues at HostUp",
+        "terraform untaint",
+        "gate reopens",
+    ] {
+        assert!(
+            e.detail.contains(needle),
+            "missing {needle:?} in {}",
+            e.detail
+        );
+    }
+    assert!(!r.private.is_empty(), "the poll URL is kept for refresh");
+    assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn stop_interrupts_the_wait_and_keeps_the_job_in_state() {
+    let sim = start("30s", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    let token = CancellationToken::new();
+    let ctx = Context::new(token.clone());
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        token.cancel();
+    });
+    let began = Instant::now();
+    let r = create_with(&*res, &ctx, &p, &cfg).await;
+    stopper.await.unwrap();
+    assert!(began.elapsed() < Duration::from_secs(5));
+    let e = the_error(r.diagnostics);
+    let job = s(&r.new_state, "job_id");
+    assert!(
+        e.summary.contains("interrupted") || e.detail.contains("interrupted"),
+        "{e}"
+    );
+    assert!(
+        e.detail.contains(job) && e.detail.contains("terraform untaint"),
+        "{e}"
+    );
+    assert_ne!(s(&r.new_state, "status"), "completed");
+    assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn bursts_of_503_and_429_still_give_exactly_one_accepted_post() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    sim.admin(
+        "POST",
+        "/_sim/fail-next",
+        json!({"count": 2, "status": 503, "method": "GET"}),
+    )
+    .await;
+    sim.admin(
+        "POST",
+        "/_sim/fail-next",
+        json!({"count": 1, "status": 429, "method": "POST"}),
+    )
+    .await;
+    let r = create(&*res, &p, &cfg).await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(s(&r.new_state, "status"), "completed");
+    // The 429 was refused before HostUp acted; the one resend is the only accepted restore.
+    assert_eq!(sim.restore_posts().await, [429, 202]);
+}
+
+#[tokio::test]
+async fn a_503_on_the_post_is_not_retried_and_says_to_check_hostup() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    sim.admin(
+        "POST",
+        "/_sim/fail-next",
+        json!({"count": 1, "status": 503, "method": "POST"}),
+    )
+    .await;
+    let r = create(&*res, &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert!(e.detail.contains("may have started the restore"), "{e}");
+    assert_eq!(sim.restore_posts().await, [503], "never a second POST");
+}
+
+// ----- read, update, delete -----------------------------------------------------------------------
+
+async fn completed(sim: &Sim, res: &dyn Resource) -> ApplyResult {
+    let cfg = restore_config(res, NEWEST);
+    let p = plan(res, &cfg).await;
+    let r = create(res, &p, &cfg).await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    sim.reset_log().await;
+    r
+}
+
+#[tokio::test]
+async fn read_keeps_the_state_when_the_job_record_expired() {
+    let sim = start("200ms", &["--job-retention", "300ms"]);
+    let res = resource(&sim).await;
+    let done = completed(&sim, &*res).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = res
+        .read(
+            &Context::default(),
+            done.new_state.clone(),
+            done.private.clone(),
+        )
+        .await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(r.new_state, done.new_state);
+    let log = sim.requests().await;
+    assert!(
+        log.iter()
+            .any(|e| e["path"].as_str().unwrap().starts_with("/api/jobs/") && e["status"] == 404),
+        "the job record was asked for and had expired: {log:?}"
+    );
+    assert!(
+        log.iter().all(|e| e["method"] == "GET"),
+        "read never writes"
+    );
+}
+
+#[tokio::test]
+async fn read_refreshes_a_job_that_finished_after_a_timeout() {
+    let sim = start("1500ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = with_timeout(restore_config(&*res, NEWEST), "1s");
+    let p = plan(&*res, &cfg).await;
+    let r = create(&*res, &p, &cfg).await;
+    assert!(r.diagnostics.has_errors());
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let refreshed = res.read(&Context::default(), r.new_state, r.private).await;
+    assert!(
+        refreshed.diagnostics.is_empty(),
+        "{:#?}",
+        refreshed.diagnostics
+    );
+    assert_eq!(s(&refreshed.new_state, "status"), "completed");
+    assert!(!s(&refreshed.new_state, "completed_at").is_empty());
+    assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn read_removes_the_restore_when_the_target_is_gone() {
+    let sim = start("200ms", &[]);
+    let res = resource(&sim).await;
+    let done = completed(&sim, &*res).await;
+    sim.admin(
+        "POST",
+        "/_sim/fail-next",
+        json!({"count": 1, "status": 404, "code": "vps_not_found", "method": "GET",
+               "pathPrefix": format!("/api/v2/vps/{TARGET}")}),
+    )
+    .await;
+    let r = res
+        .read(&Context::default(), done.new_state, done.private)
+        .await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert!(r.new_state.is_null());
+}
+
+#[tokio::test]
+async fn update_and_delete_make_no_api_request() {
+    let sim = start("200ms", &[]);
+    let res = resource(&sim).await;
+    let done = completed(&sim, &*res).await;
+    let mut planned = done.new_state.clone();
+    planned.set("timeouts", Value::object([("create", Value::from("2h"))]));
+    planned.set("status", Value::Unknown);
+    let cfg = with_timeout(restore_config(&*res, NEWEST), "2h");
+    let u = res
+        .update(
+            &Context::default(),
+            ApplyRequest {
+                prior: done.new_state.clone(),
+                planned,
+                config: cfg,
+                private: done.private.clone(),
+            },
+        )
+        .await;
+    assert!(u.diagnostics.is_empty());
+    assert_eq!(
+        s(&u.new_state, "status"),
+        "completed",
+        "unknown takes the prior value"
+    );
+    assert_eq!(u.private, done.private);
+    let d = res
+        .delete(
+            &Context::default(),
+            ApplyRequest {
+                prior: u.new_state,
+                planned: Value::Null,
+                config: Value::Null,
+                private: done.private,
+            },
+        )
+        .await;
+    assert!(d.is_empty(), "{d:?}");
+    assert!(
+        sim.requests().await.is_empty(),
+        "update and delete touch no API"
+    );
+}
+
+// ----- import -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn import_by_job_id_rebuilds_the_arguments() {
+    let sim = start("200ms", &[]);
+    let res = resource(&sim).await;
+    let done = completed(&sim, &*res).await;
+    let job = s(&done.new_state, "job_id").to_owned();
+    let imp = res.import(&Context::default(), &job).await;
+    assert!(imp.diagnostics.is_empty(), "{:#?}", imp.diagnostics);
+    let st = &imp.state;
+    assert_eq!(s(st, "target_vps_id"), TARGET);
+    assert_eq!(s(st, "source_vps_id"), SOURCE);
+    assert_eq!(s(st, "backup_id"), NEWEST);
+    assert_eq!(s(st, "id"), job);
+    assert_eq!(s(st, "status"), "completed");
+    assert_eq!(s(st, "target_name"), "web-01");
+    assert_eq!(s(st, "source_type"), "server");
+    assert!(sim.restore_posts().await.is_empty());
+
+    let missing = res.import(&Context::default(), "job_01doesnotexist").await;
+    let e = the_error(missing.diagnostics);
+    assert!(e.detail.contains("cannot be imported"), "{e}");
+    let bad = res.import(&Context::default(), "../jobs").await;
+    assert!(bad.diagnostics.has_errors());
+}
+
+#[tokio::test]
+async fn import_of_a_job_that_names_no_ids_explains_why_it_cannot() {
+    let sim = start("200ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, BROKEN);
+    let p = plan(&*res, &cfg).await;
+    let failed = create(&*res, &p, &cfg).await;
+    let job = s(&failed.new_state, "job_id").to_owned();
+    let imp = res.import(&Context::default(), &job).await;
+    let e = the_error(imp.diagnostics);
+    assert!(imp.state.is_null());
+    for needle in [
+        "targetVpsId",
+        "sourceVpsId",
+        "backupId",
+        "overwrite a VPS again",
+    ] {
+        assert!(
+            e.detail.contains(needle) || e.summary.contains(needle),
+            "missing {needle:?} in {e}"
+        );
+    }
+}
