@@ -655,7 +655,11 @@ async fn a_503_on_the_post_is_not_retried_and_says_to_check_hostup() {
     .await;
     let r = create(&*res, &p, &cfg).await;
     let e = the_error(r.diagnostics);
-    assert!(e.detail.contains("may have started the restore"), "{e}");
+    assert!(
+        e.detail.contains("may have started the restore")
+            || e.detail.contains("may have reached HostUp"),
+        "{e}"
+    );
     assert_eq!(sim.restore_posts().await, [503], "never a second POST");
 }
 

@@ -151,7 +151,10 @@ fn post_error(e: &ApiError) -> Diagnostic {
         _ => None,
     };
     let mut detail = e.to_string();
-    if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
+    let warned = detail.contains("may have reached HostUp");
+    if warned {
+        // The client already said the request may have been carried out.
+    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
         detail.push_str(
             " HostUp may have started the restore anyway. Check the target VPS and its jobs in \
              HostUp before applying again: applying again could restore twice.",
