@@ -289,7 +289,10 @@ async fn successful_plan_warns_what_apply_destroys_and_knows_the_facts() {
     }
     assert_eq!(s(&p.planned, "target_name"), "web-01");
     assert_eq!(s(&p.planned, "source_type"), "server");
-    assert_eq!(s(&p.planned, "backup_created_at"), "2026-04-27T10:00:00.000Z");
+    assert_eq!(
+        s(&p.planned, "backup_created_at"),
+        "2026-04-27T10:00:00.000Z"
+    );
     assert_eq!(
         p.planned.get("backup_size_gb").and_then(Value::as_f64),
         Some(12.4)
@@ -614,6 +617,21 @@ async fn stop_interrupts_the_wait_and_keeps_the_job_in_state() {
     );
     assert_ne!(s(&r.new_state, "status"), "completed");
     assert_eq!(sim.restore_posts().await, [202]);
+}
+
+#[tokio::test]
+async fn stop_before_the_post_sends_nothing() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    let token = CancellationToken::new();
+    token.cancel();
+    let r = create_with(&*res, &Context::new(token), &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert!(e.detail.contains("nothing was sent"), "{e}");
+    assert!(r.new_state.is_null());
+    assert!(sim.restore_posts().await.is_empty());
 }
 
 #[tokio::test]

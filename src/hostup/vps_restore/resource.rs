@@ -506,6 +506,13 @@ impl Resource for VpsRestoreResource {
             }
             return ApplyResult::failed(diags);
         }
+        if ctx.is_cancelled() {
+            return ApplyResult::failed(Diagnostic::error(
+                "Restore interrupted before it was sent",
+                "Terraform was interrupted during the checks before the restore; nothing was \
+                 sent to HostUp and nothing changed.",
+            ));
+        }
         let timeout = timeout_for_create(&req.planned);
         let started_at = now_rfc3339();
         let op = match client
