@@ -313,11 +313,8 @@ impl MsgpackEncoder {
         if *ty == Type::Dynamic {
             return self.dynamic(value);
         }
-        let value = match value {
-            // A dynamic wrapper where the schema now has a concrete type: its content counts.
-            Value::Dynamic(_, inner) => inner.as_ref(),
-            v => v,
-        };
+        // A dynamic wrapper where the schema has a concrete type: its content counts.
+        let value = value.unwrap_dynamic();
         match (value, ty) {
             (Value::Null, _) => infallible_plain(rmp::encode::write_nil(&mut self.buf)),
             (Value::Unknown, _) => self.unknown(),
@@ -632,9 +629,11 @@ impl<'a> MsgpackDecoder<'a> {
         self.err(format!("{wanted} is required, found {}", describe(found)))
     }
 
+    /// Dispatches on the type; the structural cases live in their own functions so that the
+    /// frame repeated at each nesting level stays small (debug builds included).
     fn value(&mut self, ty: &Type, depth: usize) -> Result<Value> {
         if depth > MAX_DEPTH {
-            return Err(self.err(format!("value nested deeper than {MAX_DEPTH} levels")));
+            return Err(self.too_deep());
         }
         let marker = Marker::from_u8(self.u8()?);
         if marker == Marker::Null {
@@ -644,122 +643,154 @@ impl<'a> MsgpackDecoder<'a> {
             return Ok(Value::Unknown);
         }
         match ty {
-            Type::String => {
-                let len = match self.str_len(marker)? {
-                    Some(len) => len,
-                    None => match self.bin_len(marker)? {
-                        Some(len) => len,
-                        None => return Err(self.mismatch("a string", marker)),
-                    },
-                };
-                Ok(Value::String(self.text(len)?.to_string()))
-            }
+            Type::String => self.string_value(marker),
             Type::Bool => match marker {
                 Marker::True => Ok(Value::Bool(true)),
                 Marker::False => Ok(Value::Bool(false)),
                 m => Err(self.mismatch("a bool", m)),
             },
             Type::Number => self.number(marker).map(Value::Number),
-            Type::List(elem) | Type::Set(elem) => {
-                let Some(len) = self.array_len(marker)? else {
-                    return Err(self.mismatch(&wanted(ty), marker));
-                };
-                let mut items = Vec::with_capacity(len);
-                for i in 0..len {
-                    self.path.push(PathStep::ElementKeyInt(i as i64));
-                    items.push(self.value(elem, depth + 1)?);
-                    self.path.pop();
-                }
-                Ok(if matches!(ty, Type::Set(_)) {
-                    Value::Set(items)
-                } else {
-                    Value::List(items)
-                })
-            }
-            Type::Tuple(types) => {
-                let Some(len) = self.array_len(marker)? else {
-                    return Err(self.mismatch(&wanted(ty), marker));
-                };
-                if len != types.len() {
-                    return Err(self.err(format!(
-                        "a tuple of {} elements is required ({len} given)",
-                        types.len()
-                    )));
-                }
-                let mut items = Vec::with_capacity(len);
-                for (i, t) in types.iter().enumerate() {
-                    self.path.push(PathStep::ElementKeyInt(i as i64));
-                    items.push(self.value(t, depth + 1)?);
-                    self.path.pop();
-                }
-                Ok(Value::Tuple(items))
-            }
-            Type::Map(elem) => {
-                let Some(len) = self.map_len(marker)? else {
-                    return Err(self.mismatch(&wanted(ty), marker));
-                };
-                let mut entries = BTreeMap::new();
-                for _ in 0..len {
-                    let key = self.key()?;
-                    if entries.contains_key(&key) {
-                        return Err(self.err(format!("duplicate map key {key:?}")));
-                    }
-                    self.path.push(PathStep::ElementKeyString(key.clone()));
-                    let item = self.value(elem, depth + 1)?;
-                    self.path.pop();
-                    entries.insert(key, item);
-                }
-                Ok(Value::Map(entries))
-            }
-            Type::Object(attrs) => {
-                let Some(len) = self.map_len(marker)? else {
-                    return Err(self.mismatch(&wanted(ty), marker));
-                };
-                let mut entries = BTreeMap::new();
-                for _ in 0..len {
-                    let key = self.key()?;
-                    let Some(attr_ty) = attrs.get(&key) else {
-                        return Err(self.err(format!("unsupported attribute {key:?}")));
-                    };
-                    if entries.contains_key(&key) {
-                        return Err(self.err(format!("duplicate attribute {key:?}")));
-                    }
-                    self.path.push(PathStep::Attribute(key.clone()));
-                    let item = self.value(attr_ty, depth + 1)?;
-                    self.path.pop();
-                    entries.insert(key, item);
-                }
-                if entries.len() != attrs.len() {
-                    return Err(self.err(missing_message(attrs, &entries)));
-                }
-                Ok(Value::Object(entries))
-            }
-            Type::Dynamic => {
-                let Some(len) = self.array_len(marker)? else {
-                    return Err(self.mismatch("a [type, value] pair for a dynamic value", marker));
-                };
-                if len != 2 {
-                    return Err(self.err(format!(
-                        "a dynamic value must be a [type, value] pair ({len} elements given)"
-                    )));
-                }
-                let type_marker = Marker::from_u8(self.u8()?);
-                let type_len = match self.bin_len(type_marker)? {
-                    Some(len) => len,
-                    None => match self.str_len(type_marker)? {
-                        Some(len) => len,
-                        None => {
-                            return Err(self.mismatch("type JSON of a dynamic value", type_marker))
-                        }
-                    },
-                };
-                let type_json = self.take(type_len)?;
-                let inner_ty = Type::from_json_bytes(type_json)
-                    .map_err(|e| self.err(format!("dynamic value: {e}")))?;
-                let inner = self.value(&inner_ty, depth + 1)?;
-                Ok(Value::Dynamic(Box::new(inner_ty), Box::new(inner)))
-            }
+            Type::List(elem) => self.sequence(marker, ty, elem, depth).map(Value::List),
+            Type::Set(elem) => self.sequence(marker, ty, elem, depth).map(Value::Set),
+            Type::Tuple(types) => self.tuple(marker, ty, types, depth),
+            Type::Map(elem) => self.map(marker, ty, elem, depth),
+            Type::Object(attrs) => self.object(marker, ty, attrs, depth),
+            Type::Dynamic => self.dynamic(marker, depth),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self) -> CodecError {
+        self.err(format!("value nested deeper than {MAX_DEPTH} levels"))
+    }
+
+    #[inline(never)]
+    fn string_value(&mut self, marker: Marker) -> Result<Value> {
+        let len = match self.str_len(marker)? {
+            Some(len) => len,
+            None => match self.bin_len(marker)? {
+                Some(len) => len,
+                None => return Err(self.mismatch("a string", marker)),
+            },
+        };
+        Ok(Value::String(self.text(len)?.to_string()))
+    }
+
+    #[inline(never)]
+    fn sequence(
+        &mut self,
+        marker: Marker,
+        ty: &Type,
+        elem: &Type,
+        depth: usize,
+    ) -> Result<Vec<Value>> {
+        let Some(len) = self.array_len(marker)? else {
+            return Err(self.mismatch(&wanted(ty), marker));
+        };
+        let mut items = Vec::with_capacity(len);
+        for i in 0..len {
+            self.path.push(PathStep::ElementKeyInt(i as i64));
+            items.push(self.value(elem, depth + 1)?);
+            self.path.pop();
+        }
+        Ok(items)
+    }
+
+    #[inline(never)]
+    fn tuple(&mut self, marker: Marker, ty: &Type, types: &[Type], depth: usize) -> Result<Value> {
+        let Some(len) = self.array_len(marker)? else {
+            return Err(self.mismatch(&wanted(ty), marker));
+        };
+        if len != types.len() {
+            return Err(self.err(format!(
+                "a tuple of {} elements is required ({len} given)",
+                types.len()
+            )));
+        }
+        let mut items = Vec::with_capacity(len);
+        for (i, t) in types.iter().enumerate() {
+            self.path.push(PathStep::ElementKeyInt(i as i64));
+            items.push(self.value(t, depth + 1)?);
+            self.path.pop();
+        }
+        Ok(Value::Tuple(items))
+    }
+
+    #[inline(never)]
+    fn map(&mut self, marker: Marker, ty: &Type, elem: &Type, depth: usize) -> Result<Value> {
+        let Some(len) = self.map_len(marker)? else {
+            return Err(self.mismatch(&wanted(ty), marker));
+        };
+        let mut entries = BTreeMap::new();
+        for _ in 0..len {
+            let key = self.key()?;
+            if entries.contains_key(&key) {
+                return Err(self.err(format!("duplicate map key {key:?}")));
+            }
+            self.path.push(PathStep::ElementKeyString(key.clone()));
+            let item = self.value(elem, depth + 1)?;
+            self.path.pop();
+            entries.insert(key, item);
+        }
+        Ok(Value::Map(entries))
+    }
+
+    #[inline(never)]
+    fn object(
+        &mut self,
+        marker: Marker,
+        ty: &Type,
+        attrs: &BTreeMap<String, Type>,
+        depth: usize,
+    ) -> Result<Value> {
+        let Some(len) = self.map_len(marker)? else {
+            return Err(self.mismatch(&wanted(ty), marker));
+        };
+        let mut entries = BTreeMap::new();
+        for _ in 0..len {
+            let key = self.key()?;
+            let Some(attr_ty) = attrs.get(&key) else {
+                return Err(self.err(format!("unsupported attribute {key:?}")));
+            };
+            if entries.contains_key(&key) {
+                return Err(self.err(format!("duplicate attribute {key:?}")));
+            }
+            self.path.push(PathStep::Attribute(key.clone()));
+            let item = self.value(attr_ty, depth + 1)?;
+            self.path.pop();
+            entries.insert(key, item);
+        }
+        if entries.len() != attrs.len() {
+            return Err(self.err(missing_message(attrs, &entries)));
+        }
+        Ok(Value::Object(entries))
+    }
+
+    /// `[type JSON, value]`; the type JSON may come as bin (cty) or str.
+    #[inline(never)]
+    fn dynamic(&mut self, marker: Marker, depth: usize) -> Result<Value> {
+        let Some(len) = self.array_len(marker)? else {
+            return Err(self.mismatch("a [type, value] pair for a dynamic value", marker));
+        };
+        if len != 2 {
+            return Err(self.err(format!(
+                "a dynamic value must be a [type, value] pair ({len} elements given)"
+            )));
+        }
+        let type_marker = Marker::from_u8(self.u8()?);
+        let type_len = match self.bin_len(type_marker)? {
+            Some(len) => len,
+            None => match self.str_len(type_marker)? {
+                Some(len) => len,
+                None => return Err(self.mismatch("type JSON of a dynamic value", type_marker)),
+            },
+        };
+        let type_json = self.take(type_len)?;
+        let inner_ty = Type::from_json_bytes(type_json)
+            .map_err(|e| self.err(format!("dynamic value: {e}")))?;
+        let inner = self.value(&inner_ty, depth + 1)?;
+        Ok(Value::Dynamic(Box::new(inner_ty), Box::new(inner)))
     }
 
     fn key(&mut self) -> Result<String> {
@@ -1210,10 +1241,7 @@ fn write_json(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &mut Vec<PathSt
         out.push(b'}');
         return Ok(());
     }
-    let value = match value {
-        Value::Dynamic(_, inner) => inner.as_ref(),
-        v => v,
-    };
+    let value = value.unwrap_dynamic();
     match (value, ty) {
         (Value::Null, _) => out.extend_from_slice(b"null"),
         (Value::Unknown, _) => {
@@ -1647,6 +1675,30 @@ mod tests {
     }
 
     #[test]
+    fn wrappers_and_sequence_kinds_follow_the_type() {
+        // A dynamic wrapper under a concrete type writes its content.
+        let wrapped = Value::Dynamic(Box::new(Type::String), Box::new(Value::string("x")));
+        assert_eq!(
+            to_hex(&encode_msgpack(&wrapped, &Type::String).unwrap()),
+            "a178"
+        );
+        assert_eq!(encode_json(&wrapped, &Type::String).unwrap(), b"\"x\"");
+        // Any sequence value fits a list, set or tuple type; decoding gives the type's kind.
+        let items = Value::List(vec![Value::string("a")]);
+        let bytes = encode_msgpack(&items, &Type::set(Type::String)).unwrap();
+        assert_eq!(
+            decode_msgpack(&bytes, &Type::set(Type::String)).unwrap(),
+            Value::Set(vec![Value::string("a")])
+        );
+        let e = encode_msgpack(
+            &Value::Dynamic(Box::new(Type::Number), Box::new(Value::string("x"))),
+            &Type::Dynamic,
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "a number is required, found a string");
+    }
+
+    #[test]
     fn every_extension_is_unknown() {
         assert_eq!(decodes("c7 00 00", &Type::String), Value::Unknown);
         // A refined unknown (type 12): "definitely not null".
@@ -1754,6 +1806,27 @@ mod tests {
         let json = "[".repeat(10_000);
         let e = decode_json(json.as_bytes(), &ty).unwrap_err();
         assert!(e.message.contains("nested deeper"), "{e}");
+
+        // The limit leaves room to spare on a stack a quarter of a default thread's, for
+        // input at the limit and beyond, in every decoder and in the encoders.
+        let deepest_json = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let mut deepest_msgpack = vec![0x91u8; MAX_DEPTH];
+        deepest_msgpack.push(0xc0);
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let e = decode_msgpack(&bytes, &Type::Dynamic).unwrap_err();
+                assert!(e.message.contains("nested deeper"), "{e}");
+                let v = decode_msgpack(&deepest_msgpack, &ty).unwrap();
+                assert_eq!(encode_msgpack(&v, &ty).unwrap(), deepest_msgpack);
+                for decode in [decode_json, decode_state_json] {
+                    let v = decode(deepest_json.as_bytes(), &ty).unwrap();
+                    assert_eq!(encode_json(&v, &ty).unwrap(), deepest_json.as_bytes());
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
