@@ -14,3 +14,4 @@ pub mod hostup;
 pub mod logging;
 pub mod plugin;
 mod proto;
+pub mod tfplugin5;
