@@ -126,8 +126,7 @@ fn data_source(p: &HostupProvider, name: &str) -> Arc<dyn DataSource> {
 
 async fn read(p: &HostupProvider, name: &str, attr: &str, id: &str) -> ReadResult {
     let ds = data_source(p, name);
-    let config = ds.schema().block.empty_value();
-    let mut config = config;
+    let mut config = ds.schema().block.empty_value();
     config.set(attr, Value::from(id));
     ds.read(&Context::default(), config).await
 }

@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn newest_first_parses_times_and_breaks_ties_by_id() {
-        let mut items = vec![
+        let mut items = [
             (None, "bkp_none"),
             (Some("2026-04-20T02:00:00Z"), "bkp_b"),
             (Some("garbage"), "bkp_bad"),
