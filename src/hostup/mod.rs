@@ -2,6 +2,7 @@
 //! framework traits and the HostUp API client.
 
 pub mod config;
+pub mod data_sources;
 pub mod provider;
 
 pub use provider::{HostupProvider, Shared};

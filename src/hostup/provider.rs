@@ -155,7 +155,7 @@ impl Provider for HostupProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        Vec::new()
+        super::data_sources::all(self.shared.clone())
     }
 }
 
