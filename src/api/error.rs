@@ -155,6 +155,12 @@ impl HttpError {
                 ),
                 None => "HostUp is rate limiting this API key; try again later.".into(),
             },
+            // A write that met a 5xx may still have been carried out (the client never resends
+            // it), so "try again later" would invite a second destructive restore.
+            500..=599 if self.method.eq_ignore_ascii_case("POST") => format!(
+                "HostUp had a server-side problem. {}",
+                reached_advice(&self.method)
+            ),
             500..=599 => "HostUp had a server-side problem; try again later.".into(),
             _ => return None,
         })
