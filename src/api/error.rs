@@ -6,6 +6,7 @@
 //! stored here).
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -155,6 +156,12 @@ impl HttpError {
                 ),
                 None => "HostUp is rate limiting this API key; try again later.".into(),
             },
+            // A write that met a 5xx may still have been carried out (the client never resends
+            // it), so "try again later" would invite a second destructive restore.
+            500..=599 if self.method.eq_ignore_ascii_case("POST") => format!(
+                "HostUp had a server-side problem. {}",
+                reached_advice(&self.method)
+            ),
             500..=599 => "HostUp had a server-side problem; try again later.".into(),
             _ => return None,
         })
@@ -162,7 +169,11 @@ impl HttpError {
 }
 
 impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Built first so the sentence gets exactly one full stop: HostUp's details usually end
+        // with their own.
+        let mut text = String::new();
+        let f = &mut text;
         let reason = reqwest::StatusCode::from_u16(self.status)
             .ok()
             .and_then(|s| s.canonical_reason())
@@ -200,7 +211,9 @@ impl fmt::Display for HttpError {
                 write!(f, " and a body that is not a problem document: \"{body}\"")?;
             }
         }
-        write!(f, ".")?;
+        if !f.ends_with(['.', '!', '?']) {
+            f.push('.');
+        }
         if let Some(hint) = self.hint() {
             write!(f, " {hint}")?;
         }
@@ -210,7 +223,7 @@ impl fmt::Display for HttpError {
         if let Some(id) = self.request_id() {
             write!(f, " [request id {id}]")?;
         }
-        Ok(())
+        out.write_str(&text)
     }
 }
 

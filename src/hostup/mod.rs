@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod data_sources;
 pub mod provider;
 pub mod vps_restore;
 

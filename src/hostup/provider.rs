@@ -207,7 +207,7 @@ impl Provider for HostupProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        Vec::new()
+        super::data_sources::all(self.shared.clone())
     }
 }
 
