@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
+use terraform_provider_hostup::framework::plan::{check_planned, plan_change};
 use terraform_provider_hostup::framework::{
     ApplyRequest, ApplyResult, AttributePath, Context, Diagnostic, Plan, PlanRequest, Provider,
     Resource, Severity, Value,
 };
+use terraform_provider_hostup::hostup::vps_restore;
 use terraform_provider_hostup::hostup::HostupProvider;
 use tokio_util::sync::CancellationToken;
 
@@ -205,30 +207,44 @@ fn with_timeout(mut c: Value, create: &str) -> Value {
     c
 }
 
-/// What the framework hands `modify_plan` on create: the config with computed attributes unknown.
-fn default_plan(res: &dyn Resource, config: &Value) -> Plan {
-    let mut planned = config.clone();
-    for a in res.schema().block.attributes {
-        if a.is_computed() && config.get(&a.name).is_none_or(Value::is_null) {
-            planned.set(&a.name, Value::Unknown);
+/// What Terraform proposes: the configuration, with computed values taken from prior state.
+fn plan_request(prior: &Value, config: &Value) -> PlanRequest {
+    let mut proposed = config.clone();
+    if let (Some(prior), Some(_)) = (prior.as_entries(), config.as_entries()) {
+        for (name, value) in prior {
+            if config.get(name).is_none_or(Value::is_null) && !value.is_null() {
+                let computed = vps_restore::schema()
+                    .block
+                    .find_attribute(name)
+                    .is_some_and(|a| a.is_computed());
+                if computed {
+                    proposed.set(name, value.clone());
+                }
+            }
         }
     }
-    Plan {
-        planned,
-        ..Default::default()
+    PlanRequest {
+        prior: prior.clone(),
+        config: config.clone(),
+        proposed,
+        prior_private: Vec::new(),
     }
 }
 
-async fn plan(res: &dyn Resource, config: &Value) -> Plan {
-    let mut p = default_plan(res, config);
-    let req = PlanRequest {
-        prior: Value::Null,
-        config: config.clone(),
-        proposed: config.clone(),
-        prior_private: Vec::new(),
-    };
+/// The framework's plan for `config` (create when `prior` is null), adjusted by the resource and
+/// checked the way the framework checks it before Terraform sees it.
+async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
+    let schema = res.schema();
+    let req = plan_request(prior, config);
+    let mut p = plan_change(&schema, &req);
     res.modify_plan(&Context::default(), &req, &mut p).await;
+    let bugs = check_planned(&schema, config, &p.planned);
+    assert!(bugs.is_empty(), "invalid plan: {bugs:?}");
     p
+}
+
+async fn plan(res: &dyn Resource, config: &Value) -> Plan {
+    plan_from(res, &Value::Null, config).await
 }
 
 async fn create_with(res: &dyn Resource, ctx: &Context, p: &Plan, config: &Value) -> ApplyResult {
@@ -421,6 +437,49 @@ async fn parallel_plans_share_one_read_per_target() {
         let sources = format!("/api/v2/vps/{t}/backups/restore-sources");
         assert_eq!(sim.count("GET", &sources).await, 1, "{t}");
     }
+}
+
+#[tokio::test]
+async fn only_timeouts_change_in_place_and_every_argument_plans_a_new_restore() {
+    let sim = start("200ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    let done = create(&*res, &p, &cfg).await;
+    assert!(done.diagnostics.is_empty(), "{:#?}", done.diagnostics);
+    sim.reset_log().await;
+    let prior = done.new_state;
+
+    let same = plan_from(&*res, &prior, &cfg).await;
+    assert!(same.requires_replace.is_empty());
+    assert_eq!(same.planned, prior, "no change after apply");
+
+    let longer = plan_from(&*res, &prior, &with_timeout(cfg.clone(), "2h")).await;
+    assert!(longer.requires_replace.is_empty());
+    assert!(
+        longer.planned.is_wholly_known(),
+        "computed values keep their prior value"
+    );
+    assert_eq!(longer.planned.get("job_id"), prior.get("job_id"));
+
+    let mut triggered = cfg.clone();
+    triggered.set(
+        "triggers",
+        Value::Map([("run".to_string(), Value::from("2"))].into()),
+    );
+    let other_backup = restore_config(&*res, SMALL);
+    for (what, changed, path) in [
+        ("triggers", triggered, "triggers"),
+        ("backup", other_backup, "backup_id"),
+    ] {
+        let p = plan_from(&*res, &prior, &changed).await;
+        assert!(
+            p.requires_replace.contains(&AttributePath::attribute(path)),
+            "{what}: {:?}",
+            p.requires_replace
+        );
+    }
+    assert!(sim.requests().await.is_empty(), "update plans read nothing");
 }
 
 // ----- validate -----------------------------------------------------------------------------------

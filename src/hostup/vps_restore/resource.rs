@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::api::{
     validate_id, ApiError, Client, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
 };
+use crate::framework::timeouts;
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
@@ -726,80 +727,6 @@ fn validate_timeouts(config: &Value) -> Diagnostics {
 
 fn timeout_for_create(planned: &Value) -> Duration {
     timeouts::timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT)
-}
-
-/// Stand-in for `crate::framework::timeouts` until that module is merged; same signatures.
-mod timeouts {
-    use std::time::Duration;
-
-    use crate::framework::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Value};
-
-    pub fn parse_duration(s: &str) -> Result<Duration, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err("empty duration".into());
-        }
-        let mut total = Duration::ZERO;
-        let mut num = String::new();
-        let mut rest = s.chars().peekable();
-        while let Some(c) = rest.next() {
-            if c.is_ascii_digit() {
-                num.push(c);
-                continue;
-            }
-            let n: u64 = num
-                .parse()
-                .map_err(|_| format!("{s:?} is not a duration"))?;
-            num.clear();
-            let unit = match c {
-                'h' => 3600,
-                'm' if rest.peek() == Some(&'s') => {
-                    rest.next();
-                    total += Duration::from_millis(n);
-                    continue;
-                }
-                'm' => 60,
-                's' => 1,
-                _ => return Err(format!("{s:?} is not a duration")),
-            };
-            total += Duration::from_secs(n * unit);
-        }
-        if !num.is_empty() {
-            return Err(format!("{s:?} lacks a unit (s, m or h)"));
-        }
-        Ok(total)
-    }
-
-    pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
-        let mut b = Block::new();
-        for op in operations {
-            b = b.attribute(Attribute::string(*op).optional());
-        }
-        NestedBlock::single("timeouts", b)
-    }
-
-    pub fn validate_timeouts(config: &Value, operations: &[&str]) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        for op in operations {
-            if let Some(s) = config.get("timeouts").and_then(|t| t.get_str(op)) {
-                if let Err(e) = parse_duration(s) {
-                    d.error_at(
-                        AttributePath::attribute("timeouts").attr(*op),
-                        "Invalid timeout",
-                        e,
-                    );
-                }
-            }
-        }
-        d
-    }
-
-    pub fn timeout_for(v: &Value, operation: &str, default: Duration) -> Duration {
-        v.get("timeouts")
-            .and_then(|t| t.get_str(operation))
-            .and_then(|s| parse_duration(s).ok())
-            .unwrap_or(default)
-    }
 }
 
 #[cfg(test)]
