@@ -10,3 +10,4 @@
 
 pub mod framework;
 mod proto;
+pub mod tfplugin5;
