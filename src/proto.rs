@@ -5,3 +5,8 @@
 pub mod tfplugin5 {
     tonic::include_proto!("tfplugin5");
 }
+
+/// go-plugin's auxiliary services (`plugin.GRPCController`, `plugin.GRPCStdio`).
+pub mod plugin {
+    tonic::include_proto!("plugin");
+}

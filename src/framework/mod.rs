@@ -4,8 +4,10 @@
 
 pub mod diagnostics;
 pub mod path;
+pub mod plan;
 pub mod provider;
 pub mod schema;
+pub mod timeouts;
 pub mod types;
 pub mod value;
 

@@ -1,4 +1,5 @@
-//! The tfplugin5 Provider service: the gRPC adapter between Terraform's wire messages and
-//! `crate::framework`, with the conversions and the DynamicValue codec it needs.
+//! The tfplugin5 protocol layer: the Provider gRPC service that adapts Terraform's wire messages
+//! to `crate::framework`, the schema/diagnostic/path conversions, and the DynamicValue codec.
 
+pub mod codec;
 pub mod convert;

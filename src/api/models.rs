@@ -1,0 +1,686 @@
+//! The HostUp resources as this client reads them: VPS summaries and details, action gates,
+//! restore sources, backups, operations and jobs. Reading is tolerant on purpose (the public docs
+//! are incomplete): unknown fields are ignored, `null` and missing optional fields become `None`,
+//! numbers may arrive as integers, floats or numeric strings, and a malformed optional object
+//! (a gate, billing) becomes `None` instead of failing the whole answer. Ids stay strict.
+
+use std::fmt;
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Field deserializers that turn the odd shapes HostUp may send into `None` instead of errors.
+mod de {
+    use super::*;
+
+    pub fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        let v = Value::deserialize(d)?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        Ok(serde_json::from_value(v).ok())
+    }
+
+    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+    }
+
+    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Ok(super::number(&Value::deserialize(d)?))
+    }
+
+    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Ok(super::number(&Value::deserialize(d)?)
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64))
+    }
+
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
+    }
+
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    }
+}
+
+/// A number from a JSON number or a numeric string.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+fn non_empty(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
+/// An action gate: whether HostUp allows an action now, and if not, why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gate {
+    /// A gate without a readable `allowed` counts as closed.
+    #[serde(default, deserialize_with = "de::flag")]
+    pub allowed: bool,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub reason: Option<String>,
+    /// Machine-readable blocker, e.g. `pending_order` or `job_in_progress`.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub code: Option<String>,
+}
+
+/// The `actions` object of a VPS summary or details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpsActions {
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_restore_from_another_vps: Option<Gate>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_restart: Option<Gate>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_reset: Option<Gate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatingSystem {
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub family: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub version: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Billing {
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub amount: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub currency_code: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub billing_cycle: Option<String>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub is_payg: Option<bool>,
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub period_years: Option<i64>,
+}
+
+/// One VPS as `GET /api/v2/vps` and `GET /api/v2/vps/{id}` describe it. Status fields are kept as
+/// strings because HostUp's enums are open-ended.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vps {
+    pub id: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub primary_ip: Option<String>,
+    /// `active`, `suspended`, `terminated`, `pending`, …
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub service_status: Option<String>,
+    /// `running`, `stopped`, …
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub power_state: Option<String>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub operating_system: Option<OperatingSystem>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub billing: Option<Billing>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub actions: Option<VpsActions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bandwidth {
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub used_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub limit_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub inbound_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub outbound_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub usage_percent: Option<f64>,
+}
+
+/// `GET /api/v2/vps/{id}/details`. `storage_gb` is the target disk size a backup must fit in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpsDetails {
+    pub id: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub product_name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub hostname: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub service_status: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub power_state: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub next_due_at: Option<String>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub billing: Option<Billing>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub cpu_cores: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub memory_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub storage_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub backups_included: Option<i64>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub bandwidth: Option<Bandwidth>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub actions: Option<VpsActions>,
+}
+
+/// Where a restore gate was read from (§15.1 of the API notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateOrigin {
+    /// `GET /api/v2/vps/{id}` → `actions.canRestoreFromAnotherVps`.
+    Vps,
+    /// `GET /api/v2/vps/{id}/details` → `actions.canRestoreFromAnotherVps`.
+    Details,
+}
+
+/// The result of looking up the cross-VPS restore gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateLookup {
+    Found {
+        gate: Gate,
+        origin: GateOrigin,
+    },
+    /// Neither endpoint carries the gate; the caller goes on and warns that it could not check.
+    Unknown,
+}
+
+/// `GET /api/v2/vps` page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub struct Page<T> {
+    #[serde(default = "Vec::new", deserialize_with = "de::list")]
+    pub data: Vec<T>,
+    #[serde(default, deserialize_with = "de::flag")]
+    pub has_more: bool,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub next_cursor: Option<String>,
+}
+
+/// Whether a restore source is a live server or a backup retained from a terminated service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SourceType {
+    Server,
+    Retained,
+    /// A value this client does not know, kept verbatim (empty when absent).
+    Other(String),
+    #[default]
+    Missing,
+}
+
+impl<'de> Deserialize<'de> for SourceType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match de::opt_string(d)?.as_deref() {
+            None => SourceType::Missing,
+            Some("server") => SourceType::Server,
+            Some("retained") => SourceType::Retained,
+            Some(other) => SourceType::Other(other.to_owned()),
+        })
+    }
+}
+
+/// A backup offered by restore-sources.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceBackup {
+    pub id: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub display_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub storage_key: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub created_at: Option<String>,
+    /// Integer in the docs for this endpoint, a number elsewhere; both are accepted.
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub size_gb: Option<f64>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub backup_type: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub note: Option<String>,
+}
+
+/// A VPS (live or terminated) whose backups may be restored onto a given target.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreSource {
+    pub id: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub service_status: Option<String>,
+    #[serde(default)]
+    pub source_type: SourceType,
+    #[serde(default = "Vec::new", deserialize_with = "de::list")]
+    pub backups: Vec<SourceBackup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct RestoreSourcesBody {
+    #[serde(default = "Vec::new", deserialize_with = "de::list")]
+    pub sources: Vec<RestoreSource>,
+}
+
+/// A backup of a VPS, from `GET /api/v2/vps/{id}/backups`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backup {
+    pub id: String,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub display_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub storage_key: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub size_gb: Option<f64>,
+    /// `manual` or `scheduled`.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub backup_type: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaInfo {
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub used: Option<i64>,
+    /// `None` when HostUp sends `null` (unlimited or unknown).
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64")]
+    pub remaining: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupActions {
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_create_backup: Option<Gate>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_restore: Option<Gate>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub can_restore_from_another_vps: Option<Gate>,
+}
+
+/// `GET /api/v2/vps/{id}/backups`: the backups, the quota and the backup gates.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupList {
+    #[serde(default = "Vec::new", deserialize_with = "de::list")]
+    pub backups: Vec<Backup>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub quota_info: Option<QuotaInfo>,
+    #[serde(default, deserialize_with = "de::lenient")]
+    pub actions: Option<BackupActions>,
+}
+
+/// What `delete_backup` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// HostUp answered 404: the backup (or its VPS) no longer exists. A destroy treats this as
+    /// done; `code` tells which (`not_found`, `vps_not_found`, …) when HostUp said.
+    AlreadyGone {
+        code: Option<String>,
+        request_id: Option<String>,
+    },
+}
+
+/// A job's status. Only `Completed` and `Failed` are terminal; every other value, including
+/// strings this client has never seen, means "still running".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Queued,
+    Waiting,
+    Active,
+    InProgress,
+    Completed,
+    Failed,
+    Other(String),
+}
+
+impl JobStatus {
+    pub fn parse(s: &str) -> JobStatus {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pending" => JobStatus::Pending,
+            "queued" => JobStatus::Queued,
+            "waiting" => JobStatus::Waiting,
+            "active" => JobStatus::Active,
+            "in_progress" => JobStatus::InProgress,
+            "completed" => JobStatus::Completed,
+            "failed" => JobStatus::Failed,
+            _ => JobStatus::Other(s.trim().to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Queued => "queued",
+            JobStatus::Waiting => "waiting",
+            JobStatus::Active => "active",
+            JobStatus::InProgress => "in_progress",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Other(s) if s.is_empty() => "unknown",
+            JobStatus::Other(s) => s,
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer of an asynchronous write: a queued job and where to poll it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub status: JobStatus,
+    pub job_id: String,
+    /// As HostUp sent it, normally a path like `/api/jobs/job_…` (not under `/api/v2`).
+    pub poll_url: String,
+    pub result: Option<Value>,
+}
+
+impl Operation {
+    /// Reads `{operation: {status, jobId, pollUrl, result}}` (or the same fields unwrapped).
+    /// A missing `pollUrl` falls back to `/api/jobs/{jobId}`, the documented job location.
+    pub(crate) fn from_value(v: &Value) -> Result<Operation, String> {
+        let obj = v
+            .get("operation")
+            .filter(|o| o.is_object())
+            .unwrap_or(v)
+            .as_object()
+            .ok_or("the body is not a JSON object")?;
+        let job_id = non_empty(obj.get("jobId")).ok_or("`operation.jobId` is missing")?;
+        let poll_url = match non_empty(obj.get("pollUrl")) {
+            Some(p) => p,
+            None => {
+                super::endpoint::validate_id("job id", &job_id).map_err(|e| e.to_string())?;
+                format!("/api/jobs/{job_id}")
+            }
+        };
+        let status = non_empty(obj.get("status"))
+            .map(|s| JobStatus::parse(&s))
+            .unwrap_or(JobStatus::Queued);
+        Ok(Operation {
+            status,
+            job_id,
+            poll_url,
+            result: obj.get("result").filter(|r| !r.is_null()).cloned(),
+        })
+    }
+}
+
+/// A job record, read from either envelope of the job endpoint: the legacy
+/// `{success, data: {jobId, status, state, progress, …}}` or the v2 `{operation: {…}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Empty only if HostUp left it out; `wait_for_job` fills it from the operation.
+    pub job_id: String,
+    /// `Failed` when `isFailed` or status `failed`; else `Completed` when `isCompleted` or status
+    /// `completed`; else the reported status (or `state`).
+    pub status: JobStatus,
+    pub state: Option<String>,
+    /// `progressDetails.percentage`, else a numeric `progress`.
+    pub percentage: Option<f64>,
+    /// `progressDetails.message`, else `progressMessage`.
+    pub message: Option<String>,
+    pub progress_message: Option<String>,
+    pub failed_reason: Option<String>,
+    pub result: Option<Value>,
+    pub created_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl Job {
+    pub(crate) fn from_value(v: &Value) -> Result<Job, String> {
+        if let Some(op) = v.get("operation").filter(|o| o.is_object()) {
+            let op = Operation::from_value(op)?;
+            return Ok(Job {
+                job_id: op.job_id,
+                status: op.status,
+                state: None,
+                percentage: None,
+                message: None,
+                progress_message: None,
+                failed_reason: None,
+                result: op.result,
+                created_at: None,
+                finished_at: None,
+            });
+        }
+        let data = v
+            .get("data")
+            .filter(|d| d.is_object())
+            .or_else(|| v.get("jobId").map(|_| v))
+            .and_then(Value::as_object)
+            .ok_or("neither a legacy `data` job record nor an `operation` envelope")?;
+        let flag = |k: &str| data.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let state = non_empty(data.get("state"));
+        let reported = non_empty(data.get("status"))
+            .or_else(|| state.clone())
+            .map(|s| JobStatus::parse(&s))
+            .unwrap_or(JobStatus::Other(String::new()));
+        let status = if flag("isFailed") || reported == JobStatus::Failed {
+            JobStatus::Failed
+        } else if flag("isCompleted") || reported == JobStatus::Completed {
+            JobStatus::Completed
+        } else {
+            reported
+        };
+        let details = data.get("progressDetails").and_then(Value::as_object);
+        let progress_message = non_empty(data.get("progressMessage"));
+        Ok(Job {
+            job_id: non_empty(data.get("jobId")).unwrap_or_default(),
+            status,
+            state,
+            percentage: details
+                .and_then(|d| d.get("percentage"))
+                .and_then(number)
+                .or_else(|| data.get("progress").and_then(number)),
+            message: details
+                .and_then(|d| non_empty(d.get("message")))
+                .or_else(|| progress_message.clone()),
+            progress_message,
+            failed_reason: non_empty(data.get("failedReason")),
+            result: data.get("result").filter(|r| !r.is_null()).cloned(),
+            created_at: non_empty(data.get("createdAt")),
+            finished_at: non_empty(data.get("finishedAt")),
+        })
+    }
+
+    pub fn is_completed(&self) -> bool {
+        self.status == JobStatus::Completed
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.status == JobStatus::Failed
+    }
+
+    /// Why the job failed: the first non-empty of `failedReason`, `result.error`,
+    /// `result.message`, `progressMessage`.
+    pub fn failure_reason(&self) -> Option<String> {
+        let from_result = |key: &str| {
+            let v = self.result.as_ref()?.get(key)?;
+            non_empty(Some(v)).or_else(|| non_empty(v.get("message")))
+        };
+        self.failed_reason
+            .clone()
+            .or_else(|| from_result("error"))
+            .or_else(|| from_result("message"))
+            .or_else(|| self.progress_message.clone())
+    }
+
+    /// The id of the backup a finished backup job created: `result.result.backupId`, or
+    /// `result.backupId`.
+    pub fn result_backup_id(&self) -> Option<String> {
+        let r = self.result.as_ref()?;
+        non_empty(r.get("result").and_then(|i| i.get("backupId")))
+            .or_else(|| non_empty(r.get("backupId")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn vps_tolerates_nulls_unknowns_and_odd_gates() {
+        let v: Vps = serde_json::from_value(json!({
+            "id": "vps_1", "name": null, "primaryIp": "192.0.2.10", "serviceStatus": "active",
+            "powerState": "", "futureField": {"x": 1}, "billing": "weird",
+            "actions": {"canRestoreFromAnotherVps": {"allowed": true, "reason": null},
+                        "canRestart": true, "canNew": {"allowed": false}}
+        }))
+        .unwrap();
+        assert_eq!(v.name, None);
+        assert_eq!(v.billing, None);
+        let actions = v.actions.unwrap();
+        assert_eq!(
+            actions.can_restore_from_another_vps,
+            Some(Gate {
+                allowed: true,
+                reason: None,
+                code: None
+            })
+        );
+        assert_eq!(actions.can_restart, None);
+        assert!(serde_json::from_value::<Vps>(json!({"name": "x"})).is_err());
+    }
+
+    #[test]
+    fn size_gb_accepts_integer_float_and_string() {
+        for (raw, want) in [
+            (json!(12), Some(12.0)),
+            (json!(12.4), Some(12.4)),
+            (json!("7.5"), Some(7.5)),
+            (json!(null), None),
+        ] {
+            let b: SourceBackup =
+                serde_json::from_value(json!({"id": "bkp_1", "sizeGb": raw})).unwrap();
+            assert_eq!(b.size_gb, want);
+        }
+    }
+
+    #[test]
+    fn source_type_is_typed_and_open() {
+        let s: RestoreSource = serde_json::from_value(json!({
+            "id": "vps_2", "name": "old", "serviceStatus": "terminated", "sourceType": "retained",
+            "backups": null
+        }))
+        .unwrap();
+        assert_eq!(s.source_type, SourceType::Retained);
+        assert!(s.backups.is_empty());
+        let s: RestoreSource =
+            serde_json::from_value(json!({"id": "vps_3", "sourceType": "mirror"})).unwrap();
+        assert_eq!(s.source_type, SourceType::Other("mirror".into()));
+    }
+
+    #[test]
+    fn legacy_job_envelope_is_read() {
+        let j = Job::from_value(&json!({"success": true, "data": {
+            "jobId": "job_1", "status": "active", "state": "active", "progress": 10,
+            "progressMessage": "Copying", "progressDetails": {"percentage": 42.5, "message": "Copying disk"},
+            "isCompleted": false, "isFailed": false, "isRunning": true, "isWaiting": false,
+            "result": null, "failedReason": null, "createdAt": "2026-01-01T00:00:00Z", "finishedAt": null
+        }}))
+        .unwrap();
+        assert_eq!(j.job_id, "job_1");
+        assert_eq!(j.status, JobStatus::Active);
+        assert_eq!(j.percentage, Some(42.5));
+        assert_eq!(j.message.as_deref(), Some("Copying disk"));
+        assert!(!j.status.is_terminal());
+    }
+
+    #[test]
+    fn legacy_flags_decide_terminal_state_and_failure_wins() {
+        let done =
+            Job::from_value(&json!({"data": {"jobId": "j", "status": "x", "isCompleted": true}}))
+                .unwrap();
+        assert!(done.is_completed());
+        let failed = Job::from_value(
+            &json!({"data": {"jobId": "j", "isCompleted": true, "isFailed": true,
+            "failedReason": "", "result": {"error": "disk too small"}, "progressMessage": "later"}}),
+        )
+        .unwrap();
+        assert!(failed.is_failed());
+        assert_eq!(failed.failure_reason().as_deref(), Some("disk too small"));
+        let by_message = Job::from_value(&json!({"data": {"jobId": "j", "status": "failed",
+            "result": {"message": "quota"}}}))
+        .unwrap();
+        assert_eq!(by_message.failure_reason().as_deref(), Some("quota"));
+        let by_progress = Job::from_value(&json!({"data": {"jobId": "j", "status": "failed",
+            "progressMessage": "stopped"}}))
+        .unwrap();
+        assert_eq!(by_progress.failure_reason().as_deref(), Some("stopped"));
+    }
+
+    #[test]
+    fn v2_job_envelope_and_unknown_status() {
+        let j = Job::from_value(
+            &json!({"operation": {"status": "completed", "jobId": "job_2",
+            "pollUrl": "/api/jobs/job_2", "result": {"result": {"backupId": "bkp_9"}}}}),
+        )
+        .unwrap();
+        assert!(j.is_completed());
+        assert_eq!(j.result_backup_id().as_deref(), Some("bkp_9"));
+        let j = Job::from_value(
+            &json!({"operation": {"status": "defragmenting", "jobId": "job_2",
+            "pollUrl": "/api/jobs/job_2"}}),
+        )
+        .unwrap();
+        assert_eq!(j.status, JobStatus::Other("defragmenting".into()));
+        assert!(!j.status.is_terminal());
+        assert!(Job::from_value(&json!({"hello": 1})).is_err());
+    }
+
+    #[test]
+    fn operation_defaults_poll_url_from_job_id() {
+        let op = Operation::from_value(&json!({"operation": {"status": "queued", "jobId": "job_7",
+            "result": null}}))
+        .unwrap();
+        assert_eq!(op.poll_url, "/api/jobs/job_7");
+        assert_eq!(op.status, JobStatus::Queued);
+        assert!(Operation::from_value(&json!({"operation": {"status": "queued"}})).is_err());
+        assert!(Operation::from_value(&json!({"operation": {"jobId": "../x"}})).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! The client's shared rate limiter. Every answer's `X-RateLimit-Remaining` / `-Limit` / `-Reset`
+//! is recorded; when few requests remain, sends are spaced out evenly until the reset, and at zero
+//! they wait for it. After a 429 every request of the client (all clones, all concurrent
+//! operations) waits out the `Retry-After`, not just the one that got it. The lock is never held
+//! across an await.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::HeaderMap;
+use tokio::time::Instant;
+
+/// A reset further away than this is treated as this far: a bogus header must not park the
+/// provider for hours.
+const MAX_RESET_WAIT: Duration = Duration::from_secs(15 * 60);
+/// Spacing used when "remaining" runs low but HostUp did not say when the window resets.
+const SPACING_WITHOUT_RESET: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct State {
+    blocked_until: Option<Instant>,
+    remaining: Option<u64>,
+    limit: Option<u64>,
+    reset_at: Option<Instant>,
+    next_slot: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    state: Mutex<State>,
+}
+
+fn low(remaining: u64, limit: Option<u64>) -> bool {
+    match limit {
+        Some(limit) => remaining <= (limit / 10).max(1),
+        None => remaining <= 2,
+    }
+}
+
+impl RateLimiter {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves plain numbers behind; keep using them.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until this client may send its next request.
+    pub(crate) async fn acquire(&self) {
+        if let Some(until) = self.reserve(Instant::now()) {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// Books a send slot and returns when it starts (`None` for now).
+    fn reserve(&self, now: Instant) -> Option<Instant> {
+        let mut s = self.lock();
+        if s.reset_at.is_some_and(|r| r <= now) {
+            s.remaining = None;
+            s.reset_at = None;
+            s.next_slot = None;
+        }
+        let mut at = now;
+        match s.blocked_until {
+            Some(b) if b > now => at = b,
+            Some(_) => s.blocked_until = None,
+            None => {}
+        }
+        if let Some(remaining) = s.remaining {
+            if remaining == 0 {
+                let until = s.reset_at.unwrap_or(now + SPACING_WITHOUT_RESET);
+                at = at.max(until);
+            } else if low(remaining, s.limit) {
+                let interval = match s.reset_at {
+                    Some(reset) => {
+                        reset.saturating_duration_since(now)
+                            / u32::try_from(remaining + 1).unwrap_or(u32::MAX)
+                    }
+                    None => SPACING_WITHOUT_RESET,
+                };
+                let slot = at.max(s.next_slot.unwrap_or(now));
+                s.next_slot = Some(slot + interval);
+                // Count our own send before its answer arrives, so a burst of concurrent
+                // requests sees the budget shrink.
+                s.remaining = Some(remaining - 1);
+                at = slot;
+            }
+        }
+        (at > now).then_some(at)
+    }
+
+    /// Records the rate-limit headers of an answer.
+    pub(crate) fn observe(&self, headers: &HeaderMap) {
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let remaining = num("x-ratelimit-remaining");
+        let limit = num("x-ratelimit-limit");
+        let reset = reset_wait(headers).map(|d| Instant::now() + d);
+        if remaining.is_none() && limit.is_none() && reset.is_none() {
+            return;
+        }
+        let mut s = self.lock();
+        if remaining.is_some() {
+            s.remaining = remaining;
+        }
+        if limit.is_some() {
+            s.limit = limit;
+        }
+        if reset.is_some() {
+            s.reset_at = reset;
+        }
+        if s.remaining.is_some_and(|r| !low(r, s.limit)) {
+            s.next_slot = None;
+        }
+    }
+
+    /// Holds every request of this client back for `wait` (after a 429).
+    pub(crate) fn block_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut s = self.lock();
+        s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
+    }
+}
+
+/// `Retry-After` as a wait: delta seconds, or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(MAX_RESET_WAIT));
+    }
+    if let Ok(secs) = raw.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs).min(MAX_RESET_WAIT));
+        }
+    }
+    let at = httpdate::parse_http_date(raw).ok()?;
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .min(MAX_RESET_WAIT),
+    )
+}
+
+/// `X-RateLimit-Reset` as a wait: an ISO-8601 timestamp as documented; epoch seconds or a delta
+/// in seconds are accepted too.
+pub(crate) fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get("x-ratelimit-reset")?.to_str().ok()?.trim();
+    let wait = if let Ok(n) = raw.parse::<u64>() {
+        if n > 1_000_000_000 {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(n);
+            at.duration_since(SystemTime::now()).unwrap_or_default()
+        } else {
+            Duration::from_secs(n)
+        }
+    } else {
+        let at = chrono::DateTime::parse_from_rfc3339(raw).ok()?;
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default()
+    };
+    Some(wait.min(MAX_RESET_WAIT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "3".into())])),
+            Some(Duration::from_secs(3))
+        );
+        let later = SystemTime::now() + Duration::from_secs(30);
+        let d = retry_after(&headers(&[("retry-after", httpdate::fmt_http_date(later))])).unwrap();
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        let past = SystemTime::now() - Duration::from_secs(30);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", httpdate::fmt_http_date(past))])),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "soon".into())])),
+            None
+        );
+    }
+
+    #[test]
+    fn reset_accepts_iso_timestamps() {
+        let at = chrono::Utc::now() + chrono::Duration::seconds(20);
+        let d = reset_wait(&headers(&[("x-ratelimit-reset", at.to_rfc3339())])).unwrap();
+        assert!(
+            d > Duration::from_secs(18) && d <= Duration::from_secs(20),
+            "{d:?}"
+        );
+        assert_eq!(
+            reset_wait(&headers(&[("x-ratelimit-reset", "99999999999".into())])),
+            Some(MAX_RESET_WAIT)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn low_remaining_spaces_requests_until_the_reset() {
+        let rl = RateLimiter::default();
+        let reset = chrono::Utc::now() + chrono::Duration::seconds(10);
+        rl.observe(&headers(&[
+            ("x-ratelimit-limit", "100".into()),
+            ("x-ratelimit-remaining", "4".into()),
+            ("x-ratelimit-reset", reset.to_rfc3339()),
+        ]));
+        let now = Instant::now();
+        let slots: Vec<Duration> = (0..5)
+            .map(|_| {
+                rl.reserve(now)
+                    .map(|t| t.duration_since(now))
+                    .unwrap_or_default()
+            })
+            .collect();
+        // Four sends are spread roughly two seconds apart; the fifth waits for the reset.
+        assert_eq!(slots[0], Duration::ZERO);
+        assert!(slots[1] > Duration::from_millis(1500), "{slots:?}");
+        assert!(slots[2] > slots[1] && slots[3] > slots[2], "{slots:?}");
+        assert!(slots[4] >= Duration::from_secs(9), "{slots:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn plenty_remaining_does_not_slow_down_and_block_applies_to_all() {
+        let rl = RateLimiter::default();
+        rl.observe(&headers(&[
+            ("x-ratelimit-limit", "100".into()),
+            ("x-ratelimit-remaining", "90".into()),
+        ]));
+        assert_eq!(rl.reserve(Instant::now()), None);
+        rl.block_for(Duration::from_secs(2));
+        let now = Instant::now();
+        for _ in 0..3 {
+            let t = rl.reserve(now).expect("blocked");
+            assert_eq!(t.duration_since(now), Duration::from_secs(2));
+        }
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(rl.reserve(Instant::now()), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! `HostupProvider`: the provider block, configured once per provider process, and the state its
+//! resources and data sources share — one API client (and so one rate limiter) per process.
+
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use url::Url;
+
+use super::config::{self, Resolved};
+use crate::api::{ApiKey, Client, ClientConfig};
+use crate::framework::{
+    AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value,
+};
+
+/// What `configure` produced.
+#[derive(Clone, Debug)]
+enum Configured {
+    Ready(Client),
+    /// Settings unknown until apply: API checks are deferred.
+    Deferred,
+}
+
+/// State shared by the provider and every resource and data source it serves.
+#[derive(Debug, Default)]
+pub struct Shared {
+    configured: RwLock<Option<Configured>>,
+}
+
+impl Shared {
+    /// The API client. `Ok(None)` when the provider's settings are not known yet (plan-time checks
+    /// are then skipped); an error when the provider was never configured.
+    pub fn client(&self) -> Result<Option<Client>, Diagnostic> {
+        match &*self.configured.read().unwrap_or_else(|e| e.into_inner()) {
+            Some(Configured::Ready(c)) => Ok(Some(c.clone())),
+            Some(Configured::Deferred) => Ok(None),
+            None => Err(Diagnostic::error(
+                "Provider not configured",
+                "The hostup provider was used before Terraform configured it. This is a bug in \
+                 the provider or in Terraform; please report it.",
+            )),
+        }
+    }
+
+    /// Like `client`, for operations that cannot go on without the API (apply, read).
+    pub fn require_client(&self) -> Result<Client, Diagnostic> {
+        self.client()?.ok_or_else(|| {
+            Diagnostic::error(
+                "Provider settings unknown",
+                "The hostup provider's api_key or endpoint is still unknown; it must be known \
+                 before resources can be applied or read.",
+            )
+        })
+    }
+
+    fn set(&self, c: Configured) {
+        *self.configured.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+    }
+
+    /// Configures with a ready client (for tests that drive resources without Terraform).
+    pub fn set_client(&self, client: Client) {
+        self.set(Configured::Ready(client));
+    }
+}
+
+/// Looks an environment variable up; tests pass a fixed map instead of the process environment.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The HostUp provider.
+pub struct HostupProvider {
+    shared: Arc<Shared>,
+    env: EnvLookup,
+}
+
+impl Default for HostupProvider {
+    fn default() -> Self {
+        HostupProvider::new()
+    }
+}
+
+impl HostupProvider {
+    /// A provider reading fallback settings from the process environment.
+    pub fn new() -> HostupProvider {
+        HostupProvider::with_env(|k| std::env::var(k).ok())
+    }
+
+    /// A provider reading fallback settings through `env` (tests pass a fixed map).
+    pub fn with_env(
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> HostupProvider {
+        HostupProvider {
+            shared: Arc::new(Shared::default()),
+            env: Box::new(env),
+        }
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+fn client_for(settings: &config::Settings, terraform_version: &str) -> Result<Client, Diagnostics> {
+    let endpoint_error = |detail: String| -> Diagnostics {
+        Diagnostic::error("Invalid HostUp endpoint", detail)
+            .at(AttributePath::attribute("endpoint"))
+            .into()
+    };
+    let url = Url::parse(&settings.endpoint).map_err(|e| {
+        endpoint_error(format!(
+            "{:?} is not a URL ({e}). Use the API's base URL, for example {}.",
+            settings.endpoint,
+            config::DEFAULT_ENDPOINT
+        ))
+    })?;
+    let mut cfg = ClientConfig::new(url, ApiKey::new(settings.api_key.clone()));
+    if !terraform_version.is_empty() {
+        cfg.user_agent_suffix = Some(format!("terraform/{terraform_version}"));
+    }
+    Client::new(cfg).map_err(|e| endpoint_error(e.to_string()))
+}
+
+#[async_trait]
+impl Provider for HostupProvider {
+    fn type_name(&self) -> &str {
+        "hostup"
+    }
+
+    fn schema(&self) -> Schema {
+        config::schema()
+    }
+
+    async fn configure(
+        &self,
+        _ctx: &Context,
+        config: &Value,
+        terraform_version: &str,
+    ) -> Diagnostics {
+        match config::resolve(config, &*self.env) {
+            Ok(Resolved::Unknown) => {
+                self.shared.set(Configured::Deferred);
+                Diagnostics::new()
+            }
+            Ok(Resolved::Ready(settings)) => match client_for(&settings, terraform_version) {
+                Ok(client) => {
+                    self.shared.set(Configured::Ready(client));
+                    Diagnostics::new()
+                }
+                Err(d) => d,
+            },
+            Err(d) => d,
+        }
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        super::data_sources::all(self.shared.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(key: &str, endpoint: &str) -> Value {
+        Value::object([
+            ("api_key", Value::from(key)),
+            ("endpoint", Value::from(endpoint)),
+        ])
+    }
+
+    #[tokio::test]
+    async fn plain_http_to_a_remote_host_is_refused_at_endpoint() {
+        let p = HostupProvider::with_env(|_| None);
+        let diags = p
+            .configure(
+                &Context::default(),
+                &block("k", "http://example.com"),
+                "1.15.5",
+            )
+            .await;
+        let d = diags.iter().next().expect("an error");
+        assert!(d.is_error());
+        assert_eq!(d.attribute, Some(AttributePath::attribute("endpoint")));
+        assert!(
+            p.shared().client().is_err(),
+            "no client after a failed configure"
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_endpoint_configures_a_client() {
+        let p = HostupProvider::with_env(|_| None);
+        let diags = p
+            .configure(
+                &Context::default(),
+                &block("k", "http://127.0.0.1:9"),
+                "1.0.3",
+            )
+            .await;
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(p.shared().client().unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn unknown_key_defers_api_checks() {
+        let p = HostupProvider::with_env(|_| None);
+        let cfg = Value::object([("api_key", Value::Unknown), ("endpoint", Value::Null)]);
+        assert!(p.configure(&Context::default(), &cfg, "").await.is_empty());
+        assert!(p.shared().client().unwrap().is_none());
+        assert!(p.shared().require_client().is_err());
+    }
+}
