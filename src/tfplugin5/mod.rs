@@ -3,3 +3,9 @@
 
 pub mod codec;
 pub mod convert;
+pub mod server;
+
+pub use server::ProviderService;
+
+#[cfg(test)]
+mod service_tests;
