@@ -9,6 +9,7 @@
 //! - `api`: the HostUp REST client, which knows nothing about Terraform.
 
 pub mod api;
+mod entry;
 pub mod framework;
 pub mod hostup;
 pub mod logging;
@@ -16,13 +17,4 @@ pub mod plugin;
 mod proto;
 pub mod tfplugin5;
 
-/// Serves `provider` to Terraform as the plugin at `provider_address` and returns the exit code.
-// placeholder: replaced by the transport/service merge
-pub fn serve_main(
-    provider: std::sync::Arc<dyn framework::Provider>,
-    provider_address: &str,
-) -> std::process::ExitCode {
-    let _ = (provider, provider_address);
-    eprintln!("serve_main placeholder");
-    std::process::ExitCode::FAILURE
-}
+pub use entry::serve_main;

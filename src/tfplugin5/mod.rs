@@ -1,3 +1,11 @@
-//! The tfplugin5 protocol layer: the Provider gRPC service and the DynamicValue codec.
+//! The tfplugin5 protocol layer: the Provider gRPC service that adapts Terraform's wire messages
+//! to `crate::framework`, the schema/diagnostic/path conversions, and the DynamicValue codec.
 
 pub mod codec;
+pub mod convert;
+pub mod server;
+
+pub use server::ProviderService;
+
+#[cfg(test)]
+mod service_tests;

@@ -1,0 +1,122 @@
+//! The process entry point every provider binary shares (the HostUp binary and the test providers
+//! under `examples/`): parse the flags, refuse politely when a person rather than Terraform runs
+//! the binary, start logging on stderr, and serve the provider over the go-plugin transport.
+//! Stdout belongs to the handshake line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::framework::Provider;
+use crate::tfplugin5::ProviderService;
+use crate::{logging, plugin};
+
+/// Blocking tasks still running after the server stops get this long before the runtime drops.
+const RUNTIME_SHUTDOWN_BOUND: Duration = Duration::from_millis(200);
+
+/// Terraform / OpenTofu provider (plugin protocol 5).
+///
+/// Terraform starts this binary itself; run it by hand only with --debug.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Serve plaintext on 127.0.0.1 for a debugger and print the TF_REATTACH_PROVIDERS value to
+    /// use; stop with Ctrl-C.
+    #[arg(long)]
+    debug: bool,
+}
+
+/// Runs `provider` as a Terraform plugin registered at `provider_address`
+/// (`registry.terraform.io/hostup/hostup`) and returns the process exit code.
+pub fn serve_main(provider: Arc<dyn Provider>, provider_address: &str) -> ExitCode {
+    match run(provider, provider_address) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{}: error: {err:#}", binary_name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(provider: Arc<dyn Provider>, provider_address: &str) -> anyhow::Result<ExitCode> {
+    let args = Args::parse();
+    if !args.debug && !plugin::env::has_magic_cookie(&plugin::process_env()) {
+        eprint!("{}", not_a_plugin_launch(provider_address));
+        return Ok(ExitCode::FAILURE);
+    }
+    logging::init();
+
+    let options = plugin::ServeOptions {
+        provider_address: provider_address.to_owned(),
+        debug: args.debug,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let service = ProviderService::new(provider).into_server();
+        plugin::serve(service, options).await
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_BOUND);
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn binary_name() -> String {
+    std::env::args()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "terraform-provider".to_owned())
+}
+
+/// What a person who ran the binary by hand needs to know.
+fn not_a_plugin_launch(provider_address: &str) -> String {
+    let source = provider_address
+        .strip_prefix("registry.terraform.io/")
+        .unwrap_or(provider_address);
+    let local = source.rsplit('/').next().unwrap_or(source);
+    format!(
+        "\
+This binary is a plugin for Terraform and OpenTofu: the provider {source}.
+It is not meant to be run directly; Terraform starts it and talks to it over gRPC.
+
+To use it, either:
+  * declare it in your configuration and run `terraform init` (or `tofu init`):
+        terraform {{
+          required_providers {{
+            {local} = {{ source = \"{source}\" }}
+          }}
+        }}
+  * or, from a source checkout, run `make install` to put it where Terraform looks for
+    local providers, then `terraform init`;
+  * or, while developing, point a dev_overrides block in ~/.terraformrc (or the file named by
+    TF_CLI_CONFIG_FILE) at the directory holding this binary:
+        provider_installation {{
+          dev_overrides {{ \"{provider_address}\" = \"/path/to/dir\" }}
+          direct {{}}
+        }}
+  * or run it with --debug and export the TF_REATTACH_PROVIDERS line it prints.
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_run_message_names_the_provider_and_its_override_key() {
+        let text = not_a_plugin_launch("registry.terraform.io/hostup/hostup");
+        assert!(
+            text.contains("hostup = { source = \"hostup/hostup\" }"),
+            "{text}"
+        );
+        assert!(text.contains("\"registry.terraform.io/hostup/hostup\" = \"/path/to/dir\""));
+    }
+}

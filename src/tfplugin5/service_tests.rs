@@ -1,0 +1,558 @@
+//! Service-level tests: the generated `Provider` trait called directly on `ProviderService` with
+//! a small provider defined here, no network. They check what Terraform would see on the wire.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tonic::Request;
+
+use crate::framework::{
+    Action, ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, DataSource,
+    Diagnostic, Diagnostics, PathStep, ProgressSender, Provider, ReadResult, Resource, Schema,
+    Type, Value,
+};
+use crate::proto::tfplugin5 as pb;
+use crate::tfplugin5::codec;
+use crate::tfplugin5::convert::path_from_proto;
+use crate::tfplugin5::server::ProviderService;
+
+use pb::provider_server::Provider as Rpc;
+
+const UNKNOWN: [u8; 3] = [0xd4, 0x00, 0x00];
+
+struct TestProvider {
+    started: Arc<Notify>,
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    fn type_name(&self) -> &str {
+        "test"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(Block::new().attribute(Attribute::string("api_key").optional().sensitive()))
+    }
+
+    async fn configure(&self, _ctx: &Context, config: &Value, version: &str) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if config.get_str("api_key").is_none() {
+            d.error("Missing API key", format!("terraform {version}"));
+        }
+        d
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![Arc::new(Thing {
+            started: self.started.clone(),
+        })]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![Arc::new(Info)]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        vec![Arc::new(Ping)]
+    }
+}
+
+/// `test_thing`: `name = "slow"` blocks its create until Stop; a read of id `gone` finds nothing.
+struct Thing {
+    started: Arc<Notify>,
+}
+
+fn thing_schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .attribute(Attribute::string("id").computed())
+            .attribute(Attribute::string("name").required())
+            .attribute(Attribute::number("size").optional()),
+    )
+}
+
+#[async_trait]
+impl Resource for Thing {
+    fn type_name(&self) -> &str {
+        "test_thing"
+    }
+
+    fn schema(&self) -> Schema {
+        thing_schema()
+    }
+
+    async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if config.get_str("name") == Some("bad") {
+            d.error_at(AttributePath::attribute("name"), "Invalid name", "not bad");
+        }
+        d
+    }
+
+    async fn plan_destroy(&self, _ctx: &Context, _prior: &Value) -> Diagnostics {
+        Diagnostic::warning("Destroying a thing", "").into()
+    }
+
+    async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        let mut state = req.planned;
+        if state.get_str("name") == Some("slow") {
+            state.set("id", Value::string("partial"));
+            self.started.notify_one();
+            ctx.cancelled().await;
+            return ApplyResult {
+                new_state: state,
+                private: b"job-7".to_vec(),
+                diagnostics: Diagnostic::error("Interrupted", "stopped while waiting").into(),
+            };
+        }
+        if ctx.is_cancelled() {
+            return ApplyResult::failed(Diagnostic::error("Cancelled", "stale token"));
+        }
+        state.set("id", Value::string("t-1"));
+        ApplyResult::ok(state)
+    }
+
+    async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
+        if state.get_str("id") == Some("gone") {
+            return ReadResult::default();
+        }
+        ReadResult {
+            new_state: state,
+            private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        ApplyResult::ok(req.planned)
+    }
+
+    async fn delete(&self, _ctx: &Context, _req: ApplyRequest) -> Diagnostics {
+        Diagnostics::new()
+    }
+}
+
+struct Info;
+
+#[async_trait]
+impl DataSource for Info {
+    fn type_name(&self) -> &str {
+        "test_info"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(Block::new().attribute(Attribute::string("value").computed()))
+    }
+
+    async fn read(&self, _ctx: &Context, mut config: Value) -> ReadResult {
+        config.set("value", Value::string("v"));
+        ReadResult {
+            new_state: config,
+            ..Default::default()
+        }
+    }
+}
+
+struct Ping;
+
+#[async_trait]
+impl Action for Ping {
+    fn type_name(&self) -> &str {
+        "test_ping"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(Block::new().attribute(Attribute::string("target").required()))
+    }
+
+    async fn invoke(&self, _ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics {
+        let target = config.get_str("target").unwrap_or("?").to_string();
+        for step in ["starting", "done"] {
+            let _ = progress.send(format!("{step} {target}")).await;
+        }
+        Diagnostic::warning("Ping was slow", "").into()
+    }
+}
+
+fn service() -> (ProviderService, Arc<Notify>) {
+    let started = Arc::new(Notify::new());
+    let provider = TestProvider {
+        started: started.clone(),
+    };
+    (ProviderService::new(Arc::new(provider)), started)
+}
+
+fn thing_type() -> Type {
+    thing_schema().value_type()
+}
+
+fn dv(value: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: codec::encode_msgpack(value, ty).expect("test value encodes"),
+        json: Vec::new(),
+    })
+}
+
+fn undv(dv: &Option<pb::DynamicValue>, ty: &Type) -> Value {
+    let dv = dv.as_ref().expect("a DynamicValue is present");
+    assert!(!dv.msgpack.is_empty(), "the service always answers msgpack");
+    codec::decode_msgpack(&dv.msgpack, ty).expect("answer decodes")
+}
+
+fn thing(id: Value, name: &str) -> Value {
+    Value::object([
+        ("id", id),
+        ("name", Value::string(name)),
+        ("size", Value::Null),
+    ])
+}
+
+fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
+    diags.iter().filter(|d| d.severity == 1).collect()
+}
+
+async fn apply(
+    svc: &ProviderService,
+    prior: &Value,
+    planned: &Value,
+) -> pb::apply_resource_change::Response {
+    let ty = thing_type();
+    svc.apply_resource_change(Request::new(pb::apply_resource_change::Request {
+        type_name: "test_thing".into(),
+        prior_state: dv(prior, &ty),
+        planned_state: dv(planned, &ty),
+        config: dv(planned, &ty),
+        ..Default::default()
+    }))
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+#[tokio::test]
+async fn get_schema_publishes_every_type_and_plan_destroy() {
+    let (svc, _) = service();
+    let r = svc
+        .get_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty());
+    let provider = r.provider.expect("provider schema is always present");
+    let key = &provider.block.unwrap().attributes[0];
+    assert!(key.sensitive && key.optional);
+    let thing = r.resource_schemas["test_thing"].block.clone().unwrap();
+    let id = thing.attributes.iter().find(|a| a.name == "id").unwrap();
+    assert!(id.computed && !id.optional && !id.required);
+    assert_eq!(id.r#type, b"\"string\"");
+    assert!(r.data_source_schemas.contains_key("test_info"));
+    assert!(r.action_schemas["test_ping"].schema.is_some());
+    let caps = r.server_capabilities.unwrap();
+    assert!(caps.plan_destroy);
+    assert!(!caps.get_provider_schema_optional);
+
+    let m = svc
+        .get_metadata(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.resources[0].type_name, "test_thing");
+    assert_eq!(m.actions[0].type_name, "test_ping");
+}
+
+#[tokio::test]
+async fn validate_errors_carry_the_attribute_path() {
+    let (svc, _) = service();
+    let r = svc
+        .validate_resource_type_config(Request::new(pb::validate_resource_type_config::Request {
+            type_name: "test_thing".into(),
+            config: dv(&thing(Value::Null, "bad"), &thing_type()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics.len(), 1);
+    assert_eq!(r.diagnostics[0].severity, 1);
+    let path = path_from_proto(r.diagnostics[0].attribute.as_ref().unwrap()).unwrap();
+    assert_eq!(path.steps(), [PathStep::Attribute("name".into())]);
+}
+
+#[tokio::test]
+async fn unknown_type_and_malformed_value_become_error_diagnostics() {
+    let (svc, _) = service();
+    let r = svc
+        .validate_resource_type_config(Request::new(pb::validate_resource_type_config::Request {
+            type_name: "test_nope".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert!(r.diagnostics[0].detail.contains("test_nope"));
+
+    let r = svc
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            proposed_new_state: Some(pb::DynamicValue {
+                msgpack: vec![0x81, 0xa1],
+                json: Vec::new(),
+            }),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert!(
+        r.diagnostics[0].summary.contains("proposed new state"),
+        "{:?}",
+        r.diagnostics[0]
+    );
+    assert!(r.planned_state.is_none());
+}
+
+#[tokio::test]
+async fn plan_of_a_create_marks_computed_attributes_unknown() {
+    let (svc, _) = service();
+    let ty = thing_type();
+    let proposed = thing(Value::Null, "web");
+    let r = svc
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: None,
+            proposed_new_state: dv(&proposed, &ty),
+            config: dv(&proposed, &ty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let bytes = &r.planned_state.as_ref().unwrap().msgpack;
+    assert!(bytes.windows(3).any(|w| w == UNKNOWN), "{bytes:02x?}");
+    let planned = undv(&r.planned_state, &ty);
+    assert!(planned.get("id").unwrap().is_unknown());
+    assert_eq!(planned.get_str("name"), Some("web"));
+    assert_eq!(planned.get("size"), Some(&Value::Null));
+}
+
+#[tokio::test]
+async fn destroy_plan_answers_a_null_planned_state() {
+    let (svc, _) = service();
+    let ty = thing_type();
+    let r = svc
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: dv(&thing(Value::string("t-1"), "web"), &ty),
+            proposed_new_state: None,
+            config: None,
+            prior_private: b"p".to_vec(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let planned = match &r.planned_state {
+        Some(dv) if !dv.msgpack.is_empty() => codec::decode_msgpack(&dv.msgpack, &ty).unwrap(),
+        _ => Value::Null,
+    };
+    assert!(planned.is_null());
+    assert_eq!(r.diagnostics.len(), 1);
+    assert_eq!(
+        r.diagnostics[0].severity, 2,
+        "plan_destroy's warning reaches Terraform"
+    );
+    assert_eq!(r.planned_private, b"p");
+}
+
+#[tokio::test]
+async fn apply_create_returns_the_new_state_and_delete_returns_null() {
+    let (svc, _) = service();
+    let ty = thing_type();
+    let planned = thing(Value::Unknown, "web");
+    let r = apply(&svc, &Value::Null, &planned).await;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let state = undv(&r.new_state, &ty);
+    assert_eq!(state, thing(Value::string("t-1"), "web"));
+
+    let r = apply(&svc, &state, &Value::Null).await;
+    assert!(r.diagnostics.is_empty());
+    assert!(undv(&r.new_state, &ty).is_null());
+}
+
+#[tokio::test]
+async fn read_resource_null_means_gone_and_private_passes_through() {
+    let (svc, _) = service();
+    let ty = thing_type();
+    let read = |id: &str| pb::read_resource::Request {
+        type_name: "test_thing".into(),
+        current_state: dv(&thing(Value::string(id), "web"), &ty),
+        private: b"keep".to_vec(),
+        ..Default::default()
+    };
+    let r = svc
+        .read_resource(Request::new(read("gone")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty());
+    assert!(undv(&r.new_state, &ty).is_null());
+
+    let r = svc
+        .read_resource(Request::new(read("t-1")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(undv(&r.new_state, &ty).get_str("id"), Some("t-1"));
+    assert_eq!(r.private, b"keep");
+}
+
+#[tokio::test]
+async fn upgrade_reads_json_state_and_refuses_flatmap() {
+    let (svc, _) = service();
+    let upgrade = |raw: pb::RawState| pb::upgrade_resource_state::Request {
+        type_name: "test_thing".into(),
+        version: 0,
+        raw_state: Some(raw),
+    };
+    let r = svc
+        .upgrade_resource_state(Request::new(upgrade(pb::RawState {
+            json: br#"{"id":"t-1","name":"web","size":2}"#.to_vec(),
+            ..Default::default()
+        })))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let state = undv(&r.upgraded_state, &thing_type());
+    assert_eq!(state.get_str("id"), Some("t-1"));
+    assert_eq!(state.get("size").and_then(Value::as_i64), Some(2));
+
+    let r = svc
+        .upgrade_resource_state(Request::new(upgrade(pb::RawState {
+            json: Vec::new(),
+            flatmap: [("id".to_string(), "t-1".to_string())].into(),
+        })))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.upgraded_state.is_none());
+    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert!(r.diagnostics[0].detail.contains("flatmap"));
+}
+
+#[tokio::test]
+async fn stop_cancels_a_running_apply_and_the_service_keeps_serving() {
+    let (svc, started) = service();
+    let svc = Arc::new(svc);
+    let running = {
+        let svc = svc.clone();
+        tokio::spawn(async move { apply(&svc, &Value::Null, &thing(Value::Unknown, "slow")).await })
+    };
+    started.notified().await;
+    let stopped = svc.stop(Request::new(pb::stop::Request {})).await.unwrap();
+    assert!(stopped.into_inner().error.is_empty());
+
+    let r = running.await.unwrap();
+    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert_eq!(r.diagnostics[0].summary, "Interrupted");
+    let partial = undv(&r.new_state, &thing_type());
+    assert_eq!(
+        partial.get_str("id"),
+        Some("partial"),
+        "partial state is kept"
+    );
+    assert_eq!(r.private, b"job-7");
+
+    // Later calls get a fresh, uncancelled context.
+    let r = apply(&svc, &Value::Null, &thing(Value::Unknown, "web")).await;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(undv(&r.new_state, &thing_type()).get_str("id"), Some("t-1"));
+}
+
+#[tokio::test]
+async fn invoke_action_streams_progress_then_one_completed() {
+    let (svc, _) = service();
+    let ty = Type::object([("target", Type::String)]);
+    let config = Value::object([("target", Value::string("vps-1"))]);
+    let stream = svc
+        .invoke_action(Request::new(pb::invoke_action::Request {
+            action_type: "test_ping".into(),
+            config: dv(&config, &ty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let events: Vec<_> = stream.map(|e| e.unwrap().r#type.unwrap()).collect().await;
+    use pb::invoke_action::event::Type as E;
+    let progress: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            E::Progress(p) => Some(p.message.as_str()),
+            E::Completed(_) => None,
+        })
+        .collect();
+    assert_eq!(progress, ["starting vps-1", "done vps-1"]);
+    assert_eq!(events.len(), 3);
+    match &events[2] {
+        E::Completed(c) => {
+            assert_eq!(c.diagnostics.len(), 1);
+            assert_eq!(c.diagnostics[0].severity, 2);
+        }
+        other => panic!("last event must be Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn invoke_of_an_unknown_action_completes_with_an_error() {
+    let (svc, _) = service();
+    let stream = svc
+        .invoke_action(Request::new(pb::invoke_action::Request {
+            action_type: "test_nope".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let events: Vec<_> = stream.map(|e| e.unwrap().r#type.unwrap()).collect().await;
+    use pb::invoke_action::event::Type as E;
+    match events.as_slice() {
+        [E::Completed(c)] => assert_eq!(errors(&c.diagnostics).len(), 1),
+        other => panic!("expected one Completed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn configure_and_data_source_reach_the_framework() {
+    let (svc, _) = service();
+    let pty = Type::object([("api_key", Type::String)]);
+    let r = svc
+        .configure(Request::new(pb::configure::Request {
+            terraform_version: "1.15.0".into(),
+            config: dv(&Value::object([("api_key", Value::Null)]), &pty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(errors(&r.diagnostics).len(), 1);
+    assert!(r.diagnostics[0].detail.contains("1.15.0"));
+
+    let dty = Type::object([("value", Type::String)]);
+    let r = svc
+        .read_data_source(Request::new(pb::read_data_source::Request {
+            type_name: "test_info".into(),
+            config: dv(&Value::object([("value", Value::Null)]), &dty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty());
+    assert_eq!(undv(&r.state, &dty).get_str("value"), Some("v"));
+}
