@@ -895,7 +895,10 @@ impl Workspace {
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Runs a command and sends SIGINT to the CLI process when `when` happens, then waits for it.
+    /// Runs a command and presses Ctrl-C when `when` happens, then waits for it. The SIGINT goes to
+    /// the command's whole process group, as a terminal sends it: Terraform 1.0 runs its real work
+    /// in a child process (panicwrap) and its parent ignores a SIGINT aimed at it alone, and the
+    /// providers, which share the group, must survive it.
     #[track_caller]
     pub fn run_interrupted(&self, args: &[&str], when: InterruptWhen) -> TfOutput {
         let running = self.spawn(args, &[]);
@@ -912,7 +915,7 @@ impl Workspace {
             }
             InterruptWhen::After(delay) => thread::sleep(*delay),
         }
-        running.interrupt();
+        running.interrupt_group();
         running.wait().unwrap_or_else(|e| panic!("{e}"))
     }
 
