@@ -440,7 +440,7 @@ async fn parallel_plans_share_one_read_per_target() {
 }
 
 #[tokio::test]
-async fn only_timeouts_change_in_place_and_every_argument_plans_a_new_restore() {
+async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_restore() {
     let sim = start("200ms", &[]);
     let res = resource(&sim).await;
     let cfg = restore_config(&*res, NEWEST);
@@ -461,6 +461,18 @@ async fn only_timeouts_change_in_place_and_every_argument_plans_a_new_restore() 
         "computed values keep their prior value"
     );
     assert_eq!(longer.planned.get("job_id"), prior.get("job_id"));
+
+    // The target was renamed and the guard edited to match: a record update, not a new restore.
+    let mut renamed_guard = cfg.clone();
+    renamed_guard.set("confirm_target_name", Value::from("web-01-renamed"));
+    let guard = plan_from(&*res, &prior, &renamed_guard).await;
+    assert!(
+        guard.requires_replace.is_empty(),
+        "{:?}",
+        guard.requires_replace
+    );
+    assert!(guard.diagnostics.is_empty(), "{:#?}", guard.diagnostics);
+    assert_eq!(guard.planned.get("job_id"), prior.get("job_id"));
 
     let mut triggered = cfg.clone();
     triggered.set(

@@ -91,12 +91,14 @@ pub fn schema() -> Schema {
                 .description("Arbitrary values; changing any of them restores again."),
         )
         .attribute(
+            // A guard, not an input of the restore: editing it (say, after the target was
+            // renamed) must never plan a second destructive restore.
             Attribute::string(CONFIRM_TARGET_NAME)
                 .optional()
-                .requires_replace()
                 .description(
                     "When set, must equal the target VPS's current name, checked at plan and \
-                     again before the restore: a guard against a wrong `target_vps_id`.",
+                     again before the restore: a guard against a wrong `target_vps_id`. Changing \
+                     it later updates the record in place and restores nothing.",
                 ),
         )
         .attribute(output(
@@ -602,7 +604,8 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
-        // Only `timeouts` can change in place; every other argument forces a replacement.
+        // Only `timeouts` and the `confirm_target_name` guard change in place; every input of the
+        // restore forces a replacement. Neither calls HostUp.
         let mut state = req.planned.clone();
         if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
             for (name, value) in planned {
@@ -735,19 +738,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_argument_forces_replacement_and_outputs_are_computed() {
+    fn every_restore_input_forces_replacement_and_outputs_are_computed() {
         let s = schema();
-        for name in [
-            TARGET_VPS_ID,
-            SOURCE_VPS_ID,
-            BACKUP_ID,
-            TRIGGERS,
-            CONFIRM_TARGET_NAME,
-        ] {
+        for name in [TARGET_VPS_ID, SOURCE_VPS_ID, BACKUP_ID, TRIGGERS] {
             let a = s.block.find_attribute(name).expect(name);
             assert!(a.requires_replace, "{name} must force replacement");
             assert!(!a.is_computed(), "{name} is an input");
         }
+        let guard = s.block.find_attribute(CONFIRM_TARGET_NAME).expect("guard");
+        assert!(
+            !guard.requires_replace,
+            "editing the guard must not restore again"
+        );
         for name in [
             ID,
             JOB_ID,
