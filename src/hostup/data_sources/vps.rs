@@ -179,7 +179,10 @@ impl DataSource for VpsDataSource {
             action: "read the VPS",
             scope: "read:vm",
         };
-        let (vps, details) = tokio::join!(client.get_vps(&id), client.get_vps_details(&id));
+        // Through the per-process cache: a plan that also checks restores onto this VPS reads it
+        // once, not once per reader.
+        let cache = self.shared.cache();
+        let (vps, details) = tokio::join!(cache.vps(&client, &id), cache.details(&client, &id));
         let (vps, details) = match (vps, details) {
             (Ok(v), Ok(d)) => (v, d),
             (Err(e), _) | (_, Err(e)) => return failed(api_failure(&e, ID, &id, READING)),

@@ -151,7 +151,8 @@ impl DataSource for VpsRestoreSourcesDataSource {
             action: "list the restore sources of the VPS",
             scope: "backup:vm",
         };
-        match client.restore_sources(&id).await {
+        // Shared with the restore resource's plan-time checks: one read per target and run.
+        match self.shared.cache().restore_sources(&client, &id).await {
             Ok(sources) => ReadResult {
                 new_state: Value::object([
                     (TARGET, Value::string(&id)),
