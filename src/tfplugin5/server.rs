@@ -5,7 +5,7 @@
 //! and only logs statuses. Schemas are built once, when the service is created.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -62,8 +62,8 @@ pub struct ProviderService {
     actions: HashMap<String, Registered<dyn Action>>,
     /// Problems found while registering types (duplicate names), reported by GetSchema.
     schema_diagnostics: Diagnostics,
-    /// The token handed to every call; `Stop` cancels it and installs a fresh one.
-    stop: Mutex<CancellationToken>,
+    /// The token handed to every call; `Stop` cancels it for good.
+    stop: CancellationToken,
 }
 
 impl ProviderService {
@@ -97,7 +97,7 @@ impl ProviderService {
             data_sources,
             actions,
             schema_diagnostics,
-            stop: Mutex::new(CancellationToken::new()),
+            stop: CancellationToken::new(),
         }
     }
 
@@ -108,20 +108,16 @@ impl ProviderService {
             .max_encoding_message_size(MAX_MESSAGE_SIZE)
     }
 
-    /// Cancels the context of every call in flight, as Terraform's `Stop` does; later calls get
-    /// a fresh context.
+    /// Cancels the context of every call, as Terraform's `Stop` (Ctrl-C) asks. The cancellation
+    /// stays: Terraform prints "Creating..." and sends `Stop` before the apply RPC it announced
+    /// may have reached us, so a call that starts after `Stop` must see it too. Terraform never
+    /// starts new work on a provider process it has stopped; it only finishes and shuts it down.
     pub fn cancel_in_flight(&self) {
-        let previous = std::mem::replace(&mut *self.lock_stop(), CancellationToken::new());
-        previous.cancel();
+        self.stop.cancel();
     }
 
     fn context(&self) -> Context {
-        Context::new(self.lock_stop().clone())
-    }
-
-    fn lock_stop(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
-        // A poisoned lock still holds a valid token.
-        self.stop.lock().unwrap_or_else(|e| e.into_inner())
+        Context::new(self.stop.clone())
     }
 
     /// Stored JSON → the resource's upgrader → a value of the current schema → msgpack.

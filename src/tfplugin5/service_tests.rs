@@ -108,7 +108,7 @@ impl Resource for Thing {
             };
         }
         if ctx.is_cancelled() {
-            return ApplyResult::failed(Diagnostic::error("Cancelled", "stale token"));
+            return ApplyResult::failed(Diagnostic::error("Cancelled", "stopped before it began"));
         }
         state.set("id", Value::string("t-1"));
         ApplyResult::ok(state)
@@ -446,7 +446,7 @@ async fn upgrade_reads_json_state_and_refuses_flatmap() {
 }
 
 #[tokio::test]
-async fn stop_cancels_a_running_apply_and_the_service_keeps_serving() {
+async fn stop_cancels_running_and_later_waits_and_the_service_keeps_serving() {
     let (svc, started) = service();
     let svc = Arc::new(svc);
     let running = {
@@ -468,10 +468,20 @@ async fn stop_cancels_a_running_apply_and_the_service_keeps_serving() {
     );
     assert_eq!(r.private, b"job-7");
 
-    // Later calls get a fresh, uncancelled context.
+    // The service still answers, and a wait that starts after Stop (Terraform's Ctrl-C can
+    // overtake the apply RPC it announced) is interrupted at once instead of running on.
     let r = apply(&svc, &Value::Null, &thing(Value::Unknown, "web")).await;
-    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
-    assert_eq!(undv(&r.new_state, &thing_type()).get_str("id"), Some("t-1"));
+    assert_eq!(
+        r.diagnostics[0].summary, "Cancelled",
+        "a create after Stop sees it"
+    );
+    let late = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        apply(&svc, &Value::Null, &thing(Value::Unknown, "slow")),
+    )
+    .await
+    .expect("a slow apply started after Stop ends at once");
+    assert_eq!(late.diagnostics[0].summary, "Interrupted");
 }
 
 #[tokio::test]
