@@ -1036,6 +1036,24 @@ fn example_sim() -> Sim {
     )
 }
 
+/// Every `examples/<kind>/<name>/<file>`, as `(name, path)` sorted by name.
+fn example_files(kind: &str, file: &str) -> Vec<(String, PathBuf)> {
+    let dir = examples_dir().join(kind);
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().join(file),
+            )
+        })
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    found.sort();
+    found
+}
+
 fn copy_example(ws: &Workspace, from: &Path, as_name: &str) {
     let text =
         std::fs::read_to_string(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
@@ -1080,19 +1098,10 @@ fn resource_and_data_source_examples_apply() {
         let sim = example_sim();
         let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
         ws.write("versions.tf", HEADER);
-        for name in [
-            "hostup_vps",
-            "hostup_vps_backups",
-            "hostup_vps_restore_sources",
-        ] {
-            copy_example(
-                &ws,
-                &examples_dir()
-                    .join("data-sources")
-                    .join(name)
-                    .join("data-source.tf"),
-                &format!("{name}.tf"),
-            );
+        let data_sources = example_files("data-sources", "data-source.tf");
+        assert!(data_sources.len() >= 3, "{data_sources:?}");
+        for (name, path) in &data_sources {
+            copy_example(&ws, path, &format!("{name}.tf"));
         }
         ws.apply();
         let out = ws.outputs_json();
@@ -1120,17 +1129,17 @@ fn resource_and_data_source_examples_apply() {
         );
         assert_no_writes(&sim.requests(), "data sources");
 
+        let resources = example_files("resources", "resource.tf");
+        let names: Vec<&str> = resources.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["hostup_vps_restore"],
+            "a new resource example needs checks here"
+        );
         let sim = example_sim();
         let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
         ws.write("versions.tf", HEADER);
-        copy_example(
-            &ws,
-            &examples_dir()
-                .join("resources")
-                .join("hostup_vps_restore")
-                .join("resource.tf"),
-            "resource.tf",
-        );
+        copy_example(&ws, &resources[0].1, "resource.tf");
         ws.apply();
         let job = &ws.outputs_json()["restore_job"]["value"];
         assert_eq!(job["status"], "completed", "{job}");
