@@ -473,6 +473,10 @@ async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_rest
     );
     assert!(guard.diagnostics.is_empty(), "{:#?}", guard.diagnostics);
     assert_eq!(guard.planned.get("job_id"), prior.get("job_id"));
+    assert!(
+        sim.requests().await.is_empty(),
+        "in-place plans read nothing"
+    );
 
     let mut triggered = cfg.clone();
     triggered.set(
@@ -490,8 +494,21 @@ async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_rest
             "{what}: {:?}",
             p.requires_replace
         );
+        // A replacement restores again: checked and warned about in this first plan, because
+        // Terraform drops the warnings of its second, create-from-null plan of a replacement.
+        assert!(!p.diagnostics.has_errors(), "{what}: {:#?}", p.diagnostics);
+        let warning = p
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Warning)
+            .unwrap_or_else(|| panic!("{what}: no destruction warning on a replacement"));
+        assert!(
+            warning.detail.contains("stops VPS web-01 (vps_01target)"),
+            "{what}: {}",
+            warning.detail
+        );
     }
-    assert!(sim.requests().await.is_empty(), "update plans read nothing");
+    assert!(sim.restore_posts().await.is_empty(), "plans never POST");
 }
 
 // ----- validate -----------------------------------------------------------------------------------

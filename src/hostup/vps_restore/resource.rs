@@ -427,7 +427,13 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
-        if !req.is_create() || plan.planned.is_null() {
+        // A replacement restores again, so it is checked and warned about like a create. Terraform
+        // plans a replacement twice: first against the prior state (the plan that decides on the
+        // replacement), then as a create from null, whose warnings it drops. So the warning must
+        // come from the first call; there the planned value stays the update's, because Terraform
+        // takes the create call's planned value anyway.
+        let replacing = !req.is_create() && !plan.requires_replace.is_empty();
+        if !(req.is_create() || replacing) || plan.planned.is_null() {
             return;
         }
         let client = match self.shared.client() {
@@ -444,7 +450,9 @@ impl Resource for VpsRestoreResource {
         };
         match checks::run(Reads::Cached(self.shared.cache(), &client), &args).await {
             Ok(checked) => {
-                checked.write_into(&mut plan.planned);
+                if req.is_create() {
+                    checked.write_into(&mut plan.planned);
+                }
                 plan.diagnostics.push(checks::destruction_warning(&checked));
                 if !checked.gate_checked {
                     plan.diagnostics

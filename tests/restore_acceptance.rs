@@ -1,0 +1,1240 @@
+//! Acceptance tests of `hostup_vps_restore` and the data sources as a user meets them: the real
+//! `terraform-provider-hostup` binary, driven by real Terraform CLIs, against a real `hostup-sim`
+//! process. Every test checks what Terraform printed and what HostUp (the simulator) was asked:
+//! how many restore POSTs were made, and that no write happened where none is allowed.
+//!
+//! Matrix: the basic lifecycle (apply, empty plan, replacement) runs on every CLI found; the
+//! failure paths on the newest and the oldest; the parallel run, the examples and the install on
+//! the newest (the quickstart also on the oldest). Jobs take about a second and the provider polls
+//! every 100 ms (`HOSTUP_POLL_INTERVAL_MS`), so waits are short and nothing sleeps blindly.
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::sim::{matching, writes, Sim, SimRequest};
+use support::*;
+
+/// The API key of the test account. Distinctive, so a leak into any log is found by a search.
+const KEY: &str = "hu_acc_key_never_in_logs_7c19e4";
+
+const WEB: &str = "vps_01accweb000000000000001";
+const DB: &str = "vps_01accdb0000000000000001";
+const CACHE: &str = "vps_01acccache00000000000001";
+const MAIL: &str = "vps_01accmail0000000000001";
+const SHOP: &str = "vps_01accshop0000000000001";
+const OTHER: &str = "vps_01accother000000000001";
+
+const NEWEST: &str = "bkp_01accnew";
+const OLDER: &str = "bkp_01accold";
+const HUGE: &str = "bkp_01acchuge";
+const BROKEN: &str = "bkp_01accbroken";
+
+/// web-01 (20 GB, the target), db-01 (the source, four backups: one too large for web-01, one
+/// whose restore fails), cache-01 (no backups), mail-01 (restore gate closed), shop-old (retained)
+/// and other-01 of another client.
+fn fixture() -> Value {
+    json!({
+        "clients": [{"id": "cl_acc", "name": "Acceptance AB"}, {"id": "cl_other"}],
+        "apiKeys": [
+            {"key": KEY, "client": "cl_acc", "scopes": ["read:vm", "backup:vm"]},
+            {"key": "hu_acc_other_client_key", "client": "cl_other",
+             "scopes": ["read:vm", "backup:vm"]}
+        ],
+        "vps": [
+            {"id": WEB, "client": "cl_acc", "name": "web-01", "storageGb": 20},
+            {"id": DB, "client": "cl_acc", "name": "db-01", "storageGb": 100, "backups": [
+                {"id": OLDER, "createdAt": "2026-04-01T02:00:00.000Z", "sizeGb": 5},
+                {"id": NEWEST, "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 12.4,
+                 "backupType": "manual", "note": "Before upgrade"},
+                {"id": HUGE, "createdAt": "2026-04-10T02:00:00.000Z", "sizeGb": 50},
+                {"id": BROKEN, "createdAt": "2026-03-01T02:00:00.000Z", "sizeGb": 6,
+                 "failRestore": "archive checksum mismatch"}
+            ]},
+            {"id": CACHE, "client": "cl_acc", "name": "cache-01", "storageGb": 10},
+            {"id": MAIL, "client": "cl_acc", "name": "mail-01", "storageGb": 40, "gates": {
+                "canRestoreFromAnotherVps": {"allowed": false,
+                    "reason": "An unpaid order blocks changes to this service.",
+                    "code": "pending_order"}}},
+            {"id": OTHER, "client": "cl_other", "name": "other-01", "storageGb": 80, "backups": [
+                {"id": "bkp_01accforeign", "createdAt": "2026-04-02T02:00:00.000Z", "sizeGb": 3}]}
+        ],
+        "retained": [
+            {"id": SHOP, "client": "cl_acc", "name": "shop-old", "backups": [
+                {"id": "bkp_01accshop", "createdAt": "2026-02-01T02:00:00.000Z", "sizeGb": 8}]}
+        ]
+    })
+}
+
+// ----- set-up ------------------------------------------------------------------------------------
+
+fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-hostup"))
+}
+
+fn provider() -> ProviderDir {
+    ProviderDir::new(&provider_binary(), "hostup", "hostup")
+}
+
+/// A simulator with the test fixture, `job` long restore jobs and `extra` flags.
+fn sim(job: &str, extra: &[&str]) -> Sim {
+    let mut args = vec!["--job-duration", job];
+    args.extend_from_slice(extra);
+    Sim::start(&fixture(), &args)
+}
+
+/// A workspace whose provider talks to `sim` with the test key, configured through the
+/// environment as the docs recommend, and polls jobs every 100 ms.
+fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim) -> Workspace {
+    workspace_with_key(cli, provider, sim, KEY)
+}
+
+fn workspace_with_key(
+    cli: &TerraformCli,
+    provider: &ProviderDir,
+    sim: &Sim,
+    key: &str,
+) -> Workspace {
+    let mut ws = Workspace::with_providers(cli, &[provider]);
+    ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
+        .set_env("HOSTUP_API_KEY", key)
+        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+    ws
+}
+
+const HEADER: &str = r#"terraform {
+  required_providers {
+    hostup = {
+      source = "hostup/hostup"
+    }
+  }
+}
+
+provider "hostup" {}
+"#;
+
+/// A `hostup_vps_restore.<name>` block; `extra` is more lines for its body.
+fn restore(name: &str, target: &str, source: &str, backup: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "hostup_vps_restore" "{name}" {{
+  target_vps_id = "{target}"
+  source_vps_id = "{source}"
+  backup_id = "{backup}"
+{extra}
+}}
+"#
+    )
+}
+
+fn config(resources: &[String]) -> String {
+    format!("{HEADER}{}", resources.concat())
+}
+
+// ----- what Terraform printed and stored ---------------------------------------------------------
+
+/// The text of the `severity` diagnostic titled `summary` (about `address`, when given): from
+/// its title to the next diagnostic, with box drawing removed and whitespace squashed. Panics,
+/// showing the whole output, when there is none.
+#[track_caller]
+fn diagnostic(out: &TfOutput, severity: &str, summary: &str, address: Option<&str>) -> String {
+    let text = squash_whitespace(&out.combined().replace(['│', '╷'], " "));
+    let head = format!("{severity}: {}", squash_whitespace(summary));
+    let found = text.match_indices(&head).find_map(|(start, _)| {
+        let rest = &text[start..];
+        let end = ["Error: ", "Warning: ", "╵"]
+            .iter()
+            .filter_map(|m| rest[head.len()..].find(m).map(|i| i + head.len()))
+            .min()
+            .unwrap_or(rest.len());
+        let block = &rest[..end];
+        address
+            .is_none_or(|a| block.contains(&format!("with {a},")))
+            .then(|| block.to_owned())
+    });
+    found.unwrap_or_else(|| panic!("no {head:?} about {address:?} in:\n{out}"))
+}
+
+/// Asserts that a diagnostic points at `attribute`: Terraform then quotes that attribute's line
+/// of the configuration (`target_vps_id = "..."`) instead of the resource block's first line.
+#[track_caller]
+fn assert_points_at(block: &str, attribute: &str) {
+    assert!(
+        block.contains(&format!("{attribute} = ")),
+        "diagnostic does not point at {attribute}: {block}"
+    );
+}
+
+#[track_caller]
+fn assert_contains_all(block: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            block.contains(&squash_whitespace(needle)),
+            "missing {needle:?} in: {block}"
+        );
+    }
+}
+
+/// The state's `status` of instance 0 of `address` (`tainted`), or `None` when it is clean.
+fn instance_status(ws: &Workspace, address: &str) -> Option<String> {
+    let (ty, name) = address.split_once('.').expect("TYPE.NAME");
+    let state = ws.state()?;
+    state["resources"]
+        .as_array()?
+        .iter()
+        .find(|r| r["type"] == ty && r["name"] == name)
+        .and_then(|r| r["instances"][0]["status"].as_str().map(str::to_owned))
+}
+
+// ----- what the simulator saw ---------------------------------------------------------------------
+
+const RESTORE_PATH: &str = "/backups/actions/restore-from-vps";
+
+fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
+    matching(log, "POST", RESTORE_PATH)
+        .map(|r| r.status)
+        .collect()
+}
+
+#[track_caller]
+fn assert_no_writes(log: &[SimRequest], when: &str) {
+    let w = writes(log);
+    assert!(w.is_empty(), "{when} made API writes: {w:?}");
+}
+
+#[track_caller]
+fn assert_one_accepted_post(sim: &Sim) {
+    let log = sim.requests();
+    let posts = restore_posts(&log);
+    assert_eq!(
+        posts.iter().filter(|s| **s == 202).count(),
+        1,
+        "expected exactly one accepted restore POST, got statuses {posts:?}"
+    );
+}
+
+/// The job id in state, checked to be the id HostUp gave and to be recorded twice (id, job_id).
+#[track_caller]
+fn job_id_in_state(ws: &Workspace, address: &str) -> String {
+    let attrs = ws
+        .state_resource_attributes(address)
+        .unwrap_or_else(|| panic!("{address} is not in state"));
+    let job = attrs["job_id"].as_str().unwrap_or_default().to_owned();
+    assert!(job.starts_with("job_"), "job_id in state: {attrs}");
+    assert_eq!(attrs["id"], attrs["job_id"], "{attrs}");
+    job
+}
+
+// ----- 1, 2: the lifecycle on every CLI ------------------------------------------------------------
+
+#[test]
+fn apply_then_empty_plan_with_the_destruction_warning() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore(
+            "r",
+            WEB,
+            DB,
+            NEWEST,
+            "  confirm_target_name = \"web-01\"",
+        )]));
+
+        let plan = ws.assert_plan_has_changes();
+        let warning = diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS web-01 ({WEB})"),
+            None,
+        );
+        assert_contains_all(
+            &warning,
+            &[
+                &format!("stops VPS web-01 ({WEB})"),
+                &format!(
+                    "overwrites its disk with backup {NEWEST} (created 2026-04-27T10:00:00.000Z, \
+                     12.4 GB) of VPS db-01 ({DB})"
+                ),
+                "since that backup was taken is lost",
+            ],
+        );
+        // What the restore will hit is known in the plan, not "(known after apply)".
+        plan.assert_output_contains("target_name = \"web-01\"")
+            .assert_output_contains("source_type = \"server\"")
+            .assert_output_contains("backup_size_gb = 12.4");
+        let log = sim.requests();
+        assert_no_writes(&log, "plan");
+        assert_eq!(
+            matching(&log, "GET", "/backups/restore-sources").count(),
+            1,
+            "one restore-sources read per target in a plan"
+        );
+
+        let apply = ws.apply();
+        apply.assert_output_contains("Apply complete! Resources: 1 added");
+        let attrs = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .expect("restore in state");
+        assert_eq!(attrs["status"], "completed", "{attrs}");
+        assert_eq!(attrs["target_name"], "web-01");
+        assert_eq!(attrs["source_type"], "server");
+        assert_eq!(attrs["backup_created_at"], "2026-04-27T10:00:00.000Z");
+        assert_eq!(attrs["backup_size_gb"], 12.4);
+        assert!(attrs["started_at"].is_string() && attrs["completed_at"].is_string());
+        let job = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_eq!(instance_status(&ws, "hostup_vps_restore.r"), None);
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+        // The simulator agrees: that job restored db-01's backup onto web-01.
+        let world = sim.state();
+        let sim_job = world["jobs"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|j| j["id"] == job.as_str()))
+            .unwrap_or_else(|| panic!("job {job} unknown to the simulator: {world}"));
+        assert_eq!(sim_job["vpsId"], WEB);
+        assert_eq!(sim_job["status"], "completed");
+
+        sim.reset_log();
+        ws.assert_plan_empty();
+        assert_no_writes(&sim.requests(), "the plan after apply");
+    });
+}
+
+#[test]
+fn changing_backup_or_triggers_replaces_and_restores_again() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        let write = |backup: &str, run: &str| {
+            ws.write_main_tf(&config(&[restore(
+                "r",
+                WEB,
+                DB,
+                backup,
+                &format!("  triggers = {{ run = \"{run}\" }}"),
+            )]))
+        };
+        write(NEWEST, "1");
+        ws.apply();
+        let first = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        // A replacement is checked like a create: a backup too large for the target is refused
+        // at plan time, before anything is sent.
+        write(HUGE, "1");
+        let plan = ws.run(&["plan"]);
+        plan.assert_failure();
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "Backup does not fit the target's disk",
+            Some("hostup_vps_restore.r"),
+        );
+        assert_points_at(&d, "backup_id");
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        write(OLDER, "1");
+        let plan = ws.assert_plan_has_changes();
+        plan.assert_output_contains("hostup_vps_restore.r must be replaced")
+            .assert_output_contains(&format!(
+                "backup_id = \"{NEWEST}\" -> \"{OLDER}\" # forces replacement"
+            ))
+            .assert_output_contains("Plan: 1 to add, 0 to change, 1 to destroy");
+        let warning = diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS web-01 ({WEB})"),
+            None,
+        );
+        assert_contains_all(
+            &warning,
+            &[&format!("with backup {OLDER} (created 2026-04-01")],
+        );
+        ws.apply()
+            .assert_output_contains("Resources: 1 added, 0 changed, 1 destroyed");
+        let second = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_ne!(first, second, "a replacement is a new restore job");
+        let attrs = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .unwrap();
+        assert_eq!(attrs["backup_id"], OLDER);
+        assert_eq!(attrs["status"], "completed");
+        assert_eq!(restore_posts(&sim.requests()), [202, 202]);
+
+        write(OLDER, "2");
+        let plan = ws.assert_plan_has_changes();
+        plan.assert_output_contains("hostup_vps_restore.r must be replaced")
+            .assert_output_contains("forces replacement")
+            .assert_output_contains("\"run\" = \"1\" -> \"2\"");
+        diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS web-01 ({WEB})"),
+            None,
+        );
+        ws.apply()
+            .assert_output_contains("Resources: 1 added, 0 changed, 1 destroyed");
+        let third = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert!(third != first && third != second);
+        assert_eq!(restore_posts(&sim.requests()), [202, 202, 202]);
+
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()).len(), 3);
+    });
+}
+
+// ----- 3: errors before anything is sent ----------------------------------------------------------
+
+#[test]
+fn plan_time_checks_fail_at_the_attribute_without_a_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        // One resource per check, so one plan shows them all, each at its own attribute.
+        ws.write_main_tf(&config(&[
+            restore("unknown_target", "vps_01nosuchvps", DB, NEWEST, ""),
+            restore("foreign_target", OTHER, DB, NEWEST, ""),
+            restore("gate_closed", MAIL, DB, NEWEST, ""),
+            restore("not_a_source", WEB, CACHE, NEWEST, ""),
+            restore("rotated_backup", WEB, DB, "bkp_01rotatedaway", ""),
+            restore("too_large", WEB, DB, HUGE, ""),
+            restore(
+                "wrong_name",
+                WEB,
+                DB,
+                NEWEST,
+                "  confirm_target_name = \"web-02\"",
+            ),
+        ]));
+        let plan = ws.run(&["plan"]);
+        plan.assert_failure();
+
+        for (name, target) in [
+            ("unknown_target", "vps_01nosuchvps"),
+            ("foreign_target", OTHER),
+        ] {
+            let d = diagnostic(
+                &plan,
+                "Error",
+                "Target VPS not found",
+                Some(&format!("hostup_vps_restore.{name}")),
+            );
+            assert_points_at(&d, "target_vps_id");
+            assert_contains_all(&d, &[&format!("HostUp has no VPS {target}")]);
+        }
+
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "HostUp does not allow a restore onto this VPS now",
+            Some("hostup_vps_restore.gate_closed"),
+        );
+        assert_points_at(&d, "target_vps_id");
+        assert_contains_all(
+            &d,
+            &[
+                "An unpaid order blocks changes to this service.",
+                "(code pending_order)",
+            ],
+        );
+
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "Source VPS is not a restore source of the target",
+            Some("hostup_vps_restore.not_a_source"),
+        );
+        assert_points_at(&d, "source_vps_id");
+        assert_contains_all(
+            &d,
+            &[
+                &format!("VPS {CACHE} is not among the restore sources of web-01"),
+                &format!("- db-01 ({DB}, server, 4 backups, newest {NEWEST}"),
+                &format!("- shop-old ({SHOP}, retained, 1 backup"),
+            ],
+        );
+
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "Backup not found under the source VPS",
+            Some("hostup_vps_restore.rotated_backup"),
+        );
+        assert_points_at(&d, "backup_id");
+        assert_contains_all(
+            &d,
+            &[
+                "Backup bkp_01rotatedaway is not a backup of db-01",
+                &format!("Newest backups of db-01 ({DB}):"),
+                &format!(
+                    "- {NEWEST} created 2026-04-27T10:00:00.000Z, 12.4 GB (Before upgrade) \
+                     - {HUGE} created 2026-04-10T02:00:00.000Z, 50 GB \
+                     - {OLDER} created 2026-04-01T02:00:00.000Z, 5 GB"
+                ),
+            ],
+        );
+
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "Backup does not fit the target's disk",
+            Some("hostup_vps_restore.too_large"),
+        );
+        assert_points_at(&d, "backup_id");
+        assert_contains_all(
+            &d,
+            &[&format!("Backup {HUGE} of db-01"), "is 50 GB", "20 GB disk"],
+        );
+
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "The target VPS has a different name",
+            Some("hostup_vps_restore.wrong_name"),
+        );
+        assert_points_at(&d, "confirm_target_name");
+        assert_contains_all(
+            &d,
+            &["confirm_target_name is \"web-02\"", "named \"web-01\""],
+        );
+
+        let log = sim.requests();
+        assert!(!log.is_empty(), "the checks must have read the API");
+        assert_no_writes(&log, "a failing plan");
+        assert!(ws.state().is_none(), "a failed plan writes no state");
+    });
+}
+
+#[test]
+fn validate_refuses_bad_arguments_without_calling_the_api() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[
+            restore("same_vps", WEB, WEB, NEWEST, ""),
+            restore("bad_id", "vps_01../etc", DB, NEWEST, ""),
+            restore(
+                "bad_timeout",
+                WEB,
+                DB,
+                NEWEST,
+                "  timeouts {\n    create = \"ten minutes\"\n  }",
+            ),
+        ]));
+        for args in [&["validate"][..], &["plan"][..]] {
+            let out = ws.run(args);
+            out.assert_failure();
+            let d = diagnostic(
+                &out,
+                "Error",
+                "Source and target are the same VPS",
+                Some("hostup_vps_restore.same_vps"),
+            );
+            assert_points_at(&d, "source_vps_id");
+            let d = diagnostic(
+                &out,
+                "Error",
+                "Invalid target VPS id",
+                Some("hostup_vps_restore.bad_id"),
+            );
+            assert_points_at(&d, "target_vps_id");
+            assert_contains_all(&d, &["letters, digits, '_' and '-'"]);
+            let d = diagnostic(
+                &out,
+                "Error",
+                "Invalid timeout",
+                Some("hostup_vps_restore.bad_timeout"),
+            );
+            assert_points_at(&d, "create");
+        }
+        let log = sim.requests();
+        assert!(
+            log.is_empty(),
+            "validation must not call the API: {:?}",
+            log.iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>()
+        );
+    });
+}
+
+// ----- 4: a failing job --------------------------------------------------------------------------
+
+#[test]
+fn failing_job_keeps_a_tainted_restore_after_one_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, BROKEN, "")]));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let d = diagnostic(
+            &out,
+            "Error",
+            &format!("Restore of web-01 ({WEB}) failed"),
+            Some("hostup_vps_restore.r"),
+        );
+        let job = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_contains_all(
+            &d,
+            &[
+                &format!("HostUp job {job} failed: archive checksum mismatch"),
+                "run `terraform apply` to restore again",
+            ],
+        );
+        assert_eq!(
+            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            Some("tainted")
+        );
+        let attrs = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .unwrap();
+        assert_eq!(attrs["status"], "failed");
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+    });
+}
+
+// ----- 5: rate limits and server errors ------------------------------------------------------------
+
+#[test]
+fn rate_limited_apply_still_makes_one_accepted_restore() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        // A tight per-key limit (the client paces itself by its X-RateLimit-* headers), and
+        // 429 bursts with Retry-After on the plan's first reads and on the restore POST itself.
+        let sim = sim("1s", &["--rate-limit", "4/1s"]);
+        sim.fail_next(json!({"count": 2, "status": 429, "method": "GET",
+                             "pathPrefix": "/api/v2/vps/"}));
+        sim.fail_next(json!({"count": 2, "status": 429, "method": "POST",
+                             "pathPrefix": "/api/v2/vps/"}));
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        ws.apply();
+        let attrs = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .unwrap();
+        assert_eq!(attrs["status"], "completed");
+        let log = sim.requests();
+        assert_eq!(
+            restore_posts(&log),
+            [429, 429, 202],
+            "a 429 means HostUp did nothing, so the POST is resent until accepted, once"
+        );
+        let limited: Vec<&str> = log
+            .iter()
+            .filter(|r| r.status == 429)
+            .map(|r| r.path.as_str())
+            .collect();
+        assert!(limited.len() >= 4, "429 answers: {limited:?}");
+        assert!(
+            log.iter().all(|r| r.status < 500),
+            "a 429 must not turn into an error"
+        );
+    });
+}
+
+#[test]
+fn server_errors_on_reads_are_retried_with_one_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        // The first two VPS reads (plan checks) and the first two job polls answer 503.
+        sim.fail_next(json!({"count": 2, "status": 503, "method": "GET",
+                             "pathPrefix": "/api/v2/vps/"}));
+        sim.fail_next(json!({"count": 2, "status": 503, "method": "GET",
+                             "pathPrefix": "/api/jobs/"}));
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        ws.apply();
+        assert_eq!(
+            ws.state_resource_attributes("hostup_vps_restore.r")
+                .unwrap()["status"],
+            "completed"
+        );
+        let log = sim.requests();
+        assert_eq!(restore_posts(&log), [202]);
+        let failed: Vec<&str> = log
+            .iter()
+            .filter(|r| r.status == 503)
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(failed.len(), 4, "{failed:?}");
+        assert_eq!(
+            failed
+                .iter()
+                .filter(|p| p.starts_with("/api/jobs/"))
+                .count(),
+            2
+        );
+    });
+}
+
+#[test]
+fn server_error_on_the_restore_post_is_not_resent() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        sim.fail_next(json!({"count": 1, "status": 503, "method": "POST"}));
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let d = diagnostic(
+            &out,
+            "Error",
+            "HostUp refused the restore",
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                "HTTP 503",
+                "The request may have reached HostUp and been carried out",
+                "check the VPS and its jobs in HostUp before trying again",
+            ],
+        );
+        assert_eq!(
+            restore_posts(&sim.requests()),
+            [503],
+            "a 5xx on the POST must not be retried"
+        );
+        assert!(
+            ws.state_resource_attributes("hostup_vps_restore.r")
+                .is_none(),
+            "no job id was given, so there is nothing to record"
+        );
+    });
+}
+
+// ----- 6: timeout and Ctrl-C -----------------------------------------------------------------------
+
+#[test]
+fn create_timeout_leaves_the_job_in_state_after_one_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("30s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore(
+            "r",
+            WEB,
+            DB,
+            NEWEST,
+            "  timeouts {\n    create = \"2s\"\n  }",
+        )]));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let job = job_id_in_state(&ws, "hostup_vps_restore.r");
+        let d = diagnostic(
+            &out,
+            "Error",
+            &format!("Timed out waiting for the restore of web-01 ({WEB})"),
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                &format!("HostUp job {job} was still"),
+                "when the create timeout of 2s ran out",
+                "The restore continues at HostUp",
+                "terraform untaint hostup_vps_restore.",
+                "raise `timeouts.create`",
+            ],
+        );
+        assert_eq!(
+            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            Some("tainted")
+        );
+        let status = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .unwrap()["status"]
+            .clone();
+        assert!(
+            status == "in_progress" || status == "queued",
+            "status {status}"
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        // The next plan would replace the tainted restore, but HostUp's gate is closed while the
+        // job runs, so the plan stops with that reason and nothing is sent twice.
+        let plan = ws.run(&["plan"]);
+        plan.assert_failure();
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "HostUp does not allow a restore onto this VPS now",
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(&d, &[&format!("Job {job}"), "(code job_in_progress)"]);
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+    });
+}
+
+#[test]
+fn ctrl_c_leaves_the_job_in_state_after_one_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("30s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
+        assert!(
+            running.wait_for_output("Creating...", Duration::from_secs(120)),
+            "apply never started creating: {:?}",
+            running.output_so_far()
+        );
+        // Ctrl-C once the restore was really sent: before it, the provider sends nothing at all.
+        assert!(
+            sim.wait_for_requests(Duration::from_secs(60), |log| !restore_posts(log)
+                .is_empty()),
+            "the restore was never POSTed"
+        );
+        let started = Instant::now();
+        running.interrupt_group();
+        let out = running.wait().unwrap_or_else(|e| panic!("{e}"));
+        out.assert_failure();
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "Ctrl-C must stop the wait, not sit out the 30 s job:\n{out}"
+        );
+        let job = job_id_in_state(&ws, "hostup_vps_restore.r");
+        let d = diagnostic(
+            &out,
+            "Error",
+            &format!("Restore of web-01 ({WEB}) interrupted"),
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                &format!("Terraform was interrupted while HostUp job {job} was"),
+                "the job itself was not cancelled",
+                "wait for the job to finish",
+                "terraform untaint hostup_vps_restore.",
+            ],
+        );
+        assert_eq!(
+            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            Some("tainted")
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+    });
+}
+
+// ----- 7: destroy ---------------------------------------------------------------------------------
+
+#[test]
+fn destroy_makes_no_api_write() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        ws.apply();
+        assert_one_accepted_post(&sim);
+        sim.reset_log();
+        ws.destroy()
+            .assert_output_contains("Destroy complete! Resources: 1 destroyed");
+        let log = sim.requests();
+        assert!(!log.is_empty(), "destroy refreshes first, so it reads");
+        assert_no_writes(&log, "destroy");
+        assert!(ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .is_none());
+    });
+}
+
+// ----- 8: the API key stays secret ----------------------------------------------------------------
+
+#[test]
+fn api_key_is_absent_from_trace_logs() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let log_path = ws.dir().join("trace.log");
+        let log_path_str = log_path.to_string_lossy().into_owned();
+        let apply = ws.run_with_env(
+            &["apply", "-auto-approve"],
+            &[("TF_LOG", "trace"), ("TF_LOG_PATH", &log_path_str)],
+        );
+        apply.assert_success();
+        // Without TF_LOG_PATH the trace goes to stderr.
+        let plan = ws.run_with_env(&["plan"], &[("TF_LOG", "trace")]);
+        plan.assert_success();
+        let file = std::fs::read_to_string(&log_path).expect("TF_LOG_PATH file");
+        // The traces are real: they carry the provider's own log lines.
+        assert!(
+            file.contains("restore started; waiting for the job"),
+            "the provider's logs did not reach the trace file"
+        );
+        assert!(plan.stderr.contains("[TRACE]"), "no trace on stderr");
+        for (what, text) in [
+            ("apply stdout", &apply.stdout),
+            ("apply stderr", &apply.stderr),
+            ("plan stdout", &plan.stdout),
+            ("plan stderr", &plan.stderr),
+            ("TF_LOG_PATH file", &file),
+        ] {
+            assert!(!text.contains(KEY), "the API key appears in the {what}");
+        }
+        let state = std::fs::read_to_string(ws.dir().join("terraform.tfstate")).unwrap();
+        assert!(!state.contains(KEY), "the API key appears in the state");
+        assert_one_accepted_post(&sim);
+    });
+}
+
+// ----- 9: a poll URL on another origin ------------------------------------------------------------
+
+#[test]
+fn foreign_poll_url_is_refused() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the foreign origin");
+        listener.set_nonblocking(true).unwrap();
+        let foreign = format!("http://{}", listener.local_addr().unwrap());
+        let sim = sim("1s", &["--poll-url-mode", &format!("foreign:{foreign}")]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let d = diagnostic(
+            &out,
+            "Error",
+            &format!("Lost track of the restore of web-01 ({WEB})"),
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                &format!("job poll URL on another origin ({foreign})"),
+                "did not follow it",
+                "The restore continues at HostUp",
+            ],
+        );
+        job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok((_, peer)) => panic!("the provider connected to the foreign origin from {peer}"),
+            Err(e) => panic!("accept on the foreign origin: {e}"),
+        }
+    });
+}
+
+// ----- 10: many restores at once -------------------------------------------------------------------
+
+#[test]
+fn twenty_restores_in_parallel() {
+    const N: usize = 20;
+    let provider = provider();
+    for_newest_cli(|cli| {
+        let targets: Vec<String> = (0..N).map(|i| format!("vps_01par{i:02}")).collect();
+        let mut vps: Vec<Value> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({"id": id, "client": "cl_acc", "name": format!("par-{i:02}"),
+                                  "storageGb": 20})
+            })
+            .collect();
+        vps.push(
+            json!({"id": DB, "client": "cl_acc", "name": "db-01", "storageGb": 100,
+            "backups": [{"id": NEWEST, "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 12.4}]}),
+        );
+        let fixture = json!({
+            "clients": [{"id": "cl_acc"}],
+            "apiKeys": [{"key": KEY, "client": "cl_acc", "scopes": ["read:vm", "backup:vm"]}],
+            "vps": vps,
+        });
+        let job = Duration::from_secs(2);
+        let sim = Sim::start(&fixture, &["--job-duration", "2s"]);
+        let ws = workspace(cli, &provider, &sim);
+        let list = targets
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ws.write_main_tf(&format!(
+            r#"{HEADER}
+resource "hostup_vps_restore" "par" {{
+  for_each      = toset([{list}])
+  target_vps_id = each.value
+  source_vps_id = "{DB}"
+  backup_id     = "{NEWEST}"
+}}
+"#
+        ));
+
+        let plan = ws.run(&["plan", "-parallelism=20"]);
+        plan.assert_success()
+            .assert_output_contains(&format!("Plan: {N} to add"));
+        let log = sim.requests();
+        let source_reads: HashSet<&str> = matching(&log, "GET", "/backups/restore-sources")
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(
+            matching(&log, "GET", "/backups/restore-sources").count(),
+            N,
+            "one restore-sources read per target"
+        );
+        assert_eq!(source_reads.len(), N);
+        sim.reset_log();
+
+        let apply = ws.run(&["apply", "-auto-approve", "-parallelism=20"]);
+        apply
+            .assert_success()
+            .assert_output_contains(&format!("Resources: {N} added"));
+        let state = ws.state().expect("state");
+        let instances: Vec<&Value> = state["resources"][0]["instances"]
+            .as_array()
+            .expect("instances")
+            .iter()
+            .collect();
+        assert_eq!(instances.len(), N);
+        for i in &instances {
+            assert_eq!(i["attributes"]["status"], "completed", "{i}");
+        }
+        let log = sim.requests();
+        let posts: Vec<&SimRequest> = matching(&log, "POST", RESTORE_PATH).collect();
+        assert_eq!(posts.len(), N, "exactly one POST per restore");
+        assert!(posts.iter().all(|p| p.status == 202));
+        let posted: HashSet<&str> = posts.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(posted.len(), N, "one POST for each target");
+        // Twenty 2 s jobs one after another would take 40 s; in parallel they overlap.
+        assert!(
+            apply.duration < job * (N as u32) / 2,
+            "the restores did not run in parallel: {:?}",
+            apply.duration
+        );
+    });
+}
+
+// ----- 11: the examples ---------------------------------------------------------------------------
+
+fn examples_dir() -> PathBuf {
+    repo_root().join("examples")
+}
+
+/// The full-scope key of the examples' fixture.
+const EXAMPLE_KEY: &str = "hu_sim_acme_full_0001";
+
+/// A simulator with the examples' own fixture, whose ids the examples use.
+fn example_sim() -> Sim {
+    Sim::start_with_file(
+        &examples_dir().join("sim").join("fixture.json"),
+        &["--job-duration", "1s"],
+    )
+}
+
+/// Every `examples/<kind>/<name>/<file>`, as `(name, path)` sorted by name.
+fn example_files(kind: &str, file: &str) -> Vec<(String, PathBuf)> {
+    let dir = examples_dir().join(kind);
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.path().join(file),
+            )
+        })
+        .filter(|(_, p)| p.is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+fn copy_example(ws: &Workspace, from: &Path, as_name: &str) {
+    let text =
+        std::fs::read_to_string(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    ws.write(as_name, &text);
+}
+
+#[test]
+fn quickstart_applies_as_written() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = example_sim();
+        let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
+        let dir = examples_dir().join("quickstart");
+        copy_example(&ws, &dir.join("main.tf"), "main.tf");
+        copy_example(&ws, &dir.join("terraform.tfvars"), "terraform.tfvars");
+        let plan = ws.assert_plan_has_changes();
+        diagnostic(
+            &plan,
+            "Warning",
+            "Apply will overwrite VPS web-01 (vps_01j9k2web00000000000000001)",
+            None,
+        );
+        ws.apply();
+        let restore = &ws.outputs_json()["restore"]["value"];
+        assert_eq!(restore["status"], "completed", "{restore}");
+        // db-01's newest backup by date, not the first one listed by the API.
+        assert_eq!(restore["backup"], "bkp_01j9k2db200000000000000001");
+        assert_eq!(restore["target"], "web-01 (vps_01j9k2web00000000000000001)");
+        assert_eq!(restore["source_type"], "server");
+        assert_one_accepted_post(&sim);
+        ws.assert_plan_empty();
+        assert_one_accepted_post(&sim);
+    });
+}
+
+/// The per-resource and per-data-source examples are snippets without a `terraform` block, as in
+/// the Registry layout; the workspace adds one beside them.
+#[test]
+fn resource_and_data_source_examples_apply() {
+    let provider = provider();
+    for_newest_cli(|cli| {
+        let sim = example_sim();
+        let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
+        ws.write("versions.tf", HEADER);
+        let data_sources = example_files("data-sources", "data-source.tf");
+        assert!(data_sources.len() >= 3, "{data_sources:?}");
+        for (name, path) in &data_sources {
+            copy_example(&ws, path, &format!("{name}.tf"));
+        }
+        ws.apply();
+        let out = ws.outputs_json();
+        assert_eq!(out["web_name"]["value"], "web-01");
+        assert_eq!(out["web_disk_gb"]["value"], 80);
+        assert!(
+            out["web_restore_blocked_reason"]["value"].is_null(),
+            "{out}"
+        );
+        assert_eq!(
+            out["db_backup_ids"]["value"],
+            json!([
+                "bkp_01j9k2db200000000000000001",
+                "bkp_01j9k2db300000000000000001",
+                "bkp_01j9k2db100000000000000001"
+            ])
+        );
+        assert_eq!(
+            out["db_manual_backups"]["value"][0]["note"],
+            "Before upgrade"
+        );
+        assert_eq!(
+            out["newest_db_backup"]["value"]["backup_id"],
+            "bkp_01j9k2db200000000000000001"
+        );
+        assert_no_writes(&sim.requests(), "data sources");
+
+        let resources = example_files("resources", "resource.tf");
+        let names: Vec<&str> = resources.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["hostup_vps_restore"],
+            "a new resource example needs checks here"
+        );
+        let sim = example_sim();
+        let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
+        ws.write("versions.tf", HEADER);
+        copy_example(&ws, &resources[0].1, "resource.tf");
+        ws.apply();
+        let job = &ws.outputs_json()["restore_job"]["value"];
+        assert_eq!(job["status"], "completed", "{job}");
+        assert!(job["job_id"].as_str().unwrap_or("").starts_with("job_"));
+        assert_one_accepted_post(&sim);
+        ws.assert_plan_empty();
+    });
+}
+
+#[test]
+fn examples_are_terraform_fmt_clean() {
+    for_newest_cli(|cli| {
+        let ws = Workspace::new(cli);
+        let examples = examples_dir();
+        let out = ws.run(&["fmt", "-check", "-recursive", &examples.to_string_lossy()]);
+        assert!(
+            out.success(),
+            "terraform fmt -check -recursive examples/ lists unformatted files:\n{out}"
+        );
+    });
+}
+
+// ----- 12: make install ---------------------------------------------------------------------------
+
+/// `scripts/install-provider.sh` (what `make install` runs), with the debug binary instead of a
+/// release build, into a fresh HOME's `~/.terraform.d/plugins`: Terraform's implied local mirror,
+/// so a plain `terraform init` finds `hostup/hostup` without dev_overrides.
+#[test]
+fn installed_provider_is_found_by_terraform_init() {
+    for_newest_cli(|cli| {
+        let home = tempfile::Builder::new()
+            .prefix("hostup-home-")
+            .tempdir()
+            .expect("home dir");
+        let plugins = home.path().join(".terraform.d").join("plugins");
+        let script = repo_root().join("scripts").join("install-provider.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("HOME", home.path())
+            .env("PLUGIN_DIR", &plugins)
+            .env("PROVIDER_BINARY", provider_binary())
+            .output()
+            .expect("run install-provider.sh");
+        assert!(
+            out.status.success(),
+            "install-provider.sh failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let version = env!("CARGO_PKG_VERSION");
+        let installed: Vec<PathBuf> = ["registry.terraform.io", "registry.opentofu.org"]
+            .iter()
+            .map(|host| {
+                plugins
+                    .join(host)
+                    .join("hostup")
+                    .join("hostup")
+                    .join(version)
+            })
+            .collect();
+        for dir in &installed {
+            assert!(dir.is_dir(), "{} was not created", dir.display());
+        }
+
+        let sim = example_sim();
+        let mut ws = Workspace::new(cli);
+        // No provider_installation block: Terraform's implied search, which includes
+        // ~/.terraform.d/plugins, then the registry for everything else.
+        std::fs::write(ws.cli_config_path(), "# no provider_installation\n").unwrap();
+        ws.set_env("HOME", home.path())
+            .set_env("HOSTUP_ENDPOINT", sim.base_url())
+            .set_env("HOSTUP_API_KEY", EXAMPLE_KEY);
+        ws.write_main_tf(&format!(
+            "{HEADER}\ndata \"hostup_vps\" \"web\" {{\n  id = \"vps_01j9k2web00000000000000001\"\n}}\n{}",
+            restore(
+                "r",
+                "vps_01j9k2web00000000000000001",
+                "vps_01j9k2db000000000000000001",
+                "bkp_01j9k2db200000000000000001",
+                "  confirm_target_name = data.hostup_vps.web.name"
+            )
+        ));
+        let init = ws.init();
+        init.assert_output_contains(&format!("Installing hostup/hostup v{version}"))
+            .assert_output_lacks("development overrides");
+        let plan = ws.run(&["plan"]);
+        plan.assert_success()
+            .assert_output_contains("Plan: 1 to add")
+            .assert_output_lacks("Provider development overrides are in effect");
+        diagnostic(
+            &plan,
+            "Warning",
+            "Apply will overwrite VPS web-01 (vps_01j9k2web00000000000000001)",
+            None,
+        );
+        assert_no_writes(&sim.requests(), "plan");
+    });
+}

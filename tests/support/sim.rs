@@ -1,0 +1,255 @@
+//! `hostup-sim` as a child process of a test: started with a fixture (a JSON value or a file) and
+//! any command-line flags, stopped when dropped, and inspected through its unauthenticated
+//! `/_sim/` admin endpoints (request log, fault injection, world changes).
+//!
+//! It is synchronous and std-only (a tiny HTTP/1.0 client on a `TcpStream`), so Terraform-driving
+//! tests, which are synchronous too, need no async runtime to ask the simulator what it saw.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// One line of the simulator's request log (`GET /_sim/requests`); admin calls are not logged.
+#[derive(Clone, Debug)]
+pub struct SimRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// `rate_limit` or `injected` when the simulator answered with a fault instead of the API.
+    pub fault: Option<String>,
+    /// The whole entry as logged.
+    pub raw: Value,
+}
+
+impl SimRequest {
+    fn from_json(v: &Value) -> SimRequest {
+        SimRequest {
+            method: v["method"].as_str().unwrap_or_default().to_owned(),
+            path: v["path"].as_str().unwrap_or_default().to_owned(),
+            status: v["status"].as_u64().unwrap_or(0) as u16,
+            fault: v["fault"].as_str().map(str::to_owned),
+            raw: v.clone(),
+        }
+    }
+
+    /// Anything but a read: POST, PUT, PATCH, DELETE.
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+
+    pub fn is(&self, method: &str, path_suffix: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method) && self.path.ends_with(path_suffix)
+    }
+}
+
+/// Requests of `method` whose path ends with `path_suffix`.
+pub fn matching<'a>(
+    log: &'a [SimRequest],
+    method: &'a str,
+    path_suffix: &'a str,
+) -> impl Iterator<Item = &'a SimRequest> + 'a {
+    log.iter().filter(move |r| r.is(method, path_suffix))
+}
+
+/// Every write request in `log`, as `METHOD path -> status` lines (for assertion messages).
+pub fn writes(log: &[SimRequest]) -> Vec<String> {
+    log.iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+        .collect()
+}
+
+/// A running `hostup-sim`; killed on drop.
+pub struct Sim {
+    child: Child,
+    base: String,
+    addr: String,
+    dir: tempfile::TempDir,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Sim {
+    /// Starts the simulator on a free loopback port with `fixture` written to a temp file.
+    #[track_caller]
+    pub fn start(fixture: &Value, args: &[&str]) -> Sim {
+        let dir = tempfile::Builder::new()
+            .prefix("hostup-sim-")
+            .tempdir()
+            .expect("create simulator dir");
+        let path = dir.path().join("fixture.json");
+        std::fs::write(&path, fixture.to_string()).expect("write fixture");
+        Sim::spawn(dir, &path, args)
+    }
+
+    /// Starts the simulator with a fixture file as it is (for example `examples/sim/fixture.json`).
+    #[track_caller]
+    pub fn start_with_file(fixture: &Path, args: &[&str]) -> Sim {
+        let dir = tempfile::Builder::new()
+            .prefix("hostup-sim-")
+            .tempdir()
+            .expect("create simulator dir");
+        Sim::spawn(dir, fixture, args)
+    }
+
+    #[track_caller]
+    fn spawn(dir: tempfile::TempDir, fixture: &Path, args: &[&str]) -> Sim {
+        let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
+            .arg("--fixture")
+            .arg(fixture)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("start hostup-sim");
+        let mut stdout = BufReader::new(child.stdout.take().expect("simulator stdout"));
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let base = line.trim().to_owned();
+        let Some(addr) = base.strip_prefix("http://").map(str::to_owned) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+            panic!("hostup-sim {args:?} did not start (first line {base:?}):\n{err}");
+        };
+        Sim {
+            child,
+            base,
+            addr,
+            dir,
+            _stdout: stdout,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, the value for `HOSTUP_ENDPOINT`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// What the simulator printed on stderr so far (for failure messages).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// A scratch directory that lives as long as the simulator.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// One HTTP exchange with the simulator: `(status, body)`. `bearer` adds an Authorization
+    /// header (for `/api` calls); admin endpoints need none.
+    #[track_caller]
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr)
+            .unwrap_or_else(|e| panic!("connect to hostup-sim at {}: {e}", self.addr));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let auth = bearer
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        // HTTP/1.0: the answer ends when the connection closes, never chunked.
+        let request = format!(
+            "{method} {path} HTTP/1.0\r\nHost: {}\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .expect("send to hostup-sim");
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .expect("read hostup-sim answer");
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no HTTP status in {head:?}"));
+        (status, body.to_owned())
+    }
+
+    /// An admin call that must succeed; returns the body parsed as JSON (`Null` when empty).
+    #[track_caller]
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, text) = self.http(method, path, body.as_ref(), None);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {text}"
+        );
+        if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e})"))
+        }
+    }
+
+    /// The request log so far, oldest first.
+    #[track_caller]
+    pub fn requests(&self) -> Vec<SimRequest> {
+        match self.admin("GET", "/_sim/requests", None) {
+            Value::Array(entries) => entries.iter().map(SimRequest::from_json).collect(),
+            other => panic!("/_sim/requests is not an array: {other}"),
+        }
+    }
+
+    /// Empties the request log.
+    #[track_caller]
+    pub fn reset_log(&self) {
+        self.admin("POST", "/_sim/reset-log", None);
+    }
+
+    /// Makes the next matching `/api` requests fail: `body` is `{count, status?, code?, method?,
+    /// pathPrefix?}` as `POST /_sim/fail-next` takes it.
+    #[track_caller]
+    pub fn fail_next(&self, body: Value) {
+        self.admin("POST", "/_sim/fail-next", Some(body));
+    }
+
+    /// The simulator's whole world (`GET /_sim/state`).
+    #[track_caller]
+    pub fn state(&self) -> Value {
+        self.admin("GET", "/_sim/state", None)
+    }
+
+    /// Waits until `done` holds for the request log, checking every 20 ms; false after `within`.
+    pub fn wait_for_requests(
+        &self,
+        within: Duration,
+        mut done: impl FnMut(&[SimRequest]) -> bool,
+    ) -> bool {
+        let until = Instant::now() + within;
+        loop {
+            if done(&self.requests()) {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
