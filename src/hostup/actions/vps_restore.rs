@@ -19,7 +19,7 @@ use crate::framework::{
     Schema, Value,
 };
 use crate::hostup::provider::Shared;
-use crate::hostup::vps_restore::flow::{self, describe_progress, show_duration, target_label};
+use crate::hostup::vps_restore::flow::{self, show_duration, target_label};
 use crate::hostup::vps_restore::model::{
     RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
 };
@@ -149,11 +149,15 @@ impl Reporter {
         let line = if self.has_news() && now >= self.last_line + self.min_gap {
             let p = latest?;
             self.shown = Some(headline(p));
-            format!(
-                "{} after {}",
-                describe_progress(&p.status, Some(p)),
-                elapsed_text(now - self.started)
-            )
+            let mut line = p.status.to_string();
+            if let Some(pct) = p.percentage {
+                line.push_str(&format!(", {pct:.0}% done"));
+            }
+            line.push_str(&format!(" after {}", elapsed_text(now - self.started)));
+            if let Some(msg) = p.message.as_deref().filter(|m| !m.is_empty()) {
+                line.push_str(&format!(": {msg}"));
+            }
+            line
         } else if now >= self.last_line + self.quiet {
             let what = match latest {
                 Some(p) => match p.percentage {
