@@ -173,7 +173,8 @@ fn invoke_restores_once_and_shows_progress() {
 
         let plan = ws.run(&["plan", "-invoke=action.hostup_vps_restore.restore_web"]);
         plan.assert_success()
-            .assert_output_contains("Apply will overwrite VPS web-01");
+            .assert_output_contains("Apply will overwrite VPS web-01")
+            .assert_output_contains("every invocation of the action restores again");
         assert!(sim.restore_posts().is_empty(), "a plan never POSTs");
 
         let out = ws.run(&[
@@ -297,5 +298,36 @@ fn older_terraform_plans_with_a_provider_that_declares_actions() {
             .assert_success()
             .assert_output_contains("Apply will overwrite VPS web-01");
         assert!(sim.restore_posts().is_empty());
+    });
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_with_the_job_id_and_no_second_post() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("60s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&format!("{HEADER}\n{}", example("action.tf")));
+        let run = ws.spawn(
+            &[
+                "apply",
+                "-invoke=action.hostup_vps_restore.restore_web",
+                "-auto-approve",
+            ],
+            &[],
+        );
+        assert!(
+            run.wait_for_output("HostUp job job_", std::time::Duration::from_secs(60)),
+            "the restore started: {:?}",
+            run.output_so_far()
+        );
+        run.interrupt_group();
+        let out = run.wait().expect("terraform ends after Ctrl-C");
+        out.assert_failure();
+        let text = squash_whitespace(&out.combined());
+        assert!(text.contains("Restore of web-01"), "{text}");
+        assert!(text.contains("interrupted"), "{text}");
+        assert!(text.contains("the job itself was not cancelled"), "{text}");
+        assert_eq!(sim.restore_posts(), [202]);
     });
 }

@@ -315,7 +315,9 @@ impl Action for VpsRestoreAction {
     }
 
     async fn plan(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        flow::plan_checks(&self.shared, config).await.1
+        flow::plan_checks(&self.shared, config, flow::Caller::Action)
+            .await
+            .1
     }
 
     async fn invoke(&self, ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics {

@@ -74,7 +74,11 @@ pub fn static_checks(config: &Value) -> Diagnostics {
 /// The live plan-time checks through the shared read cache: on success the facts and the
 /// destruction warning (plus the gate warning when HostUp did not say), otherwise the errors.
 /// Skipped (`None`, no diagnostics) while the provider settings or any id are unknown.
-pub async fn plan_checks(shared: &Shared, config: &Value) -> (Option<Checked>, Diagnostics) {
+pub async fn plan_checks(
+    shared: &Shared,
+    config: &Value,
+    caller: Caller,
+) -> (Option<Checked>, Diagnostics) {
     let client = match shared.client() {
         Ok(Some(c)) => c,
         Ok(None) => return (None, Diagnostics::new()),
@@ -86,7 +90,14 @@ pub async fn plan_checks(shared: &Shared, config: &Value) -> (Option<Checked>, D
     };
     match checks::run(Reads::Cached(shared.cache(), &client), &args).await {
         Ok(checked) => {
-            let mut diags: Diagnostics = checks::destruction_warning(&checked).into();
+            let ending = match caller {
+                Caller::Resource => checks::RESOURCE_WARNING_ENDING,
+                Caller::Action => {
+                    "Terraform cannot undo this, and every invocation of the action restores again."
+                }
+            };
+            let mut diags: Diagnostics =
+                checks::destruction_warning_ending(&checked, ending).into();
             if !checked.gate_checked {
                 diags.push(checks::gate_unknown_warning(&checked));
             }

@@ -229,7 +229,8 @@ impl Resource for VpsRestoreResource {
         if !req.is_create() || plan.planned.is_null() {
             return;
         }
-        let (checked, diagnostics) = flow::plan_checks(&self.shared, &req.config).await;
+        let (checked, diagnostics) =
+            flow::plan_checks(&self.shared, &req.config, Caller::Resource).await;
         if let Some(checked) = checked {
             checked.write_into(&mut plan.planned);
         }
