@@ -258,9 +258,11 @@ impl VpsRestoreAction {
             ctx,
             &self.shared,
             &client,
-            &op,
-            &checked,
-            timeout,
+            flow::Sent {
+                op: &op,
+                checked: &checked,
+                timeout,
+            },
             flow::Caller::Action,
             move |p: &JobProgress| {
                 let _ = changes.send(p.clone());

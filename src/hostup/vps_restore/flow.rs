@@ -280,18 +280,29 @@ pub struct WaitEnd {
     pub diagnostics: Diagnostics,
 }
 
-/// Waits for the restore job until it ends, `timeout` runs out or Terraform's Stop arrives, and
+/// A restore HostUp accepted: its job, what the checks found, and how long to wait for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sent<'a> {
+    pub op: &'a Operation,
+    pub checked: &'a Checked,
+    pub timeout: Duration,
+}
+
+/// Waits for the restore job until it ends, the timeout runs out or Terraform's Stop arrives, and
 /// describes the outcome. `on_progress` sees each change the poller notices.
 pub async fn wait(
     ctx: &Context,
     shared: &Shared,
     client: &Client,
-    op: &Operation,
-    checked: &Checked,
-    timeout: Duration,
+    sent: Sent<'_>,
     caller: Caller,
     mut on_progress: impl FnMut(&JobProgress) + Send + 'static,
 ) -> WaitEnd {
+    let Sent {
+        op,
+        checked,
+        timeout,
+    } = sent;
     let last = std::sync::Arc::new(std::sync::Mutex::new(None::<JobProgress>));
     let seen = last.clone();
     let opts = WaitOptions::new(timeout)

@@ -172,9 +172,11 @@ impl VpsRestoreResource {
             ctx,
             &self.shared,
             client,
-            op,
-            checked,
-            timeout,
+            flow::Sent {
+                op,
+                checked,
+                timeout,
+            },
             Caller::Resource,
             log_progress,
         )
