@@ -1,6 +1,7 @@
 //! The HostUp provider: its configuration, resources, data sources and actions, built on the
 //! framework traits and the HostUp API client.
 
+pub mod actions;
 pub mod cache;
 pub mod config;
 pub mod data_sources;

@@ -11,7 +11,8 @@ use super::config::{self, Resolved};
 use super::vps_restore::VpsRestoreResource;
 use crate::api::{ApiKey, Client, ClientConfig, PollSchedule};
 use crate::framework::{
-    AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema, Value,
+    Action, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource,
+    Schema, Value,
 };
 
 /// What `configure` produced.
@@ -208,6 +209,10 @@ impl Provider for HostupProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         super::data_sources::all(self.shared.clone())
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        super::actions::all(self.shared.clone())
     }
 }
 

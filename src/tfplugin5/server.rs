@@ -771,20 +771,28 @@ async fn run_action(
     events: mpsc::Sender<Result<pb::invoke_action::Event, Status>>,
 ) {
     let (progress, mut lines) = mpsc::channel::<String>(ACTION_PROGRESS_BUFFER);
+    let stopped = ctx.cancellation().clone();
     let mut run = tokio::spawn(async move { action.invoke(&ctx, config, progress).await });
+    // After Stop, Terraform (1.14, 1.15) ends its read loop at the first progress line its UI
+    // refuses, and then crashes on the next event it receives; so from Stop on, only Completed
+    // goes out.
     let outcome = loop {
         tokio::select! {
             // Lines already queued go out before the completion.
             biased;
             Some(line) = lines.recv() => {
-                // A gone client does not stop the action; its outcome still matters to the API.
-                let _ = events.send(Ok(progress_event(line))).await;
+                if !stopped.is_cancelled() {
+                    // A gone client does not stop the action; its outcome still matters to the API.
+                    let _ = events.send(Ok(progress_event(line))).await;
+                }
             }
             outcome = &mut run => break outcome,
         }
     };
     while let Ok(line) = lines.try_recv() {
-        let _ = events.send(Ok(progress_event(line))).await;
+        if !stopped.is_cancelled() {
+            let _ = events.send(Ok(progress_event(line))).await;
+        }
     }
     let diagnostics = outcome.unwrap_or_else(|e| {
         Diagnostic::error(

@@ -167,8 +167,14 @@ impl Action for Ping {
         Schema::new(Block::new().attribute(Attribute::string("target").required()))
     }
 
-    async fn invoke(&self, _ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics {
+    async fn invoke(&self, ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics {
         let target = config.get_str("target").unwrap_or("?").to_string();
+        if target == "until-stop" {
+            let _ = progress.send("waiting".into()).await;
+            ctx.cancelled().await;
+            let _ = progress.send("stopped after all".into()).await;
+            return Diagnostic::error("Ping interrupted", "").into();
+        }
         for step in ["starting", "done"] {
             let _ = progress.send(format!("{step} {target}")).await;
         }
@@ -515,6 +521,37 @@ async fn invoke_action_streams_progress_then_one_completed() {
             assert_eq!(c.diagnostics[0].severity, 2);
         }
         other => panic!("last event must be Completed, got {other:?}"),
+    }
+}
+
+/// Terraform (1.14, 1.15) stops reading the stream once its UI refuses a progress line after
+/// Stop, and crashes on any event after that; so after Stop only Completed may go out.
+#[tokio::test]
+async fn after_stop_an_action_stream_carries_only_its_completion() {
+    let (svc, _) = service();
+    let ty = Type::object([("target", Type::String)]);
+    let config = Value::object([("target", Value::string("until-stop"))]);
+    let mut stream = svc
+        .invoke_action(Request::new(pb::invoke_action::Request {
+            action_type: "test_ping".into(),
+            config: dv(&config, &ty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    use pb::invoke_action::event::Type as E;
+    match stream.next().await.unwrap().unwrap().r#type.unwrap() {
+        E::Progress(p) => assert_eq!(p.message, "waiting"),
+        other => panic!("expected the first progress line, got {other:?}"),
+    }
+    svc.stop(Request::new(pb::stop::Request::default()))
+        .await
+        .unwrap();
+    let rest: Vec<_> = stream.map(|e| e.unwrap().r#type.unwrap()).collect().await;
+    match rest.as_slice() {
+        [E::Completed(c)] => assert_eq!(errors(&c.diagnostics).len(), 1),
+        other => panic!("expected only Completed after Stop, got {other:?}"),
     }
 }
 

@@ -312,8 +312,17 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
     })
 }
 
+/// How the resource's warning ends.
+pub const RESOURCE_WARNING_ENDING: &str = "Terraform cannot undo this: destroying the \
+    hostup_vps_restore resource later does not bring the old data back.";
+
 /// The plan warning: what apply destroys, in plain words.
 pub fn destruction_warning(c: &Checked) -> Diagnostic {
+    destruction_warning_ending(c, RESOURCE_WARNING_ENDING)
+}
+
+/// The plan warning with a closing sentence that fits the caller.
+pub fn destruction_warning_ending(c: &Checked, ending: &str) -> Diagnostic {
     let target = named(c.target_name.as_deref(), &c.target_id);
     let source = named(c.source_name.as_deref(), &c.source_id);
     let mut backup = format!(
@@ -336,8 +345,7 @@ pub fn destruction_warning(c: &Checked) -> Diagnostic {
         format!(
             "Applying this plan stops VPS {target} and overwrites its disk with {backup} of VPS \
              {source}{source_kind}. Everything written to {target} since that backup was taken \
-             is lost. Terraform cannot undo this: destroying the hostup_vps_restore resource \
-             later does not bring the old data back."
+             is lost. {ending}"
         ),
     )
 }

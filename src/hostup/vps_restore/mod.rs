@@ -3,6 +3,7 @@
 //! warning, `model` the mapping between Terraform state and HostUp's answers.
 
 pub mod checks;
+pub mod flow;
 pub mod model;
 pub mod resource;
 

@@ -5,15 +5,13 @@
 //! update only takes new timeouts; delete forgets the record without touching HostUp, because a
 //! restore cannot be undone; import rebuilds the state from a job record that names its ids.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::api::{
-    validate_id, ApiError, Client, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
-};
+use crate::api::{validate_id, Client, JobProgress, JobStatus, Operation};
 use crate::framework::timeouts;
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
@@ -21,7 +19,7 @@ use crate::framework::{
 };
 use crate::hostup::provider::Shared;
 
-use super::checks::{self, Reads};
+use super::flow::{self, show_duration, target_label, Caller};
 use super::model::{
     gb, ids_from_job, now_rfc3339, refresh_job, write_job, Checked, Private, RestoreArgs,
     BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
@@ -142,101 +140,6 @@ pub fn schema() -> Schema {
     Schema::new(block)
 }
 
-/// The error of a restore POST, at the attribute HostUp pointed at when it did.
-fn post_error(e: &ApiError) -> Diagnostic {
-    let pointer = e
-        .problem()
-        .and_then(|p| p.errors.iter().find_map(|f| f.pointer.clone()));
-    let attribute = match (pointer.as_deref(), e.code()) {
-        (Some("/sourceVpsId"), _) => Some(SOURCE_VPS_ID),
-        (Some("/backupId"), _) => Some(BACKUP_ID),
-        (_, Some("vps_not_ready" | "vps_not_found")) => Some(TARGET_VPS_ID),
-        _ => None,
-    };
-    let mut detail = e.to_string();
-    let warned = detail.contains("may have reached HostUp");
-    if warned {
-        // The client already said the request may have been carried out.
-    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
-        detail.push_str(
-            " HostUp may have started the restore anyway. Check the target VPS and its jobs in \
-             HostUp before applying again: applying again could restore twice.",
-        );
-    } else if !e.may_have_reached_hostup() || e.status().is_some_and(|s| s < 500) {
-        detail.push_str(" HostUp did not start a restore; nothing was changed.");
-    }
-    let d = Diagnostic::error("HostUp refused the restore", detail);
-    match attribute {
-        Some(a) => d.at(at(a)),
-        None => d,
-    }
-}
-
-/// "60m", "1h30m", "45s", "500ms".
-fn show_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
-fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
-    let mut s = status.as_str().to_owned();
-    if let Some(p) = p {
-        match (p.percentage, p.message.as_deref()) {
-            (Some(pct), Some(msg)) => s.push_str(&format!(", {pct:.0}% done: {msg}")),
-            (Some(pct), None) => s.push_str(&format!(", {pct:.0}% done")),
-            (None, Some(msg)) => s.push_str(&format!(": {msg}")),
-            (None, None) => {}
-        }
-    }
-    s
-}
-
-/// What to do after a wait that ended without an answer; shared by timeout, Stop and lost track.
-fn recovery_advice(job_id: &str) -> String {
-    format!(
-        "The restore continues at HostUp and will not be sent again by this apply. Terraform \
-         records this resource as tainted, with job id {job_id} in state. What to do next: wait \
-         for the job to finish (the HostUp control panel shows it; `terraform refresh` updates \
-         `status`), then run `terraform untaint hostup_vps_restore.<name>` so the next apply \
-         does not restore again. If the job failed, or you want to restore again, run \
-         `terraform apply` once the target's restore gate reopens. To wait longer, raise \
-         `timeouts.create`."
-    )
-}
-
-/// A request id HostUp put into a failed job's result, if any.
-fn job_request_id(job: &crate::api::Job) -> Option<String> {
-    let r = job.result.as_ref()?;
-    [
-        r.get("requestId"),
-        r.get("error").and_then(|e| e.get("requestId")),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|v| v.as_str().map(str::to_owned))
-}
-
-fn target_label(c: &Checked) -> String {
-    match c.target_name.as_deref() {
-        Some(n) => format!("{n} ({})", c.target_id),
-        None => c.target_id.clone(),
-    }
-}
-
 impl VpsRestoreResource {
     /// Waits for the job and turns the outcome into the final state and diagnostics.
     async fn wait(
@@ -248,109 +151,41 @@ impl VpsRestoreResource {
         timeout: Duration,
         mut state: Value,
     ) -> (Value, Diagnostics) {
-        let last: Arc<Mutex<Option<JobProgress>>> = Arc::new(Mutex::new(None));
-        let seen = last.clone();
         let mut logged: Option<(Instant, JobStatus)> = None;
-        let opts = WaitOptions::new(timeout)
-            .with_cancel(ctx.cancellation().clone())
-            .with_poll(self.shared.poll_schedule())
-            .with_progress(move |p: &JobProgress| {
-                let due = match &logged {
-                    None => true,
-                    Some((when, status)) => {
-                        *status != p.status || when.elapsed() >= PROGRESS_LOG_EVERY
-                    }
-                };
-                if due {
-                    tracing::info!(
-                        job_id = %p.job_id,
-                        status = %p.status,
-                        percentage = p.percentage,
-                        message = p.message.as_deref().unwrap_or(""),
-                        "hostup_vps_restore: restore progress"
-                    );
-                    logged = Some((Instant::now(), p.status.clone()));
-                }
-                *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
-            });
-        let outcome = client.wait_for_job(op, opts).await;
-        let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let last_status = last
-            .as_ref()
-            .map_or_else(|| op.status.clone(), |p| p.status.clone());
-        let target = target_label(checked);
-        let job_id = op.job_id.as_str();
-        let mut diags = Diagnostics::new();
-        match outcome {
-            Ok(WaitOutcome::Completed(job)) => {
-                let done = job.finished_at.clone().unwrap_or_else(now_rfc3339);
-                state.set(STATUS, Value::from(JobStatus::Completed.as_str()));
-                state.set(COMPLETED_AT, Value::from(done));
-                tracing::info!(job_id, target = %target, "hostup_vps_restore: restore completed");
-            }
-            Ok(WaitOutcome::Failed { reason, job, .. }) => {
-                state.set(STATUS, Value::from(JobStatus::Failed.as_str()));
-                state.set(
-                    COMPLETED_AT,
-                    Value::from(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
+        let log_progress = move |p: &JobProgress| {
+            let due = match &logged {
+                None => true,
+                Some((when, status)) => *status != p.status || when.elapsed() >= PROGRESS_LOG_EVERY,
+            };
+            if due {
+                tracing::info!(
+                    job_id = %p.job_id,
+                    status = %p.status,
+                    percentage = p.percentage,
+                    message = p.message.as_deref().unwrap_or(""),
+                    "hostup_vps_restore: restore progress"
                 );
-                let rid = job_request_id(&job)
-                    .map(|r| format!(" [request id {r}]"))
-                    .unwrap_or_default();
-                diags.error(
-                    format!("Restore of {target} failed"),
-                    format!(
-                        "HostUp job {job_id} failed: {reason}{rid}. The target VPS may be \
-                         stopped or partly written; check it in HostUp. Terraform records this \
-                         restore as tainted: fix the cause (for example pick another backup), \
-                         then run `terraform apply` to restore again."
-                    ),
-                );
+                logged = Some((Instant::now(), p.status.clone()));
             }
-            Ok(WaitOutcome::TimedOut {
-                last_status: status,
-                ..
-            }) => {
-                state.set(STATUS, Value::from(status.as_str()));
-                diags.error(
-                    format!("Timed out waiting for the restore of {target}"),
-                    format!(
-                        "HostUp job {job_id} was still {} when the create timeout of {} ran \
-                         out. {}",
-                        describe_progress(&status, last.as_ref()),
-                        show_duration(timeout),
-                        recovery_advice(job_id)
-                    ),
-                );
-            }
-            Ok(WaitOutcome::Cancelled {
-                last_status: status,
-                ..
-            }) => {
-                state.set(STATUS, Value::from(status.as_str()));
-                diags.error(
-                    format!("Restore of {target} interrupted"),
-                    format!(
-                        "Terraform was interrupted while HostUp job {job_id} was {}; the \
-                         provider stopped waiting, but the job itself was not cancelled. {}",
-                        describe_progress(&status, last.as_ref()),
-                        recovery_advice(job_id)
-                    ),
-                );
-            }
-            Err(e) => {
-                state.set(STATUS, Value::from(last_status.as_str()));
-                diags.error(
-                    format!("Lost track of the restore of {target}"),
-                    format!(
-                        "HostUp accepted the restore as job {job_id}, but following it failed: \
-                         {e} {}",
-                        recovery_advice(job_id)
-                    ),
-                );
-            }
+        };
+        let end = flow::wait(
+            ctx,
+            &self.shared,
+            client,
+            flow::Sent {
+                op,
+                checked,
+                timeout,
+            },
+            Caller::Resource,
+            log_progress,
+        )
+        .await;
+        state.set(STATUS, Value::from(end.status.as_str()));
+        if let Some(done) = end.completed_at {
+            state.set(COMPLETED_AT, Value::from(done));
         }
-        (state, diags)
+        (state, end.diagnostics)
     }
 
     /// Best-effort facts for an imported restore; what cannot be read stays null.
@@ -387,41 +222,7 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        for (name, role) in [
-            (TARGET_VPS_ID, "target VPS id"),
-            (SOURCE_VPS_ID, "source VPS id"),
-            (BACKUP_ID, "backup id"),
-        ] {
-            if let Some(id) = config.get(name).and_then(Value::as_str) {
-                if let Err(e) = validate_id(role, id) {
-                    diags.error_at(at(name), format!("Invalid {role}"), e.to_string());
-                }
-            }
-        }
-        if let (Some(t), Some(s)) = (config.get_str(TARGET_VPS_ID), config.get_str(SOURCE_VPS_ID)) {
-            if t == s {
-                diags.error_at(
-                    at(SOURCE_VPS_ID),
-                    "Source and target are the same VPS",
-                    format!(
-                        "source_vps_id and target_vps_id are both {t:?}. A VPS cannot be \
-                         restored from itself with this resource: set source_vps_id to the VPS \
-                         whose backup you want on the target."
-                    ),
-                );
-            }
-        }
-        if let Some(name) = config.get_str(CONFIRM_TARGET_NAME) {
-            if name.trim().is_empty() {
-                diags.error_at(
-                    at(CONFIRM_TARGET_NAME),
-                    "Empty confirm_target_name",
-                    "confirm_target_name is empty. Set it to the target VPS's name, or leave it \
-                     out to skip the name check.",
-                );
-            }
-        }
+        let mut diags = flow::static_checks(config);
         diags.extend(validate_timeouts(config));
         diags
     }
@@ -436,31 +237,14 @@ impl Resource for VpsRestoreResource {
         if !(req.is_create() || replacing) || plan.planned.is_null() {
             return;
         }
-        let client = match self.shared.client() {
-            Ok(Some(c)) => c,
-            Ok(None) => return,
-            Err(d) => {
-                plan.diagnostics.push(d);
-                return;
+        let (checked, diagnostics) =
+            flow::plan_checks(&self.shared, &req.config, Caller::Resource).await;
+        if let Some(checked) = checked {
+            if req.is_create() {
+                checked.write_into(&mut plan.planned);
             }
-        };
-        let Some(args) = RestoreArgs::from_value(&req.config) else {
-            tracing::debug!("hostup_vps_restore: ids unknown at plan; checks run at apply");
-            return;
-        };
-        match checks::run(Reads::Cached(self.shared.cache(), &client), &args).await {
-            Ok(checked) => {
-                if req.is_create() {
-                    checked.write_into(&mut plan.planned);
-                }
-                plan.diagnostics.push(checks::destruction_warning(&checked));
-                if !checked.gate_checked {
-                    plan.diagnostics
-                        .push(checks::gate_unknown_warning(&checked));
-                }
-            }
-            Err(d) => plan.diagnostics.extend(d),
         }
+        plan.diagnostics.extend(diagnostics);
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -476,23 +260,9 @@ impl Resource for VpsRestoreResource {
             ));
         };
         // Fresh reads: a backup can rotate away, a gate close or a name change after the plan.
-        let checked = match checks::run(Reads::Fresh(&client), &args).await {
+        let checked = match flow::fresh_checks(&client, &args).await {
             Ok(c) => c,
-            Err(d) => {
-                return ApplyResult::failed(
-                    d.into_iter()
-                        .map(|mut d| {
-                            if d.is_error() {
-                                d.detail.push_str(
-                                    "\n(Checked again just before the restore; nothing was \
-                                     sent to HostUp and nothing changed.)",
-                                );
-                            }
-                            d
-                        })
-                        .collect::<Diagnostics>(),
-                );
-            }
+            Err(d) => return ApplyResult::failed(d),
         };
         let drift = checked.drift_from(&req.planned);
         if !drift.is_empty() {
@@ -518,20 +288,13 @@ impl Resource for VpsRestoreResource {
             return ApplyResult::failed(diags);
         }
         if ctx.is_cancelled() {
-            return ApplyResult::failed(Diagnostic::error(
-                "Restore interrupted before it was sent",
-                "Terraform was interrupted during the checks before the restore; nothing was \
-                 sent to HostUp and nothing changed.",
-            ));
+            return ApplyResult::failed(flow::interrupted_before_post());
         }
         let timeout = timeout_for_create(&req.planned);
         let started_at = now_rfc3339();
-        let op = match client
-            .restore_from_vps(&args.target_vps_id, &args.source_vps_id, &args.backup_id)
-            .await
-        {
+        let op = match flow::post(&client, &args).await {
             Ok(op) => op,
-            Err(e) => return ApplyResult::failed(post_error(&e)),
+            Err(d) => return ApplyResult::failed(d),
         };
         tracing::info!(
             job_id = %op.job_id,
@@ -776,22 +539,5 @@ mod tests {
         assert!(!t.requires_replace);
         assert!(t.block.find_attribute("create").is_some());
         assert!(s.block.description.starts_with("**Destructive.**"));
-    }
-
-    #[test]
-    fn durations_are_shown_as_users_write_them() {
-        assert_eq!(show_duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(show_duration(Duration::from_secs(45)), "45s");
-        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
-    }
-
-    #[test]
-    fn recovery_advice_names_the_job_and_the_way_out() {
-        let a = recovery_advice("job_42");
-        assert!(a.contains("job_42"));
-        assert!(a.contains("continues at HostUp"));
-        assert!(a.contains("terraform untaint"));
-        assert!(a.contains("restore gate reopens"));
     }
 }

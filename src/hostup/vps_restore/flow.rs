@@ -1,0 +1,425 @@
+//! The restore as one procedure shared by the `hostup_vps_restore` resource and its action twin:
+//! the static checks of a configuration, the live checks at plan time and again just before the
+//! POST, the single POST, and the wait for the job with the texts for failure, timeout and
+//! interruption. The caller decides what happens around it (state for the resource, progress
+//! lines for the action); `Caller` picks the advice that fits each.
+
+use std::time::Duration;
+
+use crate::api::{
+    validate_id, ApiError, Client, Job, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
+};
+use crate::framework::{AttributePath, Context, Diagnostic, Diagnostics, Value};
+use crate::hostup::provider::Shared;
+
+use super::checks::{self, Reads};
+use super::model::{
+    now_rfc3339, Checked, RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
+};
+
+/// Who runs the restore; decides the recovery advice in the final diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The `hostup_vps_restore` resource: a failed wait leaves a tainted record in state.
+    Resource,
+    /// The `hostup_vps_restore` action: nothing is recorded, so the advice is about the job.
+    Action,
+}
+
+fn at(name: &str) -> AttributePath {
+    AttributePath::attribute(name)
+}
+
+/// The checks that need no API: id shapes, source ≠ target, a non-empty name guard. Values still
+/// unknown are skipped.
+pub fn static_checks(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (name, role) in [
+        (TARGET_VPS_ID, "target VPS id"),
+        (SOURCE_VPS_ID, "source VPS id"),
+        (BACKUP_ID, "backup id"),
+    ] {
+        if let Some(id) = config.get(name).and_then(Value::as_str) {
+            if let Err(e) = validate_id(role, id) {
+                diags.error_at(at(name), format!("Invalid {role}"), e.to_string());
+            }
+        }
+    }
+    if let (Some(t), Some(s)) = (config.get_str(TARGET_VPS_ID), config.get_str(SOURCE_VPS_ID)) {
+        if t == s {
+            diags.error_at(
+                at(SOURCE_VPS_ID),
+                "Source and target are the same VPS",
+                format!(
+                    "source_vps_id and target_vps_id are both {t:?}. A VPS cannot be \
+                     restored from itself with this resource: set source_vps_id to the VPS \
+                     whose backup you want on the target."
+                ),
+            );
+        }
+    }
+    if let Some(name) = config.get_str(CONFIRM_TARGET_NAME) {
+        if name.trim().is_empty() {
+            diags.error_at(
+                at(CONFIRM_TARGET_NAME),
+                "Empty confirm_target_name",
+                "confirm_target_name is empty. Set it to the target VPS's name, or leave it \
+                 out to skip the name check.",
+            );
+        }
+    }
+    diags
+}
+
+/// The live plan-time checks through the shared read cache: on success the facts and the
+/// destruction warning (plus the gate warning when HostUp did not say), otherwise the errors.
+/// Skipped (`None`, no diagnostics) while the provider settings or any id are unknown.
+pub async fn plan_checks(
+    shared: &Shared,
+    config: &Value,
+    caller: Caller,
+) -> (Option<Checked>, Diagnostics) {
+    let client = match shared.client() {
+        Ok(Some(c)) => c,
+        Ok(None) => return (None, Diagnostics::new()),
+        Err(d) => return (None, d.into()),
+    };
+    let Some(args) = RestoreArgs::from_value(config) else {
+        tracing::debug!("hostup_vps_restore: ids unknown at plan; checks run at apply");
+        return (None, Diagnostics::new());
+    };
+    match checks::run(Reads::Cached(shared.cache(), &client), &args).await {
+        Ok(checked) => {
+            let ending = match caller {
+                Caller::Resource => checks::RESOURCE_WARNING_ENDING,
+                Caller::Action => {
+                    "Terraform cannot undo this, and every invocation of the action restores again."
+                }
+            };
+            let mut diags: Diagnostics =
+                checks::destruction_warning_ending(&checked, ending).into();
+            if !checked.gate_checked {
+                diags.push(checks::gate_unknown_warning(&checked));
+            }
+            (Some(checked), diags)
+        }
+        Err(d) => (None, d),
+    }
+}
+
+/// The checks again with fresh reads, just before the POST: a backup can rotate away, a gate
+/// close or a name change after the plan. Errors say that nothing was sent.
+pub async fn fresh_checks(client: &Client, args: &RestoreArgs) -> Result<Checked, Diagnostics> {
+    checks::run(Reads::Fresh(client), args).await.map_err(|d| {
+        d.into_iter()
+            .map(|mut d| {
+                if d.is_error() {
+                    d.detail.push_str(
+                        "\n(Checked again just before the restore; nothing was sent to HostUp \
+                         and nothing changed.)",
+                    );
+                }
+                d
+            })
+            .collect()
+    })
+}
+
+/// The error when Stop arrived during the checks, before anything was sent.
+pub fn interrupted_before_post() -> Diagnostic {
+    Diagnostic::error(
+        "Restore interrupted before it was sent",
+        "Terraform was interrupted during the checks before the restore; nothing was sent to \
+         HostUp and nothing changed.",
+    )
+}
+
+/// Sends the restore: exactly one POST, never retried.
+pub async fn post(client: &Client, args: &RestoreArgs) -> Result<Operation, Diagnostic> {
+    client
+        .restore_from_vps(&args.target_vps_id, &args.source_vps_id, &args.backup_id)
+        .await
+        .map_err(|e| post_error(&e))
+}
+
+/// The error of a restore POST, at the attribute HostUp pointed at when it did.
+fn post_error(e: &ApiError) -> Diagnostic {
+    let pointer = e
+        .problem()
+        .and_then(|p| p.errors.iter().find_map(|f| f.pointer.clone()));
+    let attribute = match (pointer.as_deref(), e.code()) {
+        (Some("/sourceVpsId"), _) => Some(SOURCE_VPS_ID),
+        (Some("/backupId"), _) => Some(BACKUP_ID),
+        (_, Some("vps_not_ready" | "vps_not_found")) => Some(TARGET_VPS_ID),
+        _ => None,
+    };
+    let mut detail = e.to_string();
+    let warned = detail.contains("may have reached HostUp");
+    if warned {
+        // The client already said the request may have been carried out.
+    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
+        detail.push_str(
+            " HostUp may have started the restore anyway. Check the target VPS and its jobs in \
+             HostUp before applying again: applying again could restore twice.",
+        );
+    } else if !e.may_have_reached_hostup() || e.status().is_some_and(|s| s < 500) {
+        detail.push_str(" HostUp did not start a restore; nothing was changed.");
+    }
+    let d = Diagnostic::error("HostUp refused the restore", detail);
+    match attribute {
+        Some(a) => d.at(at(a)),
+        None => d,
+    }
+}
+
+/// "60m", "1h30m", "45s", "500ms".
+pub fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// "in_progress, 45% done: Writing disk".
+pub fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
+    let mut s = status.as_str().to_owned();
+    if let Some(p) = p {
+        match (p.percentage, p.message.as_deref()) {
+            (Some(pct), Some(msg)) => s.push_str(&format!(", {pct:.0}% done: {msg}")),
+            (Some(pct), None) => s.push_str(&format!(", {pct:.0}% done")),
+            (None, Some(msg)) => s.push_str(&format!(": {msg}")),
+            (None, None) => {}
+        }
+    }
+    s
+}
+
+impl Caller {
+    /// What to do after a wait that ended without an answer; shared by timeout, Stop and lost
+    /// track.
+    fn recovery_advice(self, job_id: &str) -> String {
+        match self {
+            Caller::Resource => format!(
+                "The restore continues at HostUp and will not be sent again by this apply. \
+                 Terraform records this resource as tainted, with job id {job_id} in state. What \
+                 to do next: wait for the job to finish (the HostUp control panel shows it; \
+                 `terraform refresh` updates `status`), then run `terraform untaint \
+                 hostup_vps_restore.<name>` so the next apply does not restore again. If the job \
+                 failed, or you want to restore again, run `terraform apply` once the target's \
+                 restore gate reopens. To wait longer, raise `timeouts.create`."
+            ),
+            Caller::Action => format!(
+                "The restore continues at HostUp and was not sent again. Follow job {job_id} in \
+                 the HostUp control panel; do not invoke the action again before it has \
+                 finished, or the target is restored twice (HostUp refuses a second restore \
+                 while the first runs). To wait longer, raise the action's `timeout`."
+            ),
+        }
+    }
+
+    fn after_failure(self) -> &'static str {
+        match self {
+            Caller::Resource => {
+                "Terraform records this restore as tainted: fix the cause (for example pick \
+                 another backup), then run `terraform apply` to restore again."
+            }
+            Caller::Action => {
+                "Fix the cause (for example pick another backup), then invoke the action again."
+            }
+        }
+    }
+
+    fn timeout_name(self) -> &'static str {
+        match self {
+            Caller::Resource => "the create timeout",
+            Caller::Action => "the action's timeout",
+        }
+    }
+}
+
+/// A request id HostUp put into a failed job's result, if any.
+fn job_request_id(job: &Job) -> Option<String> {
+    let r = job.result.as_ref()?;
+    [
+        r.get("requestId"),
+        r.get("error").and_then(|e| e.get("requestId")),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|v| v.as_str().map(str::to_owned))
+}
+
+/// "web-01 (vps_…)" or the id.
+pub fn target_label(c: &Checked) -> String {
+    match c.target_name.as_deref() {
+        Some(n) => format!("{n} ({})", c.target_id),
+        None => c.target_id.clone(),
+    }
+}
+
+/// How a wait ended, ready for state and for the user.
+#[derive(Debug)]
+pub struct WaitEnd {
+    /// The last status known.
+    pub status: JobStatus,
+    /// When the job ended, for completed and failed jobs.
+    pub completed_at: Option<String>,
+    /// Empty on success; otherwise one error naming the job.
+    pub diagnostics: Diagnostics,
+}
+
+/// A restore HostUp accepted: its job, what the checks found, and how long to wait for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sent<'a> {
+    pub op: &'a Operation,
+    pub checked: &'a Checked,
+    pub timeout: Duration,
+}
+
+/// Waits for the restore job until it ends, the timeout runs out or Terraform's Stop arrives, and
+/// describes the outcome. `on_progress` sees each change the poller notices.
+pub async fn wait(
+    ctx: &Context,
+    shared: &Shared,
+    client: &Client,
+    sent: Sent<'_>,
+    caller: Caller,
+    mut on_progress: impl FnMut(&JobProgress) + Send + 'static,
+) -> WaitEnd {
+    let Sent {
+        op,
+        checked,
+        timeout,
+    } = sent;
+    let last = std::sync::Arc::new(std::sync::Mutex::new(None::<JobProgress>));
+    let seen = last.clone();
+    let opts = WaitOptions::new(timeout)
+        .with_cancel(ctx.cancellation().clone())
+        .with_poll(shared.poll_schedule())
+        .with_progress(move |p: &JobProgress| {
+            on_progress(p);
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+        });
+    let outcome = client.wait_for_job(op, opts).await;
+    let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let target = target_label(checked);
+    let job_id = op.job_id.as_str();
+    let mut diags = Diagnostics::new();
+    let (status, completed_at) = match outcome {
+        Ok(WaitOutcome::Completed(job)) => {
+            tracing::info!(job_id, target = %target, "hostup_vps_restore: restore completed");
+            (
+                JobStatus::Completed,
+                Some(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
+            )
+        }
+        Ok(WaitOutcome::Failed { reason, job, .. }) => {
+            let rid = job_request_id(&job)
+                .map(|r| format!(" [request id {r}]"))
+                .unwrap_or_default();
+            diags.error(
+                format!("Restore of {target} failed"),
+                format!(
+                    "HostUp job {job_id} failed: {reason}{rid}. The target VPS may be stopped or \
+                     partly written; check it in HostUp. {}",
+                    caller.after_failure()
+                ),
+            );
+            (
+                JobStatus::Failed,
+                Some(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
+            )
+        }
+        Ok(WaitOutcome::TimedOut { last_status, .. }) => {
+            diags.error(
+                format!("Timed out waiting for the restore of {target}"),
+                format!(
+                    "HostUp job {job_id} was still {} when {} of {} ran out. {}",
+                    describe_progress(&last_status, last.as_ref()),
+                    caller.timeout_name(),
+                    show_duration(timeout),
+                    caller.recovery_advice(job_id)
+                ),
+            );
+            (last_status, None)
+        }
+        Ok(WaitOutcome::Cancelled { last_status, .. }) => {
+            diags.error(
+                format!("Restore of {target} interrupted"),
+                format!(
+                    "Terraform was interrupted while HostUp job {job_id} was {}; the provider \
+                     stopped waiting, but the job itself was not cancelled. {}",
+                    describe_progress(&last_status, last.as_ref()),
+                    caller.recovery_advice(job_id)
+                ),
+            );
+            (last_status, None)
+        }
+        Err(e) => {
+            diags.error(
+                format!("Lost track of the restore of {target}"),
+                format!(
+                    "HostUp accepted the restore as job {job_id}, but following it failed: {e} {}",
+                    caller.recovery_advice(job_id)
+                ),
+            );
+            let status = last.map_or_else(|| op.status.clone(), |p| p.status);
+            (status, None)
+        }
+    };
+    WaitEnd {
+        status,
+        completed_at,
+        diagnostics: diags,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_shown_as_users_write_them() {
+        assert_eq!(show_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(show_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
+    }
+
+    #[test]
+    fn recovery_advice_names_the_job_and_the_way_out() {
+        let a = Caller::Resource.recovery_advice("job_42");
+        assert!(a.contains("job_42"));
+        assert!(a.contains("continues at HostUp"));
+        assert!(a.contains("terraform untaint"));
+        assert!(a.contains("restore gate reopens"));
+        let b = Caller::Action.recovery_advice("job_42");
+        assert!(b.contains("job_42") && b.contains("continues at HostUp"));
+        assert!(b.contains("`timeout`") && !b.contains("untaint"), "{b}");
+    }
+
+    #[test]
+    fn static_checks_point_at_the_attribute() {
+        let cfg = Value::object([
+            (TARGET_VPS_ID, Value::from("vps_a")),
+            (SOURCE_VPS_ID, Value::from("vps_a")),
+            (BACKUP_ID, Value::Unknown),
+            (CONFIRM_TARGET_NAME, Value::from("  ")),
+        ]);
+        let d = static_checks(&cfg);
+        let paths: Vec<_> = d.iter().filter_map(|d| d.attribute.clone()).collect();
+        assert_eq!(paths, [at(SOURCE_VPS_ID), at(CONFIRM_TARGET_NAME)], "{d:?}");
+    }
+}

@@ -1,0 +1,333 @@
+//! The `hostup_vps_restore` action under real Terraform (1.14 and newer run actions) against
+//! `hostup-sim`: `terraform apply -invoke` restores once and prints the job's progress as it goes,
+//! a failing job fails the run with HostUp's reason and the job id, a gate-blocked target fails
+//! at plan without any POST, and an `action_trigger` runs the restore after a resource is created.
+//! Older Terraform (1.0 to 1.13) never calls action RPCs; one test checks each still plans the
+//! quickstart with this provider.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use serde_json::Value as Json;
+use support::*;
+
+const KEY: &str = "hu_sim_acme_full_0001";
+const WEB: &str = "vps_01j9k2web00000000000000001";
+const DB: &str = "vps_01j9k2db000000000000000001";
+const MAIL: &str = "vps_01j9k2mail0000000000000001";
+/// A db-01 backup the fixture copy below makes fail.
+const BROKEN: &str = "bkp_01j9k2db100000000000000001";
+const BROKEN_REASON: &str = "archive checksum mismatch";
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    hostup = { source = "hostup/hostup" }
+  }
+}
+
+provider "hostup" {}
+"#;
+
+/// `hostup-sim` on 127.0.0.1:0 with the example fixture, one backup of which fails to restore.
+struct Sim {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sim(job_duration: &str) -> Sim {
+    let mut fixture: Json = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("examples/sim/fixture.json"))
+            .expect("example fixture"),
+    )
+    .expect("fixture JSON");
+    let backup = fixture["vps"]
+        .as_array_mut()
+        .and_then(|v| v.iter_mut().find(|v| v["id"] == DB))
+        .and_then(|v| v["backups"].as_array_mut())
+        .and_then(|b| b.iter_mut().find(|b| b["id"] == BROKEN))
+        .expect("db-01's first backup in the example fixture");
+    backup["failRestore"] = Json::from(BROKEN_REASON);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fixture.json");
+    std::fs::write(&path, fixture.to_string()).expect("write fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
+        .arg("--fixture")
+        .arg(&path)
+        .args(["--job-duration", job_duration])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hostup-sim");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read base URL");
+    let base = line.trim().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "got {base:?}");
+    Sim {
+        child,
+        base,
+        _dir: dir,
+        _stdout: stdout,
+    }
+}
+
+impl Sim {
+    /// Restore POSTs that reached the simulator, with their answer status.
+    fn restore_posts(&self) -> Vec<u64> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let log: Json = rt.block_on(async {
+            reqwest::get(format!("{}/_sim/requests", self.base))
+                .await
+                .expect("request log")
+                .json()
+                .await
+                .expect("request log JSON")
+        });
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r["method"] == "POST"
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with("restore-from-vps"))
+            })
+            .map(|r| r["status"].as_u64().unwrap_or(0))
+            .collect()
+    }
+}
+
+fn provider() -> ProviderDir {
+    ProviderDir::new(
+        env!("CARGO_BIN_EXE_terraform-provider-hostup").as_ref(),
+        "hostup",
+        "hostup",
+    )
+}
+
+fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim) -> Workspace {
+    let mut ws = Workspace::with_providers(cli, &[provider]);
+    ws.set_env("HOSTUP_API_KEY", KEY)
+        .set_env("HOSTUP_ENDPOINT", sim.base.as_str())
+        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+    ws
+}
+
+fn example(file: &str) -> String {
+    std::fs::read_to_string(
+        repo_root()
+            .join("examples/actions/hostup_vps_restore")
+            .join(file),
+    )
+    .expect("action example")
+}
+
+fn action(name: &str, target: &str, source: &str, backup: &str) -> String {
+    format!(
+        r#"{HEADER}
+action "hostup_vps_restore" "{name}" {{
+  config {{
+    target_vps_id = "{target}"
+    source_vps_id = "{source}"
+    backup_id     = "{backup}"
+    timeout       = "2m"
+  }}
+}}
+"#
+    )
+}
+
+/// Runs `body` for every CLI that runs actions.
+fn for_each_action_cli(body: impl Fn(&TerraformCli)) {
+    for_each_cli(|cli| {
+        if cli.at_least(1, 14, 0) && cli.flavor == Flavor::Terraform {
+            body(cli);
+        }
+    });
+}
+
+#[test]
+fn invoke_restores_once_and_shows_progress() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("4s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&format!("{HEADER}\n{}", example("action.tf")));
+        ws.run(&["validate"]).assert_success();
+
+        let plan = ws.run(&["plan", "-invoke=action.hostup_vps_restore.restore_web"]);
+        plan.assert_success()
+            .assert_output_contains("Apply will overwrite VPS web-01")
+            .assert_output_contains("every invocation of the action restores again");
+        assert!(sim.restore_posts().is_empty(), "a plan never POSTs");
+
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_restore.restore_web",
+            "-auto-approve",
+        ]);
+        out.assert_success();
+        let text = squash_whitespace(&out.combined());
+        let combined = out.combined();
+        let progress: Vec<&str> = combined
+            .lines()
+            .filter(|l| l.contains("Action action.hostup_vps_restore.restore_web"))
+            .collect();
+        assert!(
+            text.contains("restoring web-01 (vps_01j9k2web00000000000000001) from backup"),
+            "{text}"
+        );
+        assert!(text.contains("completed after"), "{text}");
+        assert!(
+            progress.iter().any(|l| l.contains("% done after")),
+            "a progress line while the job ran: {progress:#?}"
+        );
+        assert_eq!(sim.restore_posts(), [202], "exactly one restore POST");
+        // Nothing of the action lands in state, so a plain plan stays empty.
+        ws.assert_plan_empty();
+    });
+}
+
+#[test]
+fn a_failing_job_fails_the_run_with_its_reason() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("1s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&action("broken", WEB, DB, BROKEN));
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_restore.broken",
+            "-auto-approve",
+        ]);
+        out.assert_failure();
+        let text = squash_whitespace(&out.combined());
+        assert!(text.contains("Restore of web-01"), "{text}");
+        assert!(text.contains(BROKEN_REASON), "{text}");
+        assert!(text.contains("HostUp job job_"), "names the job: {text}");
+        assert!(text.contains("invoke the action again"), "{text}");
+        assert_eq!(sim.restore_posts(), [202]);
+    });
+}
+
+#[test]
+fn a_gate_blocked_target_fails_at_plan_without_a_post() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("1s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&action("mail", MAIL, DB, "bkp_01j9k2db200000000000000001"));
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_restore.mail",
+            "-auto-approve",
+        ]);
+        out.assert_failure();
+        let text = squash_whitespace(&out.combined());
+        assert!(
+            text.contains("HostUp does not allow a restore onto this VPS now"),
+            "{text}"
+        );
+        assert!(text.contains("pending_order"), "{text}");
+        assert!(
+            !text.contains("Checked again just before the restore"),
+            "refused by the plan, not by the invoke-time re-check: {text}"
+        );
+        assert!(
+            sim.restore_posts().is_empty(),
+            "no POST after a failed plan"
+        );
+    });
+}
+
+#[test]
+fn a_trigger_restores_after_the_resource_is_created() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("1s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&format!("{HEADER}\n{}", example("trigger.tf")));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_success();
+        let text = squash_whitespace(&out.combined());
+        assert!(
+            text.contains("Action action.hostup_vps_restore.seed_fresh_vps"),
+            "{text}"
+        );
+        assert!(text.contains("restoring edge-01"), "{text}");
+        assert_eq!(sim.restore_posts(), [202]);
+        // Already created: the next plan runs no trigger and restores nothing.
+        ws.assert_plan_empty();
+        ws.apply();
+        assert_eq!(sim.restore_posts(), [202], "no second restore");
+    });
+}
+
+#[test]
+fn older_terraform_plans_with_a_provider_that_declares_actions() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        if cli.flavor != Flavor::Terraform || cli.at_least(1, 14, 0) {
+            return;
+        }
+        let sim = start_sim("1s");
+        let ws = workspace(cli, &provider, &sim);
+        let quickstart = repo_root().join("examples/quickstart");
+        ws.write_main_tf(&std::fs::read_to_string(quickstart.join("main.tf")).expect("main.tf"));
+        ws.write(
+            "terraform.tfvars",
+            &std::fs::read_to_string(quickstart.join("terraform.tfvars")).expect("tfvars"),
+        );
+        ws.run(&["plan"])
+            .assert_success()
+            .assert_output_contains("Apply will overwrite VPS web-01");
+        assert!(sim.restore_posts().is_empty());
+    });
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_with_the_job_id_and_no_second_post() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("60s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&format!("{HEADER}\n{}", example("action.tf")));
+        let run = ws.spawn(
+            &[
+                "apply",
+                "-invoke=action.hostup_vps_restore.restore_web",
+                "-auto-approve",
+            ],
+            &[],
+        );
+        assert!(
+            run.wait_for_output("HostUp job job_", std::time::Duration::from_secs(60)),
+            "the restore started: {:?}",
+            run.output_so_far()
+        );
+        run.interrupt_group();
+        let out = run.wait().expect("terraform ends after Ctrl-C");
+        out.assert_failure();
+        let text = squash_whitespace(&out.combined());
+        assert!(text.contains("Restore of web-01"), "{text}");
+        assert!(text.contains("interrupted"), "{text}");
+        assert!(text.contains("the job itself was not cancelled"), "{text}");
+        assert_eq!(sim.restore_posts(), [202]);
+    });
+}
