@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::api::{
     validate_id, ApiError, Client, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
 };
-use crate::framework::timeouts;
+use crate::framework::timeouts::{self, format_duration as show_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
@@ -170,26 +170,6 @@ fn post_error(e: &ApiError) -> Diagnostic {
         Some(a) => d.at(at(a)),
         None => d,
     }
-}
-
-/// "60m", "1h30m", "45s", "500ms".
-fn show_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
 }
 
 fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
