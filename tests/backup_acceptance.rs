@@ -110,7 +110,12 @@ fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
 }
 
 fn sim_backup_ids(sim: &Sim, vps: &str, key: &str) -> Vec<String> {
-    let (status, body) = sim.http("GET", &format!("/api/v2/vps/{vps}/backups"), None, Some(key));
+    let (status, body) = sim.http(
+        "GET",
+        &format!("/api/v2/vps/{vps}/backups"),
+        None,
+        Some(key),
+    );
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("backup list JSON");
     v["backups"]

@@ -65,7 +65,12 @@ fn backup_posts(sim: &Sim) -> usize {
 
 /// The ids of the backups the simulator holds for `vps`.
 fn sim_backups(sim: &Sim, vps: &str) -> Vec<String> {
-    let (status, body) = sim.http("GET", &format!("/api/v2/vps/{vps}/backups"), None, Some(KEY));
+    let (status, body) = sim.http(
+        "GET",
+        &format!("/api/v2/vps/{vps}/backups"),
+        None,
+        Some(KEY),
+    );
     assert_eq!(status, 200, "{body}");
     let v: Json = serde_json::from_str(&body).unwrap();
     v["backups"]
@@ -195,15 +200,27 @@ async fn plan_errors_name_the_reason_at_vps_id_and_nothing_is_posted() {
         (
             "closed gate",
             GATED,
-            vec!["does not allow a backup", "An unpaid order blocks changes.", "pending_order"],
+            vec![
+                "does not allow a backup",
+                "An unpaid order blocks changes.",
+                "pending_order",
+            ],
         ),
         (
             "full quota",
             FULL,
             vec!["quota", "1 of 1 backups used", "hostup_vps_backups"],
         ),
-        ("another client's VPS", FOREIGN, vec!["VPS not found", FOREIGN]),
-        ("no such VPS", "vps_01nothere", vec!["VPS not found", "vps_01nothere"]),
+        (
+            "another client's VPS",
+            FOREIGN,
+            vec!["VPS not found", FOREIGN],
+        ),
+        (
+            "no such VPS",
+            "vps_01nothere",
+            vec!["VPS not found", "vps_01nothere"],
+        ),
     ];
     for (what, vps, needles) in cases {
         let p = plan(&*res, &config(&*res, vps, None)).await;
@@ -278,7 +295,10 @@ async fn changing_note_or_vps_replaces_and_timeouts_change_in_place() {
         .await;
     assert!(updated.diagnostics.is_empty());
     assert_eq!(updated.new_state.get_str("id"), state.get_str("id"));
-    assert!(writes(&sim.requests()).is_empty(), "an update writes nothing");
+    assert!(
+        writes(&sim.requests()).is_empty(),
+        "an update writes nothing"
+    );
 }
 
 // ----- create -------------------------------------------------------------------------------------
@@ -431,7 +451,9 @@ async fn destroy_deletes_the_backup() {
     let made = create_with(&*res, &Context::default(), &p, &cfg).await;
     let id = s(&made.new_state, "id").to_owned();
     sim.reset_log();
-    assert!(delete(&*res, &made.new_state, &made.private).await.is_empty());
+    assert!(delete(&*res, &made.new_state, &made.private)
+        .await
+        .is_empty());
     let log = sim.requests();
     assert_eq!(
         writes(&log),
@@ -468,10 +490,15 @@ async fn import_by_vps_and_backup_id() {
         .import(&Context::default(), &format!("{SRC}/bkp_01nothere"))
         .await;
     let e = the_error(missing.diagnostics);
-    assert!(e.detail.contains("bkp_01nothere") && e.detail.contains(OLD), "{e}");
+    assert!(
+        e.detail.contains("bkp_01nothere") && e.detail.contains(OLD),
+        "{e}"
+    );
     let foreign = res
         .import(&Context::default(), &format!("{FOREIGN}/bkp_01x"))
         .await;
-    assert!(the_error(foreign.diagnostics).summary.contains("VPS not found"));
+    assert!(the_error(foreign.diagnostics)
+        .summary
+        .contains("VPS not found"));
     assert!(writes(&sim.requests()).is_empty(), "import never writes");
 }

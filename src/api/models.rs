@@ -366,8 +366,8 @@ impl DeleteOutcome {
         let Ok(value) = serde_json::from_slice::<Value>(body) else {
             return DeleteOutcome::Deleted;
         };
-        let carries_job = value.get("operation").is_some_and(Value::is_object)
-            || value.get("jobId").is_some();
+        let carries_job =
+            value.get("operation").is_some_and(Value::is_object) || value.get("jobId").is_some();
         match carries_job.then(|| Operation::from_value(&value)) {
             Some(Ok(op)) => DeleteOutcome::Queued(op),
             _ => DeleteOutcome::Deleted,
@@ -584,7 +584,10 @@ mod tests {
 
     #[test]
     fn delete_answers_are_gone_unless_they_carry_a_job() {
-        assert_eq!(DeleteOutcome::from_success_body(b""), DeleteOutcome::Deleted);
+        assert_eq!(
+            DeleteOutcome::from_success_body(b""),
+            DeleteOutcome::Deleted
+        );
         assert_eq!(
             DeleteOutcome::from_success_body(br#"{"success":true}"#),
             DeleteOutcome::Deleted

@@ -46,7 +46,10 @@ pub fn room_for_backup(vps_id: &str, list: &BackupList) -> Result<(), Diagnostic
             .at(at));
         }
     }
-    let gate = list.actions.as_ref().and_then(|a| a.can_create_backup.as_ref());
+    let gate = list
+        .actions
+        .as_ref()
+        .and_then(|a| a.can_create_backup.as_ref());
     match gate {
         Some(g) if !g.allowed => {
             let reason = g.reason.as_deref().unwrap_or("HostUp gave no reason");
@@ -92,19 +95,25 @@ mod tests {
 
     #[test]
     fn open_gate_and_room_pass_and_missing_facts_do_not_block() {
-        let ok = list(json!({"backups": [], "quotaInfo": {"used": 1, "limit": 3, "remaining": 2},
-            "actions": {"canCreateBackup": {"allowed": true}}}));
+        let ok = list(
+            json!({"backups": [], "quotaInfo": {"used": 1, "limit": 3, "remaining": 2},
+            "actions": {"canCreateBackup": {"allowed": true}}}),
+        );
         assert!(room_for_backup("vps_1", &ok).is_ok());
-        let unlimited = list(json!({"backups": [], "quotaInfo": {"used": 9, "limit": null,
-            "remaining": null}}));
+        let unlimited = list(
+            json!({"backups": [], "quotaInfo": {"used": 9, "limit": null,
+            "remaining": null}}),
+        );
         assert!(room_for_backup("vps_1", &unlimited).is_ok());
     }
 
     #[test]
     fn a_full_quota_is_named_before_the_gate_it_closes() {
-        let full = list(json!({"backups": [], "quotaInfo": {"used": 3, "limit": 3, "remaining": 0},
+        let full = list(
+            json!({"backups": [], "quotaInfo": {"used": 3, "limit": 3, "remaining": 0},
             "actions": {"canCreateBackup": {"allowed": false, "reason": "Backup quota reached",
-                "code": "quota_exceeded"}}}));
+                "code": "quota_exceeded"}}}),
+        );
         let e = room_for_backup("vps_1", &full).unwrap_err();
         assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
         assert!(e.summary.contains("quota"), "{e}");
@@ -114,9 +123,11 @@ mod tests {
 
     #[test]
     fn a_closed_gate_gives_reason_code_and_advice() {
-        let gated = list(json!({"backups": [], "quotaInfo": {"used": 0, "limit": 3, "remaining": 3},
+        let gated = list(
+            json!({"backups": [], "quotaInfo": {"used": 0, "limit": 3, "remaining": 3},
             "actions": {"canCreateBackup": {"allowed": false,
-                "reason": "Job job_7 (restore) is running on this VPS.", "code": "job_in_progress"}}}));
+                "reason": "Job job_7 (restore) is running on this VPS.", "code": "job_in_progress"}}}),
+        );
         let e = room_for_backup("vps_1", &gated).unwrap_err();
         assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
         assert!(e.detail.contains("Job job_7 (restore) is running"), "{e}");

@@ -242,7 +242,10 @@ mod tests {
         };
         assert_eq!(Private::from_bytes(&p.to_bytes()), p);
         let empty = Private::from_bytes(b"not json");
-        assert_eq!(empty.poll_url_for("job_7").as_deref(), Some("/api/jobs/job_7"));
+        assert_eq!(
+            empty.poll_url_for("job_7").as_deref(),
+            Some("/api/jobs/job_7")
+        );
         assert_eq!(empty.poll_url_for("../x"), None);
     }
 }

@@ -188,7 +188,9 @@ impl VpsBackupResource {
         note: Option<&str>,
     ) -> Result<JobLookup, ApiError> {
         let Some(poll_url) = private.poll_url_for(job_id) else {
-            return Ok(JobLookup::Lost(format!("job id {job_id:?} cannot be polled")));
+            return Ok(JobLookup::Lost(format!(
+                "job id {job_id:?} cannot be polled"
+            )));
         };
         let job = match client.get_job(&poll_url).await {
             Ok(job) => job,
@@ -640,9 +642,11 @@ impl Resource for VpsBackupResource {
                         return Diagnostics::new();
                     }
                     Ok(JobLookup::Lost(why)) => {
-                        tracing::warn!(job_id,
+                        tracing::warn!(
+                            job_id,
                             "hostup_vps_backup: {why}; forgetting the record without deleting a \
-                             backup. Check the VPS's backups in HostUp for one this job made.");
+                             backup. Check the VPS's backups in HostUp for one this job made."
+                        );
                         return Diagnostics::new();
                     }
                     Err(e) => {
@@ -669,8 +673,7 @@ impl Resource for VpsBackupResource {
                 Diagnostics::new()
             }
             Ok(DeleteOutcome::Queued(op)) => {
-                let timeout =
-                    timeouts::timeout_for(prior, "delete", DEFAULT_DELETE_TIMEOUT);
+                let timeout = timeouts::timeout_for(prior, "delete", DEFAULT_DELETE_TIMEOUT);
                 self.wait_for_delete(ctx, &client, &op, &backup_id, timeout)
                     .await
             }
@@ -732,7 +735,10 @@ impl Resource for VpsBackupResource {
         let mut state = schema().block.empty_value();
         state.set(VPS_ID, Value::from(id.vps_id.as_str()));
         state.set(ID, Value::from(backup.id.as_str()));
-        state.set(NOTE, crate::hostup::data_sources::text(backup.note.as_deref()));
+        state.set(
+            NOTE,
+            crate::hostup::data_sources::text(backup.note.as_deref()),
+        );
         write_facts(&mut state, backup);
         ImportResult {
             state,
@@ -757,7 +763,10 @@ mod tests {
         assert!(s.block.find_attribute(VPS_ID).unwrap().is_required());
         for name in [ID, CREATED_AT, SIZE_GB, BACKUP_TYPE, JOB_ID] {
             let a = s.block.find_attribute(name).expect(name);
-            assert!(a.is_computed() && a.keep_prior && !a.requires_replace, "{name}");
+            assert!(
+                a.is_computed() && a.keep_prior && !a.requires_replace,
+                "{name}"
+            );
         }
         let t = s.block.find_block("timeouts").expect("timeouts");
         assert!(!t.requires_replace);
@@ -781,7 +790,10 @@ mod tests {
     fn post_errors_say_whether_a_backup_may_have_started() {
         let quota = post_error(
             "vps_1",
-            &http(409, r#"{"code":"backup_quota_exceeded","detail":"Quota reached"}"#),
+            &http(
+                409,
+                r#"{"code":"backup_quota_exceeded","detail":"Quota reached"}"#,
+            ),
         );
         assert_eq!(quota.attribute, Some(at(VPS_ID)));
         assert!(quota.detail.contains("nothing was changed"), "{quota}");
@@ -794,7 +806,12 @@ mod tests {
     #[test]
     fn recovery_advice_names_the_job_and_the_way_out() {
         let a = recovery_advice("job_42");
-        for needle in ["job_42", "-refresh-only", "terraform untaint", "timeouts.create"] {
+        for needle in [
+            "job_42",
+            "-refresh-only",
+            "terraform untaint",
+            "timeouts.create",
+        ] {
             assert!(a.contains(needle), "{needle}: {a}");
         }
     }
