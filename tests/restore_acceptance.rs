@@ -1133,13 +1133,14 @@ fn resource_and_data_source_examples_apply() {
         let names: Vec<&str> = resources.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["hostup_vps_restore"],
-            "a new resource example needs checks here"
+            ["hostup_vps_backup", "hostup_vps_restore"],
+            "a new resource example needs checks here (hostup_vps_backup's are in \
+             tests/backup_acceptance.rs)"
         );
         let sim = example_sim();
         let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);
         ws.write("versions.tf", HEADER);
-        copy_example(&ws, &resources[0].1, "resource.tf");
+        copy_example(&ws, &resources[1].1, "resource.tf");
         ws.apply();
         let job = &ws.outputs_json()["restore_job"]["value"];
         assert_eq!(job["status"], "completed", "{job}");

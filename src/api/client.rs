@@ -374,7 +374,8 @@ impl Client {
         self.decode_operation(&answer)
     }
 
-    /// `DELETE /api/v2/vps/{id}/backups/{backupId}`. A 404 is [`DeleteOutcome::AlreadyGone`].
+    /// `DELETE /api/v2/vps/{id}/backups/{backupId}`. A 404 is [`DeleteOutcome::AlreadyGone`]; an
+    /// answer with an operation envelope is [`DeleteOutcome::Queued`], a job to wait for.
     pub async fn delete_backup(
         &self,
         id: &str,
@@ -387,7 +388,7 @@ impl Client {
             .endpoint
             .api_url(&["vps", id, "backups", backup_id]);
         match self.execute(Method::DELETE, url, None).await {
-            Ok(_) => Ok(DeleteOutcome::Deleted),
+            Ok(answer) => Ok(DeleteOutcome::from_success_body(&answer.body)),
             Err(ApiError::Http(h)) if h.status == 404 => Ok(DeleteOutcome::AlreadyGone {
                 code: h.code().map(str::to_owned),
                 request_id: h.request_id().map(str::to_owned),

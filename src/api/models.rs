@@ -345,15 +345,34 @@ pub struct BackupList {
 }
 
 /// What `delete_backup` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DeleteOutcome {
     Deleted,
+    /// HostUp queued the deletion as a job (an answer carrying an operation envelope, which the
+    /// docs do not show but the contract's "wait where a job is returned" allows for).
+    Queued(Operation),
     /// HostUp answered 404: the backup (or its VPS) no longer exists. A destroy treats this as
     /// done; `code` tells which (`not_found`, `vps_not_found`, …) when HostUp said.
     AlreadyGone {
         code: Option<String>,
         request_id: Option<String>,
     },
+}
+
+impl DeleteOutcome {
+    /// Reads a successful DELETE answer: an operation envelope means a queued job; an empty body,
+    /// or any other body, means the backup is gone (the documented 204).
+    pub(crate) fn from_success_body(body: &[u8]) -> DeleteOutcome {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return DeleteOutcome::Deleted;
+        };
+        let carries_job =
+            value.get("operation").is_some_and(Value::is_object) || value.get("jobId").is_some();
+        match carries_job.then(|| Operation::from_value(&value)) {
+            Some(Ok(op)) => DeleteOutcome::Queued(op),
+            _ => DeleteOutcome::Deleted,
+        }
+    }
 }
 
 /// A job's status. Only `Completed` and `Failed` are terminal; every other value, including
@@ -562,6 +581,33 @@ impl Job {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn delete_answers_are_gone_unless_they_carry_a_job() {
+        assert_eq!(
+            DeleteOutcome::from_success_body(b""),
+            DeleteOutcome::Deleted
+        );
+        assert_eq!(
+            DeleteOutcome::from_success_body(br#"{"success":true}"#),
+            DeleteOutcome::Deleted
+        );
+        let queued = DeleteOutcome::from_success_body(
+            br#"{"operation":{"status":"queued","jobId":"job_d1","pollUrl":"/api/jobs/job_d1"}}"#,
+        );
+        match queued {
+            DeleteOutcome::Queued(op) => {
+                assert_eq!(op.job_id, "job_d1");
+                assert_eq!(op.poll_url, "/api/jobs/job_d1");
+            }
+            other => panic!("expected a queued delete, got {other:?}"),
+        }
+        // A job id that cannot be polled is not a job to wait for.
+        assert_eq!(
+            DeleteOutcome::from_success_body(br#"{"jobId":"../x"}"#),
+            DeleteOutcome::Deleted
+        );
+    }
 
     #[test]
     fn vps_tolerates_nulls_unknowns_and_odd_gates() {

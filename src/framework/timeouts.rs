@@ -76,6 +76,26 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::new(secs, (total % 1_000_000_000) as u32))
 }
 
+/// A duration as users write it in a `timeouts` block, for messages: "1h30m", "45s", "300ms".
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
 /// The single nested block `timeouts { create = "30m" ... }` with one optional string per
 /// operation. Not `requires_replace`: changing a timeout is an in-place update of state only.
 pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
@@ -137,6 +157,14 @@ pub fn timeout_for(state_or_config: &Value, operation: &str, default: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_shown_as_users_write_them() {
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(format_duration(Duration::from_millis(300)), "300ms");
+    }
     use crate::framework::schema::Nesting;
 
     fn secs(s: u64) -> Duration {

@@ -8,6 +8,7 @@ use url::Url;
 
 use super::cache::ReadCache;
 use super::config::{self, Resolved};
+use super::vps_backup::VpsBackupResource;
 use super::vps_restore::VpsRestoreResource;
 use crate::api::{ApiKey, Client, ClientConfig, PollSchedule};
 use crate::framework::{
@@ -204,7 +205,10 @@ impl Provider for HostupProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(VpsRestoreResource::new(self.shared.clone()))]
+        vec![
+            Arc::new(VpsRestoreResource::new(self.shared.clone())),
+            Arc::new(VpsBackupResource::new(self.shared.clone())),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -13,13 +13,13 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{JobProgress, JobStatus};
-use crate::framework::timeouts::parse_duration;
+use crate::framework::timeouts::{format_duration, parse_duration};
 use crate::framework::{
     Action, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics, ProgressSender,
     Schema, Value,
 };
 use crate::hostup::provider::Shared;
-use crate::hostup::vps_restore::flow::{self, show_duration, target_label};
+use crate::hostup::vps_restore::flow::{self, target_label};
 use crate::hostup::vps_restore::model::{
     RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
 };
@@ -97,7 +97,7 @@ fn elapsed_text(d: Duration) -> String {
     if whole.is_zero() {
         "0s".to_owned()
     } else {
-        show_duration(whole)
+        format_duration(whole)
     }
 }
 
@@ -250,7 +250,7 @@ impl VpsRestoreAction {
         tracing::info!(
             job_id = %op.job_id,
             target = %target_label(&checked),
-            timeout = %show_duration(timeout),
+            timeout = %format_duration(timeout),
             "hostup_vps_restore action: restore started; waiting for the job"
         );
         let (changes, mut seen) = mpsc::unbounded_channel::<JobProgress>();

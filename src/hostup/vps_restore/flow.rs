@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::api::{
     validate_id, ApiError, Client, Job, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
 };
+use crate::framework::timeouts::format_duration;
 use crate::framework::{AttributePath, Context, Diagnostic, Diagnostics, Value};
 use crate::hostup::provider::Shared;
 
@@ -172,26 +173,6 @@ fn post_error(e: &ApiError) -> Diagnostic {
     }
 }
 
-/// "60m", "1h30m", "45s", "500ms".
-pub fn show_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
 /// "in_progress, 45% done: Writing disk".
 pub fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
     let mut s = status.as_str().to_owned();
@@ -349,7 +330,7 @@ pub async fn wait(
                     "HostUp job {job_id} was still {} when {} of {} ran out. {}",
                     describe_progress(&last_status, last.as_ref()),
                     caller.timeout_name(),
-                    show_duration(timeout),
+                    format_duration(timeout),
                     caller.recovery_advice(job_id)
                 ),
             );
@@ -389,14 +370,6 @@ pub async fn wait(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_are_shown_as_users_write_them() {
-        assert_eq!(show_duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(show_duration(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(show_duration(Duration::from_secs(45)), "45s");
-        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
-    }
 
     #[test]
     fn recovery_advice_names_the_job_and_the_way_out() {

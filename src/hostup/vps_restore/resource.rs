@@ -12,14 +12,14 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::api::{validate_id, Client, JobProgress, JobStatus, Operation};
-use crate::framework::timeouts;
+use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
 use crate::hostup::provider::Shared;
 
-use super::flow::{self, show_duration, target_label, Caller};
+use super::flow::{self, target_label, Caller};
 use super::model::{
     gb, ids_from_job, now_rfc3339, refresh_job, write_job, Checked, Private, RestoreArgs,
     BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
@@ -301,7 +301,7 @@ impl Resource for VpsRestoreResource {
             target = %target_label(&checked),
             source = %checked.source_id,
             backup = %checked.backup_id,
-            timeout = %show_duration(timeout),
+            timeout = %format_duration(timeout),
             "hostup_vps_restore: restore started; waiting for the job"
         );
         let mut state = req.planned.clone();

@@ -1,0 +1,137 @@
+//! The live checks before a backup is taken, run at plan time and again just before the POST:
+//! the VPS exists for this API key, its backup quota has room and its `canCreateBackup` gate is
+//! open. Each failure is one error at `vps_id` that names the reason and what to do.
+
+use crate::api::{BackupList, Client};
+use crate::framework::{AttributePath, Diagnostic};
+use crate::hostup::data_sources::{api_failure, Reading};
+
+use super::model::VPS_ID;
+
+const LISTING: Reading = Reading {
+    action: "list the backups of the VPS",
+    scope: "read:vm",
+};
+
+/// Reads the VPS's backup list and checks that a new backup may be taken. `Ok` carries the
+/// list (its ids tell the new backup apart later).
+pub async fn run(client: &Client, vps_id: &str) -> Result<BackupList, Diagnostic> {
+    let list = client
+        .list_backups(vps_id)
+        .await
+        .map_err(|e| api_failure(&e, VPS_ID, vps_id, LISTING))?;
+    room_for_backup(vps_id, &list)?;
+    Ok(list)
+}
+
+/// The quota first (its message says which backups to delete), then the gate. A gate HostUp did
+/// not send is not a reason to refuse: the POST would say so.
+pub fn room_for_backup(vps_id: &str, list: &BackupList) -> Result<(), Diagnostic> {
+    let at = AttributePath::attribute(VPS_ID);
+    if let Some(q) = &list.quota_info {
+        if let Some(remaining) = q.remaining.filter(|r| *r <= 0) {
+            let of = match (q.used, q.limit) {
+                (Some(u), Some(l)) => format!("{u} of {l} backups used"),
+                (_, Some(l)) => format!("limit {l}"),
+                _ => format!("{remaining} remaining"),
+            };
+            return Err(Diagnostic::error(
+                "Backup quota of the VPS is full",
+                format!(
+                    "VPS {vps_id} has no room for another backup ({of}). Delete a backup you no \
+                     longer need (the hostup_vps_backups data source lists them, oldest last), \
+                     or raise the backup quota in HostUp, then plan again."
+                ),
+            )
+            .at(at));
+        }
+    }
+    let gate = list
+        .actions
+        .as_ref()
+        .and_then(|a| a.can_create_backup.as_ref());
+    match gate {
+        Some(g) if !g.allowed => {
+            let reason = g.reason.as_deref().unwrap_or("HostUp gave no reason");
+            let code = g.code.as_deref().unwrap_or("none given");
+            let advice = match g.code.as_deref() {
+                Some("job_in_progress") => "Wait for the running job to finish, then plan again.",
+                Some("quota_exceeded" | "backup_quota_exceeded") => {
+                    "Delete a backup you no longer need or raise the backup quota, then plan again."
+                }
+                Some("pending_order") => {
+                    "Settle the open order in the HostUp control panel, then plan again."
+                }
+                _ => "Resolve it in the HostUp control panel, then plan again.",
+            };
+            Err(Diagnostic::error(
+                "HostUp does not allow a backup of this VPS now",
+                format!(
+                    "HostUp blocks creating a backup of VPS {vps_id}: {reason} (code {code}). \
+                     {advice}"
+                ),
+            )
+            .at(at))
+        }
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!(
+                vps_id,
+                "hostup_vps_backup: HostUp sent no canCreateBackup gate; going on without it"
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn list(v: serde_json::Value) -> BackupList {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn open_gate_and_room_pass_and_missing_facts_do_not_block() {
+        let ok = list(
+            json!({"backups": [], "quotaInfo": {"used": 1, "limit": 3, "remaining": 2},
+            "actions": {"canCreateBackup": {"allowed": true}}}),
+        );
+        assert!(room_for_backup("vps_1", &ok).is_ok());
+        let unlimited = list(
+            json!({"backups": [], "quotaInfo": {"used": 9, "limit": null,
+            "remaining": null}}),
+        );
+        assert!(room_for_backup("vps_1", &unlimited).is_ok());
+    }
+
+    #[test]
+    fn a_full_quota_is_named_before_the_gate_it_closes() {
+        let full = list(
+            json!({"backups": [], "quotaInfo": {"used": 3, "limit": 3, "remaining": 0},
+            "actions": {"canCreateBackup": {"allowed": false, "reason": "Backup quota reached",
+                "code": "quota_exceeded"}}}),
+        );
+        let e = room_for_backup("vps_1", &full).unwrap_err();
+        assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
+        assert!(e.summary.contains("quota"), "{e}");
+        assert!(e.detail.contains("3 of 3 backups used"), "{e}");
+        assert!(e.detail.contains("hostup_vps_backups"), "{e}");
+    }
+
+    #[test]
+    fn a_closed_gate_gives_reason_code_and_advice() {
+        let gated = list(
+            json!({"backups": [], "quotaInfo": {"used": 0, "limit": 3, "remaining": 3},
+            "actions": {"canCreateBackup": {"allowed": false,
+                "reason": "Job job_7 (restore) is running on this VPS.", "code": "job_in_progress"}}}),
+        );
+        let e = room_for_backup("vps_1", &gated).unwrap_err();
+        assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
+        assert!(e.detail.contains("Job job_7 (restore) is running"), "{e}");
+        assert!(e.detail.contains("code job_in_progress"), "{e}");
+        assert!(e.detail.contains("Wait for the running job"), "{e}");
+    }
+}

@@ -1,0 +1,251 @@
+//! The `hostup_vps_backup` state and how it maps to and from HostUp's answers: attribute names,
+//! the facts of a listed backup, the import id `vps_id/backup_id`, the private data that
+//! remembers the create job and the backups that existed before it, and how the new backup's id
+//! is found once the job has finished (hostup-api.md §15.7).
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{validate_id, Backup, Job};
+use crate::framework::Value;
+use crate::hostup::data_sources::{number, text};
+
+pub const VPS_ID: &str = "vps_id";
+pub const NOTE: &str = "note";
+pub const TIMEOUTS: &str = "timeouts";
+pub const ID: &str = "id";
+pub const CREATED_AT: &str = "created_at";
+pub const SIZE_GB: &str = "size_gb";
+pub const BACKUP_TYPE: &str = "backup_type";
+pub const JOB_ID: &str = "job_id";
+
+/// Writes what HostUp's backup list says about `b` into a state value. The note is an input and
+/// is left alone: taking HostUp's word for it would plan a replacement, that is, a new backup.
+pub fn write_facts(state: &mut Value, b: &Backup) {
+    state.set(CREATED_AT, text(b.created_at.as_deref()));
+    state.set(SIZE_GB, number(b.size_gb));
+    state.set(BACKUP_TYPE, text(b.backup_type.as_deref()));
+}
+
+/// The two ids of an import id `vps_id/backup_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportId {
+    pub vps_id: String,
+    pub backup_id: String,
+}
+
+/// An example import id for messages.
+pub const IMPORT_ID_EXAMPLE: &str = "vps_01j9k2db000000000000000001/bkp_01j9k2db200000000000000001";
+
+impl ImportId {
+    /// Parses `vps_id/backup_id`; the error says what was wrong and what the form is.
+    pub fn parse(raw: &str) -> Result<ImportId, String> {
+        let form = format!(
+            "Import hostup_vps_backup by `<vps_id>/<backup_id>`, for example \
+             {IMPORT_ID_EXAMPLE} (the VPS the backup belongs to, a slash, the backup id)."
+        );
+        let Some((vps, backup)) = raw.split_once('/') else {
+            return Err(format!("{raw:?} has no slash. {form}"));
+        };
+        if backup.contains('/') {
+            return Err(format!("{raw:?} has more than one slash. {form}"));
+        }
+        validate_id("VPS id", vps).map_err(|e| format!("{e} {form}"))?;
+        validate_id("backup id", backup).map_err(|e| format!("{e} {form}"))?;
+        Ok(ImportId {
+            vps_id: vps.to_owned(),
+            backup_id: backup.to_owned(),
+        })
+    }
+}
+
+/// The private data of a backup: where its create job is polled and which backups the VPS had
+/// before it, so the new one can still be found after a timeout or an interrupt.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Private {
+    #[serde(default)]
+    pub poll_url: String,
+    #[serde(default)]
+    pub known_before: Vec<String>,
+}
+
+impl Private {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The recorded private data, or an empty record when there is none or it is unreadable.
+    pub fn from_bytes(bytes: &[u8]) -> Private {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
+    /// The recorded poll URL, or the documented job location for `job_id`; `None` when neither
+    /// is usable.
+    pub fn poll_url_for(&self, job_id: &str) -> Option<String> {
+        if !self.poll_url.trim().is_empty() {
+            return Some(self.poll_url.clone());
+        }
+        validate_id("job id", job_id).ok()?;
+        Some(format!("/api/jobs/{job_id}"))
+    }
+}
+
+/// Which backup a finished create job made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewBackup {
+    /// The job named it, or exactly one backup appeared.
+    Found(String),
+    /// Nothing new in the list and the job named nothing.
+    Missing,
+    /// More than one backup appeared (a scheduled backup ran at the same time) and the job named
+    /// none of them: guessing could later delete the wrong backup.
+    Ambiguous(Vec<String>),
+}
+
+/// The id of the backup a finished job created: the job result's `backupId` when present;
+/// otherwise the backup in `after` that was not in `before`, narrowed by `note` when several
+/// appeared.
+pub fn resolve_new_backup(
+    job: Option<&Job>,
+    before: &[String],
+    after: &[Backup],
+    note: Option<&str>,
+) -> NewBackup {
+    if let Some(id) = job.and_then(Job::result_backup_id) {
+        return NewBackup::Found(id);
+    }
+    let fresh: Vec<&Backup> = after
+        .iter()
+        .filter(|b| !before.iter().any(|old| old == &b.id))
+        .collect();
+    let narrowed: Vec<&Backup> = if fresh.len() > 1 {
+        fresh
+            .iter()
+            .copied()
+            .filter(|b| b.note.as_deref() == note)
+            .collect()
+    } else {
+        fresh.clone()
+    };
+    match narrowed.as_slice() {
+        [one] => NewBackup::Found(one.id.clone()),
+        [] if fresh.is_empty() => NewBackup::Missing,
+        _ => NewBackup::Ambiguous(fresh.iter().map(|b| b.id.clone()).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn backups(v: serde_json::Value) -> Vec<Backup> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn job(result: serde_json::Value) -> Job {
+        Job::from_value(&json!({"data": {"jobId": "job_1", "status": "completed",
+            "result": result}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn import_ids_need_two_valid_ids_and_one_slash() {
+        assert_eq!(
+            ImportId::parse("vps_01a/bkp_01b"),
+            Ok(ImportId {
+                vps_id: "vps_01a".into(),
+                backup_id: "bkp_01b".into()
+            })
+        );
+        for bad in [
+            "bkp_01b",
+            "vps_01a/",
+            "/bkp_01b",
+            "vps_01a/bkp_01b/x",
+            "vps 01a/bkp_01b",
+            "vps_01a/../bkp",
+            "",
+        ] {
+            let e = ImportId::parse(bad).expect_err(bad);
+            assert!(e.contains("<vps_id>/<backup_id>"), "{bad}: {e}");
+            assert!(e.contains(IMPORT_ID_EXAMPLE), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_job_result_names_the_backup_first() {
+        let after = backups(json!([{"id": "bkp_new"}, {"id": "bkp_other"}]));
+        let j = job(json!({"success": true, "result": {"backupId": "bkp_named"}}));
+        assert_eq!(
+            resolve_new_backup(Some(&j), &[], &after, None),
+            NewBackup::Found("bkp_named".into())
+        );
+    }
+
+    #[test]
+    fn without_a_named_id_the_one_new_backup_is_taken() {
+        let before = vec!["bkp_old".to_string()];
+        let after = backups(json!([{"id": "bkp_old"}, {"id": "bkp_new"}]));
+        let j = job(json!({"success": true}));
+        assert_eq!(
+            resolve_new_backup(Some(&j), &before, &after, None),
+            NewBackup::Found("bkp_new".into())
+        );
+        assert_eq!(
+            resolve_new_backup(None, &before, &after[..1], None),
+            NewBackup::Missing
+        );
+    }
+
+    #[test]
+    fn several_new_backups_are_narrowed_by_note_or_refused() {
+        let after = backups(json!([
+            {"id": "bkp_sched", "note": null},
+            {"id": "bkp_mine", "note": "before upgrade"}
+        ]));
+        assert_eq!(
+            resolve_new_backup(None, &[], &after, Some("before upgrade")),
+            NewBackup::Found("bkp_mine".into())
+        );
+        assert_eq!(
+            resolve_new_backup(None, &[], &after, Some("other")),
+            NewBackup::Ambiguous(vec!["bkp_sched".into(), "bkp_mine".into()])
+        );
+        let twins = backups(json!([{"id": "bkp_a"}, {"id": "bkp_b"}]));
+        assert!(matches!(
+            resolve_new_backup(None, &[], &twins, None),
+            NewBackup::Ambiguous(_)
+        ));
+    }
+
+    #[test]
+    fn facts_come_from_the_list_and_blanks_are_null() {
+        let b = &backups(json!([{"id": "bkp_1", "createdAt": "2026-05-01T00:00:00Z",
+            "sizeGb": 12.4, "backupType": "manual", "note": "from HostUp"}]))[0];
+        let mut state = Value::object([(NOTE, Value::from("mine"))]);
+        write_facts(&mut state, b);
+        assert_eq!(state.get_str(CREATED_AT), Some("2026-05-01T00:00:00Z"));
+        assert_eq!(state.get(SIZE_GB).and_then(Value::as_f64), Some(12.4));
+        assert_eq!(state.get_str(BACKUP_TYPE), Some("manual"));
+        assert_eq!(state.get_str(NOTE), Some("mine"), "the note is an input");
+        let bare = &backups(json!([{"id": "bkp_2", "backupType": " "}]))[0];
+        write_facts(&mut state, bare);
+        assert_eq!(state.get(BACKUP_TYPE), Some(&Value::Null));
+        assert_eq!(state.get(SIZE_GB), Some(&Value::Null));
+    }
+
+    #[test]
+    fn private_data_round_trips_and_falls_back_to_the_job_path() {
+        let p = Private {
+            poll_url: "/api/jobs/job_9".into(),
+            known_before: vec!["bkp_1".into()],
+        };
+        assert_eq!(Private::from_bytes(&p.to_bytes()), p);
+        let empty = Private::from_bytes(b"not json");
+        assert_eq!(
+            empty.poll_url_for("job_7").as_deref(),
+            Some("/api/jobs/job_7")
+        );
+        assert_eq!(empty.poll_url_for("../x"), None);
+    }
+}

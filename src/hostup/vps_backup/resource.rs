@@ -1,0 +1,818 @@
+//! The `hostup_vps_backup` resource: an offsite backup of one VPS. Plan checks that the VPS exists
+//! and may take a backup now (gate and quota); create checks again, POSTs once, keeps the job id
+//! and waits, then finds the new backup's id; read refreshes the backup's facts but keeps a backup
+//! that vanished (rotation) in state, so that no reference to it turns into a new restore; update
+//! only takes new timeouts; delete removes the backup (404 counts as done); import takes
+//! `vps_id/backup_id`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::api::{
+    ApiError, Client, DeleteOutcome, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
+};
+use crate::framework::timeouts::{self, format_duration};
+use crate::framework::{
+    ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
+    ImportResult, Plan, PlanRequest, ReadResult, Resource, Schema, Value,
+};
+use crate::hostup::data_sources::{api_failure, validate_id_attribute, Reading};
+use crate::hostup::provider::Shared;
+
+use super::checks;
+use super::model::{
+    resolve_new_backup, write_facts, ImportId, NewBackup, Private, BACKUP_TYPE, CREATED_AT, ID,
+    JOB_ID, NOTE, SIZE_GB, VPS_ID,
+};
+
+pub const TYPE_NAME: &str = "hostup_vps_backup";
+
+/// Offsite backups are slow; an hour covers large disks.
+pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Only used when HostUp answers a DELETE with a job; the documented answer is 204.
+pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+const TIMEOUT_OPERATIONS: &[&str] = &["create", "delete"];
+
+const LISTING: Reading = Reading {
+    action: "list the backups of the VPS",
+    scope: "read:vm",
+};
+
+/// The resource; holds the provider's shared client and poll schedule.
+pub struct VpsBackupResource {
+    shared: Arc<Shared>,
+}
+
+impl VpsBackupResource {
+    pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
+        VpsBackupResource { shared }
+    }
+}
+
+fn at(name: &str) -> AttributePath {
+    AttributePath::attribute(name)
+}
+
+fn output(attr: Attribute, description: &str) -> Attribute {
+    attr.computed().keep_prior().description(description)
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    let block = Block::new()
+        .description(
+            "An offsite backup of a HostUp VPS. Creating the resource takes a backup and waits \
+             for it; destroying it deletes the backup. A backup that HostUp removes by itself \
+             (retention rotation) stays in Terraform state with a warning in the log, so that a \
+             `hostup_vps_restore` referring to it is not planned again.",
+        )
+        .attribute(
+            Attribute::string(VPS_ID)
+                .required()
+                .requires_replace()
+                .description(
+                    "Id of the VPS to back up. Changing it deletes this backup and takes a new \
+                     one of the new VPS.",
+                ),
+        )
+        .attribute(
+            Attribute::string(NOTE)
+                .optional()
+                .requires_replace()
+                .description(
+                    "A note stored with the backup, for example `Before upgrade`. Changing it \
+                     takes a new backup.",
+                ),
+        )
+        .attribute(output(
+            Attribute::string(ID),
+            "The backup id (`bkp_…`), usable as `backup_id` of `hostup_vps_restore`. Null only \
+             while the create job has not been seen to finish (a timed-out or interrupted \
+             apply).",
+        ))
+        .attribute(output(
+            Attribute::string(CREATED_AT),
+            "When the backup was taken (RFC 3339, as HostUp sends it).",
+        ))
+        .attribute(output(
+            Attribute::number(SIZE_GB),
+            "Size of the backup in GB.",
+        ))
+        .attribute(output(
+            Attribute::string(BACKUP_TYPE),
+            "`manual` for backups taken through the API; `scheduled` for imported scheduled \
+             backups.",
+        ))
+        .attribute(output(
+            Attribute::string(JOB_ID),
+            "The HostUp job id of the create; null for an imported backup.",
+        ))
+        .block(timeouts::timeouts_block(TIMEOUT_OPERATIONS));
+    Schema::new(block)
+}
+
+/// The error of a create POST: at `vps_id` when HostUp's answer is about the VPS, with what the
+/// failure means for a second apply.
+fn post_error(vps_id: &str, e: &ApiError) -> Diagnostic {
+    let about_vps = matches!(
+        e.code(),
+        Some("vps_not_ready" | "vps_not_found" | "backup_quota_exceeded")
+    ) || e.status() == Some(404);
+    let mut detail = format!("Creating a backup of VPS {vps_id} failed: {e}");
+    if detail.contains("may have reached HostUp") {
+        // The client already said the request may have been carried out.
+    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
+        detail.push_str(
+            " HostUp may have started the backup anyway. Check the VPS's backups in HostUp \
+             before applying again: applying again could take a second backup and use quota.",
+        );
+    } else {
+        detail.push_str(" HostUp did not start a backup; nothing was changed.");
+    }
+    let d = Diagnostic::error("HostUp refused the backup", detail);
+    if about_vps {
+        d.at(at(VPS_ID))
+    } else {
+        d
+    }
+}
+
+/// What to do after a create wait that ended without an answer.
+fn recovery_advice(job_id: &str) -> String {
+    format!(
+        "The backup continues at HostUp and will not be requested again by this apply. \
+         Terraform records this hostup_vps_backup as tainted, with job id {job_id} in state. \
+         What to do next: once the job has finished, run `terraform apply -refresh-only` (the \
+         provider then finds the new backup's id through the job) and `terraform untaint \
+         hostup_vps_backup.<name>` to keep that backup. Otherwise the next apply deletes it and \
+         takes a new one. To wait longer, raise `timeouts.create`."
+    )
+}
+
+fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
+    let mut s = status.as_str().to_owned();
+    if let Some(pct) = p.and_then(|p| p.percentage) {
+        s.push_str(&format!(", {pct:.0}% done"));
+    }
+    s
+}
+
+/// What a create job turned into, found by polling it again (read and delete after an apply
+/// that stopped waiting).
+enum JobLookup {
+    Backup(String),
+    Running(JobStatus),
+    Failed(String),
+    /// The job record expired, or the finished job's backup cannot be told apart.
+    Lost(String),
+}
+
+impl VpsBackupResource {
+    fn wait_options(&self, ctx: &Context, timeout: Duration) -> WaitOptions {
+        WaitOptions::new(timeout)
+            .with_cancel(ctx.cancellation().clone())
+            .with_poll(self.shared.poll_schedule())
+    }
+
+    /// Polls a create job once more and, when it has finished, names the backup it made.
+    async fn lookup_job(
+        &self,
+        client: &Client,
+        vps_id: &str,
+        job_id: &str,
+        private: &Private,
+        note: Option<&str>,
+    ) -> Result<JobLookup, ApiError> {
+        let Some(poll_url) = private.poll_url_for(job_id) else {
+            return Ok(JobLookup::Lost(format!(
+                "job id {job_id:?} cannot be polled"
+            )));
+        };
+        let job = match client.get_job(&poll_url).await {
+            Ok(job) => job,
+            Err(e) if e.is_not_found() => {
+                return Ok(JobLookup::Lost(format!(
+                    "HostUp no longer has the record of job {job_id}"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        if job.is_failed() {
+            return Ok(JobLookup::Failed(
+                job.failure_reason()
+                    .unwrap_or_else(|| "HostUp gave no reason".into()),
+            ));
+        }
+        if !job.is_completed() {
+            return Ok(JobLookup::Running(job.status));
+        }
+        let after = client.list_backups(vps_id).await?;
+        Ok(
+            match resolve_new_backup(Some(&job), &private.known_before, &after.backups, note) {
+                NewBackup::Found(id) => JobLookup::Backup(id),
+                NewBackup::Missing => {
+                    JobLookup::Lost(format!("job {job_id} finished but no new backup is listed"))
+                }
+                NewBackup::Ambiguous(ids) => JobLookup::Lost(format!(
+                    "job {job_id} finished but several new backups are listed ({})",
+                    ids.join(", ")
+                )),
+            },
+        )
+    }
+
+    /// Waits for the create job, then finds and describes the new backup.
+    async fn finish_create(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        op: &Operation,
+        private: &Private,
+        timeout: Duration,
+        mut state: Value,
+    ) -> (Value, Diagnostics) {
+        let vps_id = state.get_str(VPS_ID).unwrap_or_default().to_owned();
+        let note = state.get_str(NOTE).map(str::to_owned);
+        let job_id = op.job_id.as_str();
+        let last: Arc<std::sync::Mutex<Option<JobProgress>>> = Arc::default();
+        let seen = last.clone();
+        let opts = self
+            .wait_options(ctx, timeout)
+            .with_progress(move |p: &JobProgress| {
+                let mut last = seen.lock().unwrap_or_else(|e| e.into_inner());
+                if last.as_ref().is_none_or(|l| l.status != p.status) {
+                    tracing::info!(
+                        job_id = %p.job_id,
+                        status = %p.status,
+                        percentage = p.percentage,
+                        message = p.message.as_deref().unwrap_or(""),
+                        "hostup_vps_backup: backup progress"
+                    );
+                }
+                *last = Some(p.clone());
+            });
+        let outcome = client.wait_for_job(op, opts).await;
+        let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut diags = Diagnostics::new();
+        let job = match outcome {
+            Ok(WaitOutcome::Completed(job)) => job,
+            Ok(WaitOutcome::Failed { reason, .. }) => {
+                diags.error(
+                    format!("Backup of VPS {vps_id} failed"),
+                    format!(
+                        "HostUp job {job_id} failed: {reason}. No backup was made. Terraform \
+                         records this hostup_vps_backup as tainted; fix the cause, then run \
+                         `terraform apply` to take a new backup."
+                    ),
+                );
+                return (state, diags);
+            }
+            Ok(WaitOutcome::TimedOut { last_status, .. }) => {
+                diags.error(
+                    format!("Timed out waiting for the backup of VPS {vps_id}"),
+                    format!(
+                        "HostUp job {job_id} was still {} when the create timeout of {} ran \
+                         out. {}",
+                        describe_progress(&last_status, last.as_ref()),
+                        format_duration(timeout),
+                        recovery_advice(job_id)
+                    ),
+                );
+                return (state, diags);
+            }
+            Ok(WaitOutcome::Cancelled { last_status, .. }) => {
+                diags.error(
+                    format!("Backup of VPS {vps_id} interrupted"),
+                    format!(
+                        "Terraform was interrupted while HostUp job {job_id} was {}; the \
+                         provider stopped waiting, but the job itself was not cancelled. {}",
+                        describe_progress(&last_status, last.as_ref()),
+                        recovery_advice(job_id)
+                    ),
+                );
+                return (state, diags);
+            }
+            Err(e) => {
+                diags.error(
+                    format!("Lost track of the backup of VPS {vps_id}"),
+                    format!(
+                        "HostUp accepted the backup as job {job_id}, but following it failed: \
+                         {e} {}",
+                        recovery_advice(job_id)
+                    ),
+                );
+                return (state, diags);
+            }
+        };
+        let after = client.list_backups(&vps_id).await;
+        let listed = after.as_ref().map(|l| l.backups.as_slice()).unwrap_or(&[]);
+        match resolve_new_backup(Some(&job), &private.known_before, listed, note.as_deref()) {
+            NewBackup::Found(id) => {
+                match listed.iter().find(|b| b.id == id) {
+                    Some(b) => write_facts(&mut state, b),
+                    None => tracing::warn!(
+                        vps_id = %vps_id,
+                        backup_id = %id,
+                        error = after.as_ref().err().map(ToString::to_string).unwrap_or_default(),
+                        "hostup_vps_backup: the new backup is not in the list yet; its facts \
+                         are filled by the next refresh"
+                    ),
+                }
+                tracing::info!(job_id, backup_id = %id, "hostup_vps_backup: backup completed");
+                state.set(ID, Value::from(id));
+            }
+            unresolved => {
+                let why = match (unresolved, after.as_ref().err()) {
+                    (_, Some(e)) => format!("listing the backups afterwards failed: {e}"),
+                    (NewBackup::Ambiguous(ids), None) => format!(
+                        "several backups appeared meanwhile ({}), and neither the job nor the \
+                         note tells which one it made",
+                        ids.join(", ")
+                    ),
+                    _ => "no new backup appeared in the VPS's backup list".to_owned(),
+                };
+                diags.error(
+                    format!("Cannot tell which backup of VPS {vps_id} was made"),
+                    format!(
+                        "HostUp job {job_id} completed, but its result names no backup id and \
+                         {why}. Terraform records this hostup_vps_backup as tainted with the \
+                         job id. Find the backup in HostUp (the hostup_vps_backups data source \
+                         lists them) and import it with `terraform import \
+                         hostup_vps_backup.<name> {vps_id}/<backup_id>` after `terraform state \
+                         rm`, or apply again to take a new backup."
+                    ),
+                );
+            }
+        }
+        (state, diags)
+    }
+
+    /// Waits for a deletion HostUp queued as a job.
+    async fn wait_for_delete(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        op: &Operation,
+        backup: &str,
+        timeout: Duration,
+    ) -> Diagnostics {
+        let job_id = op.job_id.as_str();
+        let outcome = client
+            .wait_for_job(op, self.wait_options(ctx, timeout))
+            .await;
+        let mut diags = Diagnostics::new();
+        let retry = "The backup stays in Terraform state; run `terraform destroy` (or apply) \
+                     again to confirm the deletion: a backup that is gone by then counts as \
+                     deleted.";
+        match outcome {
+            Ok(WaitOutcome::Completed(_)) => {}
+            Ok(WaitOutcome::Failed { reason, .. }) => diags.error(
+                format!("Deleting backup {backup} failed"),
+                format!("HostUp job {job_id} failed: {reason}. {retry}"),
+            ),
+            Ok(WaitOutcome::TimedOut { last_status, .. }) => diags.error(
+                format!("Timed out waiting for the deletion of backup {backup}"),
+                format!(
+                    "HostUp job {job_id} was still {last_status} when the delete timeout of {} \
+                     ran out; it continues at HostUp. {retry} To wait longer, raise \
+                     `timeouts.delete`.",
+                    format_duration(timeout)
+                ),
+            ),
+            Ok(WaitOutcome::Cancelled { last_status, .. }) => diags.error(
+                format!("Deletion of backup {backup} interrupted"),
+                format!(
+                    "Terraform was interrupted while HostUp job {job_id} was {last_status}; the \
+                     job itself continues at HostUp. {retry}"
+                ),
+            ),
+            Err(e) => diags.error(
+                format!("Lost track of the deletion of backup {backup}"),
+                format!("HostUp accepted the deletion as job {job_id}, but following it failed: {e} {retry}"),
+            ),
+        }
+        diags
+    }
+}
+
+#[async_trait]
+impl Resource for VpsBackupResource {
+    fn type_name(&self) -> &str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
+        let mut diags = validate_id_attribute(config, VPS_ID);
+        diags.extend(timeouts::validate_timeouts(config, TIMEOUT_OPERATIONS));
+        diags
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
+        // A replacement's create half arrives as a create of its own (null prior).
+        if !req.is_create() || plan.planned.is_null() {
+            return;
+        }
+        let client = match self.shared.client() {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(d) => {
+                plan.diagnostics.push(d);
+                return;
+            }
+        };
+        let Some(vps_id) = req.config.get_str(VPS_ID) else {
+            tracing::debug!("hostup_vps_backup: vps_id unknown at plan; checks run at apply");
+            return;
+        };
+        if let Err(d) = checks::run(&client, vps_id).await {
+            plan.diagnostics.push(d);
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let Some(vps_id) = req.planned.get_str(VPS_ID).map(str::to_owned) else {
+            return ApplyResult::failed(Diagnostic::error(
+                "VPS id unknown at apply",
+                "vps_id must be known when the backup is created. This is a bug in Terraform or \
+                 the provider; please report it.",
+            ));
+        };
+        let note = req.planned.get_str(NOTE).map(str::to_owned);
+        // Fresh: the gate or the quota may have changed since the plan (or the plan could not
+        // check, because vps_id was unknown then).
+        let before = match checks::run(&client, &vps_id).await {
+            Ok(list) => list,
+            Err(mut d) => {
+                d.detail.push_str(
+                    "\n(Checked just before the backup; nothing was sent to HostUp and nothing \
+                     changed.)",
+                );
+                return ApplyResult::failed(d);
+            }
+        };
+        if ctx.is_cancelled() {
+            return ApplyResult::failed(Diagnostic::error(
+                "Backup interrupted before it was requested",
+                "Terraform was interrupted during the checks before the backup; nothing was sent \
+                 to HostUp and nothing changed.",
+            ));
+        }
+        let timeout = timeouts::timeout_for(&req.planned, "create", DEFAULT_CREATE_TIMEOUT);
+        let op = match client.create_backup(&vps_id, note.as_deref()).await {
+            Ok(op) => op,
+            Err(e) => return ApplyResult::failed(post_error(&vps_id, &e)),
+        };
+        tracing::info!(
+            job_id = %op.job_id,
+            vps_id = %vps_id,
+            timeout = %format_duration(timeout),
+            "hostup_vps_backup: backup started; waiting for the job"
+        );
+        let private = Private {
+            poll_url: op.poll_url.clone(),
+            known_before: before.backups.iter().map(|b| b.id.clone()).collect(),
+        };
+        let mut state = req.planned.clone();
+        for name in [ID, CREATED_AT, SIZE_GB, BACKUP_TYPE] {
+            state.set(name, Value::Null);
+        }
+        state.set(JOB_ID, Value::from(op.job_id.as_str()));
+        let (state, diagnostics) = self
+            .finish_create(ctx, &client, &op, &private, timeout, state)
+            .await;
+        ApplyResult {
+            new_state: state,
+            private: private.to_bytes(),
+            diagnostics,
+        }
+    }
+
+    async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
+        let keep = |state: Value, private: Vec<u8>, diagnostics: Diagnostics| ReadResult {
+            new_state: state,
+            private,
+            diagnostics,
+        };
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return keep(state, private, d.into()),
+        };
+        let Some(vps_id) = state.get_str(VPS_ID).map(str::to_owned) else {
+            return keep(state, private, Diagnostics::new());
+        };
+        let mut state = state;
+        let backup_id = match state.get_str(ID) {
+            Some(id) => id.to_owned(),
+            None => {
+                // An apply that stopped waiting: the job may have finished since.
+                let Some(job_id) = state.get_str(JOB_ID).map(str::to_owned) else {
+                    return keep(state, private, Diagnostics::new());
+                };
+                let note = state.get_str(NOTE).map(str::to_owned);
+                let record = Private::from_bytes(&private);
+                match self
+                    .lookup_job(&client, &vps_id, &job_id, &record, note.as_deref())
+                    .await
+                {
+                    Ok(JobLookup::Backup(id)) => {
+                        tracing::info!(job_id = %job_id, backup_id = %id,
+                            "hostup_vps_backup: the create job has finished; recording its backup");
+                        state.set(ID, Value::from(id.as_str()));
+                        id
+                    }
+                    Ok(JobLookup::Running(status)) => {
+                        tracing::info!(job_id = %job_id, status = %status,
+                            "hostup_vps_backup: the create job is still running");
+                        return keep(state, private, Diagnostics::new());
+                    }
+                    Ok(JobLookup::Failed(reason)) => {
+                        tracing::warn!(job_id = %job_id, reason = %reason,
+                            "hostup_vps_backup: the create job failed; no backup was made");
+                        return keep(state, private, Diagnostics::new());
+                    }
+                    Ok(JobLookup::Lost(why)) => {
+                        tracing::warn!(job_id = %job_id, "hostup_vps_backup: {why}");
+                        return keep(state, private, Diagnostics::new());
+                    }
+                    Err(e) => {
+                        let d = Diagnostic::error(
+                            "Could not refresh the backup job",
+                            format!(
+                                "Reading HostUp job {job_id} failed: {e} The state was kept as \
+                                 it is."
+                            ),
+                        );
+                        return keep(state, private, d.into());
+                    }
+                }
+            }
+        };
+        match client.list_backups(&vps_id).await {
+            Ok(list) => match list.backups.iter().find(|b| b.id == backup_id) {
+                Some(b) => write_facts(&mut state, b),
+                None => tracing::warn!(
+                    vps_id = %vps_id,
+                    backup_id = %backup_id,
+                    "hostup_vps_backup: HostUp no longer lists this backup (rotated away or \
+                     deleted outside Terraform). It stays in state on purpose: removing it would \
+                     plan a new backup, and a hostup_vps_restore referring to it would then plan \
+                     a new destructive restore. Remove it with `terraform state rm` or destroy \
+                     it (a backup that is already gone counts as deleted)."
+                ),
+            },
+            Err(e) if e.is_not_found() => tracing::warn!(
+                vps_id = %vps_id,
+                backup_id = %backup_id,
+                "hostup_vps_backup: the VPS of this backup no longer exists for this API key; \
+                 the backup stays in state (see the resource docs)"
+            ),
+            Err(e) => {
+                let mut d = api_failure(&e, VPS_ID, &vps_id, LISTING);
+                d.detail.push_str(" The state was kept as it is.");
+                return keep(state, private, d.into());
+            }
+        }
+        keep(state, private, Diagnostics::new())
+    }
+
+    async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
+        // Every input but `timeouts` forces a replacement, so an update only records them.
+        let mut state = req.planned.clone();
+        if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
+            for (name, value) in planned {
+                if value.is_unknown() {
+                    state.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        ApplyResult {
+            new_state: state,
+            private: req.private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, req: ApplyRequest) -> Diagnostics {
+        let prior = &req.prior;
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return d.into(),
+        };
+        let Some(vps_id) = prior.get_str(VPS_ID) else {
+            return Diagnostics::new();
+        };
+        let backup_id = match prior.get_str(ID) {
+            Some(id) => id.to_owned(),
+            None => {
+                let Some(job_id) = prior.get_str(JOB_ID) else {
+                    return Diagnostics::new();
+                };
+                let record = Private::from_bytes(&req.private);
+                match self
+                    .lookup_job(&client, vps_id, job_id, &record, prior.get_str(NOTE))
+                    .await
+                {
+                    Ok(JobLookup::Backup(id)) => id,
+                    Ok(JobLookup::Running(status)) => {
+                        return Diagnostic::error(
+                            "The backup is still being made",
+                            format!(
+                                "HostUp job {job_id} that creates this backup is still {status}. \
+                                 Deleting now would leave the backup it makes behind. Wait for \
+                                 the job to finish, then run the destroy (or apply) again."
+                            ),
+                        )
+                        .into();
+                    }
+                    Ok(JobLookup::Failed(reason)) => {
+                        tracing::info!(job_id, reason = %reason,
+                            "hostup_vps_backup: the create job failed, so there is no backup to delete");
+                        return Diagnostics::new();
+                    }
+                    Ok(JobLookup::Lost(why)) => {
+                        tracing::warn!(
+                            job_id,
+                            "hostup_vps_backup: {why}; forgetting the record without deleting a \
+                             backup. Check the VPS's backups in HostUp for one this job made."
+                        );
+                        return Diagnostics::new();
+                    }
+                    Err(e) => {
+                        return Diagnostic::error(
+                            "Could not check the backup job",
+                            format!(
+                                "Reading HostUp job {job_id} failed: {e} The backup stays in \
+                                 state; try again."
+                            ),
+                        )
+                        .into()
+                    }
+                }
+            }
+        };
+        match client.delete_backup(vps_id, &backup_id).await {
+            Ok(DeleteOutcome::Deleted) => {
+                tracing::info!(vps_id, backup_id = %backup_id, "hostup_vps_backup: backup deleted");
+                Diagnostics::new()
+            }
+            Ok(DeleteOutcome::AlreadyGone { code, .. }) => {
+                tracing::info!(vps_id, backup_id = %backup_id, code = code.as_deref().unwrap_or(""),
+                    "hostup_vps_backup: backup already gone at HostUp; counted as deleted");
+                Diagnostics::new()
+            }
+            Ok(DeleteOutcome::Queued(op)) => {
+                let timeout = timeouts::timeout_for(prior, "delete", DEFAULT_DELETE_TIMEOUT);
+                self.wait_for_delete(ctx, &client, &op, &backup_id, timeout)
+                    .await
+            }
+            Err(e) => Diagnostic::error(
+                format!("Could not delete backup {backup_id}"),
+                format!(
+                    "Deleting backup {backup_id} of VPS {vps_id} failed: {e} The backup stays in \
+                     Terraform state; run the destroy again once the cause is fixed."
+                ),
+            )
+            .into(),
+        }
+    }
+
+    async fn import(&self, _ctx: &Context, raw: &str) -> ImportResult {
+        let fail = |d: Diagnostic| ImportResult {
+            diagnostics: d.into(),
+            ..Default::default()
+        };
+        let id = match ImportId::parse(raw) {
+            Ok(id) => id,
+            Err(detail) => return fail(Diagnostic::error("Invalid import id", detail)),
+        };
+        let client = match self.shared.require_client() {
+            Ok(c) => c,
+            Err(d) => return fail(d),
+        };
+        let list = match client.list_backups(&id.vps_id).await {
+            Ok(list) => list,
+            Err(e) => {
+                let mut d = api_failure(&e, VPS_ID, &id.vps_id, LISTING);
+                // Import has no configuration to point into.
+                d.attribute = None;
+                return fail(d);
+            }
+        };
+        let Some(backup) = list.backups.iter().find(|b| b.id == id.backup_id) else {
+            let listed = if list.backups.is_empty() {
+                "It has no backups.".to_owned()
+            } else {
+                format!(
+                    "Its backups: {}.",
+                    list.backups
+                        .iter()
+                        .map(|b| b.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return fail(Diagnostic::error(
+                "Backup not found",
+                format!(
+                    "HostUp lists no backup {} under VPS {}: it may have been rotated away, or \
+                     belong to another VPS. {listed}",
+                    id.backup_id, id.vps_id
+                ),
+            ));
+        };
+        let mut state = schema().block.empty_value();
+        state.set(VPS_ID, Value::from(id.vps_id.as_str()));
+        state.set(ID, Value::from(backup.id.as_str()));
+        state.set(
+            NOTE,
+            crate::hostup::data_sources::text(backup.note.as_deref()),
+        );
+        write_facts(&mut state, backup);
+        ImportResult {
+            state,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{HttpError, Problem};
+
+    #[test]
+    fn inputs_force_replacement_and_outputs_are_kept_computed() {
+        let s = schema();
+        for name in [VPS_ID, NOTE] {
+            let a = s.block.find_attribute(name).expect(name);
+            assert!(a.requires_replace && !a.is_computed(), "{name}");
+        }
+        assert!(s.block.find_attribute(VPS_ID).unwrap().is_required());
+        for name in [ID, CREATED_AT, SIZE_GB, BACKUP_TYPE, JOB_ID] {
+            let a = s.block.find_attribute(name).expect(name);
+            assert!(
+                a.is_computed() && a.keep_prior && !a.requires_replace,
+                "{name}"
+            );
+        }
+        let t = s.block.find_block("timeouts").expect("timeouts");
+        assert!(!t.requires_replace);
+        assert!(t.block.find_attribute("create").is_some());
+        assert!(t.block.find_attribute("delete").is_some());
+    }
+
+    fn http(status: u16, body: &str) -> ApiError {
+        ApiError::Http(Box::new(HttpError {
+            method: "POST".into(),
+            path: "/api/v2/vps/vps_1/backups".into(),
+            status,
+            problem: Problem::from_body(body.as_bytes()),
+            body_excerpt: None,
+            retry_after: None,
+            attempts: 1,
+        }))
+    }
+
+    #[test]
+    fn post_errors_say_whether_a_backup_may_have_started() {
+        let quota = post_error(
+            "vps_1",
+            &http(
+                409,
+                r#"{"code":"backup_quota_exceeded","detail":"Quota reached"}"#,
+            ),
+        );
+        assert_eq!(quota.attribute, Some(at(VPS_ID)));
+        assert!(quota.detail.contains("nothing was changed"), "{quota}");
+        let down = post_error("vps_1", &http(500, r#"{"code":"internal_error"}"#));
+        assert_eq!(down.attribute, None);
+        assert!(down.detail.contains("may have reached HostUp"), "{down}");
+        assert!(!down.detail.contains("nothing was changed"), "{down}");
+    }
+
+    #[test]
+    fn recovery_advice_names_the_job_and_the_way_out() {
+        let a = recovery_advice("job_42");
+        for needle in [
+            "job_42",
+            "-refresh-only",
+            "terraform untaint",
+            "timeouts.create",
+        ] {
+            assert!(a.contains(needle), "{needle}: {a}");
+        }
+    }
+}

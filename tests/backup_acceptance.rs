@@ -1,0 +1,364 @@
+//! Acceptance tests of `hostup_vps_backup` and the backup-then-restore workflow as a user meets
+//! them: the real provider binary under real Terraform CLIs (the newest and the oldest; the import
+//! block on the newest, since it needs 1.5+) against a real `hostup-sim`. Each test checks what
+//! Terraform printed or stored and what the simulator was asked: how many backup and restore POSTs,
+//! which DELETEs, and no write where none is allowed. Jobs take half a second and the provider
+//! polls every 100 ms.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::sim::{matching, writes, Sim, SimRequest};
+use support::*;
+
+const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
+
+const DB: &str = "vps_01accbkdb000000000000001";
+const MAIL: &str = "vps_01accbkmail0000000000001";
+const NIGHTLY: &str = "bkp_01accbknightly";
+
+fn fixture() -> Value {
+    json!({
+        "clients": [{"id": "cl_acc", "name": "Acceptance AB"}],
+        "apiKeys": [{"key": KEY, "client": "cl_acc", "scopes": ["read:vm", "backup:vm"]}],
+        "vps": [
+            {"id": DB, "client": "cl_acc", "name": "db-01", "storageGb": 100, "backupQuota": 4,
+             "newBackupSizeGb": 9.5, "backups": [
+                {"id": NIGHTLY, "createdAt": "2026-04-01T02:00:00.000Z", "sizeGb": 5,
+                 "backupType": "scheduled", "note": "nightly"}]},
+            {"id": MAIL, "client": "cl_acc", "name": "mail-01", "storageGb": 40, "gates": {
+                "canCreateBackup": {"allowed": false,
+                    "reason": "An unpaid order blocks changes to this service.",
+                    "code": "pending_order"}}}
+        ]
+    })
+}
+
+// ----- set-up ------------------------------------------------------------------------------------
+
+fn provider() -> ProviderDir {
+    ProviderDir::new(
+        &PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-hostup")),
+        "hostup",
+        "hostup",
+    )
+}
+
+const JOB: [&str; 2] = ["--job-duration", "500ms"];
+
+fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim, key: &str) -> Workspace {
+    let mut ws = Workspace::with_providers(cli, &[provider]);
+    ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
+        .set_env("HOSTUP_API_KEY", key)
+        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+    ws
+}
+
+const HEADER: &str = r#"terraform {
+  required_providers {
+    hostup = {
+      source = "hostup/hostup"
+    }
+  }
+}
+
+provider "hostup" {}
+"#;
+
+fn backup(name: &str, vps: &str, note: Option<&str>) -> String {
+    let note = note
+        .map(|n| format!("  note = {}\n", hcl_string(n)))
+        .unwrap_or_default();
+    format!(
+        "{HEADER}\nresource \"hostup_vps_backup\" \"{name}\" {{\n  vps_id = \"{vps}\"\n{note}}}\n"
+    )
+}
+
+/// The squashed text of the error titled `summary`, from its title to the next diagnostic.
+#[track_caller]
+fn error_block(out: &TfOutput, summary: &str) -> String {
+    let text = squash_whitespace(&out.combined().replace(['│', '╷'], " "));
+    let head = format!("Error: {summary}");
+    let start = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("no {head:?} in:\n{out}"));
+    let rest = &text[start..];
+    let end = ["Error: ", "Warning: ", "╵"]
+        .iter()
+        .filter_map(|m| rest[head.len()..].find(m).map(|i| i + head.len()))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].to_owned()
+}
+
+// ----- what the simulator saw ---------------------------------------------------------------------
+
+/// Statuses of backup-create POSTs (`POST …/backups`).
+fn backup_posts(log: &[SimRequest]) -> Vec<u16> {
+    log.iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/backups"))
+        .map(|r| r.status)
+        .collect()
+}
+
+fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
+    matching(log, "POST", "/backups/actions/restore-from-vps")
+        .map(|r| r.status)
+        .collect()
+}
+
+fn sim_backup_ids(sim: &Sim, vps: &str, key: &str) -> Vec<String> {
+    let (status, body) = sim.http(
+        "GET",
+        &format!("/api/v2/vps/{vps}/backups"),
+        None,
+        Some(key),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("backup list JSON");
+    v["backups"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .map(|b| b["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[track_caller]
+fn backup_id_in_state(ws: &Workspace, address: &str) -> String {
+    let attrs = ws
+        .state_resource_attributes(address)
+        .unwrap_or_else(|| panic!("{address} is not in state"));
+    let id = attrs["id"].as_str().unwrap_or_default().to_owned();
+    assert!(id.starts_with("bkp_"), "id in state: {attrs}");
+    id
+}
+
+// ----- the lifecycle -----------------------------------------------------------------------------
+
+#[test]
+fn create_then_empty_plan_and_destroy_deletes_the_backup() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &JOB);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&backup("b", DB, Some("Before upgrade")));
+        ws.apply();
+        let id = backup_id_in_state(&ws, "hostup_vps_backup.b");
+        let attrs = ws.state_resource_attributes("hostup_vps_backup.b").unwrap();
+        assert_eq!(attrs["backup_type"], "manual", "{attrs}");
+        assert_eq!(attrs["size_gb"], 9.5, "{attrs}");
+        assert!(attrs["job_id"].as_str().unwrap_or("").starts_with("job_"));
+        assert!(sim_backup_ids(&sim, DB, KEY).contains(&id));
+        assert_eq!(backup_posts(&sim.requests()), [202]);
+
+        ws.assert_plan_empty();
+        assert_eq!(backup_posts(&sim.requests()), [202], "a plan never POSTs");
+
+        sim.reset_log();
+        ws.destroy();
+        let log = sim.requests();
+        assert_eq!(
+            writes(&log),
+            [format!("DELETE /api/v2/vps/{DB}/backups/{id} -> 204")]
+        );
+        assert_eq!(sim_backup_ids(&sim, DB, KEY), [NIGHTLY]);
+    });
+}
+
+#[test]
+fn closed_gate_fails_at_plan_without_a_post() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &JOB);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&backup("b", MAIL, None));
+        let out = ws.plan_detailed_exitcode();
+        assert_eq!(out.code, Some(1), "{out}");
+        let block = error_block(&out, "HostUp does not allow a backup of this VPS now");
+        for needle in [
+            "An unpaid order blocks changes to this service.",
+            "code pending_order",
+            "vps_id = ",
+        ] {
+            assert!(block.contains(needle), "missing {needle:?} in {block}");
+        }
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let log = sim.requests();
+        assert!(backup_posts(&log).is_empty(), "{:?}", writes(&log));
+        assert!(writes(&log).is_empty(), "{:?}", writes(&log));
+    });
+}
+
+#[test]
+fn import_round_trip_by_command() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &JOB);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&backup("n", DB, Some("nightly")));
+
+        let bad = ws.run(&["import", "hostup_vps_backup.n", NIGHTLY]);
+        bad.assert_failure();
+        let block = error_block(&bad, "Invalid import id");
+        assert!(block.contains("<vps_id>/<backup_id>"), "{block}");
+
+        ws.run(&["import", "hostup_vps_backup.n", &format!("{DB}/{NIGHTLY}")])
+            .assert_success();
+        let attrs = ws.state_resource_attributes("hostup_vps_backup.n").unwrap();
+        assert_eq!(attrs["id"], NIGHTLY, "{attrs}");
+        assert_eq!(attrs["vps_id"], DB, "{attrs}");
+        assert_eq!(attrs["backup_type"], "scheduled", "{attrs}");
+        ws.assert_plan_empty();
+        assert!(writes(&sim.requests()).is_empty(), "import never writes");
+    });
+}
+
+#[test]
+fn import_block_adopts_a_backup() {
+    let provider = provider();
+    for_newest_cli(|cli| {
+        if !cli.at_least(1, 5, 0) {
+            eprintln!("skipped: import blocks need Terraform 1.5+ ({cli})");
+            return;
+        }
+        let sim = Sim::start(&fixture(), &JOB);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&format!(
+            "{}\nimport {{\n  to = hostup_vps_backup.n\n  id = \"{DB}/{NIGHTLY}\"\n}}\n",
+            backup("n", DB, Some("nightly"))
+        ));
+        let out = ws.apply();
+        assert!(out.output_contains("1 imported"), "{out}");
+        assert_eq!(backup_id_in_state(&ws, "hostup_vps_backup.n"), NIGHTLY);
+        ws.assert_plan_empty();
+        assert!(writes(&sim.requests()).is_empty(), "import never writes");
+    });
+}
+
+// ----- the examples ---------------------------------------------------------------------------------
+
+const EXAMPLE_KEY: &str = "hu_sim_acme_full_0001";
+const EXAMPLE_DB: &str = "vps_01j9k2db000000000000000001";
+const EXAMPLE_WEB: &str = "vps_01j9k2web00000000000000001";
+
+fn examples_dir() -> PathBuf {
+    repo_root().join("examples")
+}
+
+fn example_sim() -> Sim {
+    Sim::start_with_file(&examples_dir().join("sim").join("fixture.json"), &JOB)
+}
+
+fn copy_example(ws: &Workspace, from: &Path, as_name: &str) {
+    let text =
+        std::fs::read_to_string(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    ws.write(as_name, &text);
+}
+
+/// The backup and the restore of that backup in one apply, ordered only by references; a later
+/// rotation of the backup plans nothing (no second restore), and destroy deletes the backup.
+#[test]
+fn backup_then_restore_example_applies() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = example_sim();
+        let ws = workspace(cli, &provider, &sim, EXAMPLE_KEY);
+        let dir = examples_dir().join("backup-then-restore");
+        copy_example(&ws, &dir.join("main.tf"), "main.tf");
+        copy_example(&ws, &dir.join("terraform.tfvars"), "terraform.tfvars");
+        ws.assert_plan_has_changes();
+        assert!(writes(&sim.requests()).is_empty(), "a plan never writes");
+
+        ws.apply();
+        let log = sim.requests();
+        assert_eq!(backup_posts(&log), [202], "{:?}", writes(&log));
+        assert_eq!(restore_posts(&log), [202], "{:?}", writes(&log));
+        let backup_post = log.iter().position(|r| r.is("POST", "/backups")).unwrap();
+        let restore_post = log
+            .iter()
+            .position(|r| r.is("POST", "/restore-from-vps"))
+            .unwrap();
+        assert!(backup_post < restore_post, "backup first");
+        let out = ws.outputs_json();
+        let id = out["backup"]["value"]["id"].as_str().unwrap_or_default();
+        assert!(sim_backup_ids(&sim, EXAMPLE_DB, EXAMPLE_KEY).contains(&id.to_owned()));
+        let restore = ws
+            .state_resource_attributes("hostup_vps_restore.target")
+            .unwrap();
+        assert_eq!(restore["backup_id"], id, "{restore}");
+        assert_eq!(restore["source_vps_id"], EXAMPLE_DB);
+        assert_eq!(restore["target_vps_id"], EXAMPLE_WEB);
+        assert_eq!(out["restore"]["value"]["status"], "completed", "{out}");
+        ws.assert_plan_empty();
+
+        // Retention rotates the backup away: nothing is planned, above all no second restore.
+        sim.admin("DELETE", &format!("/_sim/backups/{id}"), None);
+        ws.assert_plan_empty();
+        ws.apply();
+        let log = sim.requests();
+        assert_eq!(backup_posts(&log), [202]);
+        assert_eq!(restore_posts(&log), [202]);
+
+        sim.reset_log();
+        ws.destroy();
+        let log = sim.requests();
+        assert_eq!(
+            writes(&log),
+            [format!(
+                "DELETE /api/v2/vps/{EXAMPLE_DB}/backups/{id} -> 404"
+            )],
+            "destroy deletes the (already rotated) backup and makes no restore call"
+        );
+    });
+}
+
+#[test]
+fn resource_and_import_examples_apply() {
+    let provider = provider();
+    for_newest_cli(|cli| {
+        let dir = examples_dir().join("resources").join("hostup_vps_backup");
+        let sim = example_sim();
+        let ws = workspace(cli, &provider, &sim, EXAMPLE_KEY);
+        ws.write("versions.tf", HEADER);
+        copy_example(&ws, &dir.join("resource.tf"), "resource.tf");
+        ws.apply();
+        let out = ws.outputs_json();
+        let b = &out["db_backup"]["value"];
+        assert!(b["id"].as_str().unwrap_or("").starts_with("bkp_"), "{b}");
+        assert_eq!(b["backup_type"], "manual");
+        assert_eq!(backup_posts(&sim.requests()), [202]);
+        ws.assert_plan_empty();
+
+        // The import.sh command and the import block adopt the same backup of the fixture.
+        let script = std::fs::read_to_string(dir.join("import.sh")).expect("import.sh");
+        let line = script
+            .lines()
+            .find(|l| l.starts_with("terraform import "))
+            .expect("a terraform import line");
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let sim = example_sim();
+        let ws = workspace(cli, &provider, &sim, EXAMPLE_KEY);
+        ws.write("versions.tf", HEADER);
+        ws.write(
+            "main.tf",
+            "resource \"hostup_vps_backup\" \"db_before_upgrade\" {\n  vps_id = \
+             \"vps_01j9k2db000000000000000001\"\n  note   = \"Before upgrade\"\n}\n",
+        );
+        ws.run(&args).assert_success();
+        ws.assert_plan_empty();
+
+        if cli.at_least(1, 5, 0) {
+            let ws = workspace(cli, &provider, &sim, EXAMPLE_KEY);
+            ws.write("versions.tf", HEADER);
+            copy_example(&ws, &dir.join("import-by-string-id.tf"), "import.tf");
+            let out = ws.apply();
+            assert!(out.output_contains("1 imported"), "{out}");
+            ws.assert_plan_empty();
+        }
+        assert!(writes(&sim.requests()).is_empty(), "imports never write");
+    });
+}
