@@ -392,17 +392,57 @@ async fn each_plan_time_error_points_at_its_attribute_and_nothing_is_posted() {
 }
 
 #[tokio::test]
-async fn unknown_ids_skip_the_checks_and_the_api() {
+async fn unknown_source_or_backup_checks_the_target_and_still_warns() {
     let sim = start("300ms", &[]);
     let res = resource(&sim).await;
-    let cfg = config(&*res, TARGET.into(), Value::Unknown, NEWEST.into());
+
+    // A backup made in the same apply: its id is unknown, the target is not.
+    let cfg = config(&*res, TARGET.into(), SOURCE.into(), Value::Unknown);
+    let p = plan(&*res, &cfg).await;
+    assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    let warning = p
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Warning)
+        .expect("the plan still says whose disk is overwritten");
+    assert!(
+        warning.summary.contains("web-01") && warning.detail.contains("known only during apply"),
+        "{warning:#?}"
+    );
+    assert!(p.planned.get("backup_size_gb").unwrap().is_unknown());
+    let reads: Vec<String> = sim
+        .requests()
+        .await
+        .iter()
+        .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        reads.iter().all(|p| !p.contains("restore-sources")),
+        "only the target is read: {reads:?}"
+    );
+
+    // A closed gate is caught now, not at apply.
+    let gated = config(&*res, GATED.into(), Value::Unknown, Value::Unknown);
+    let p = plan(&*res, &gated).await;
+    let err = p
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .expect("gate error at plan");
+    assert_eq!(
+        err.attribute,
+        Some(AttributePath::attribute("target_vps_id"))
+    );
+
+    // With the target unknown too, everything waits for apply.
+    sim.reset_log().await;
+    let cfg = config(&*res, Value::Unknown, SOURCE.into(), NEWEST.into());
     let p = plan(&*res, &cfg).await;
     assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
     assert!(p.planned.get("target_name").unwrap().is_unknown());
-    assert!(p.planned.get("backup_size_gb").unwrap().is_unknown());
     assert!(
         sim.requests().await.is_empty(),
-        "no API call with unknown ids"
+        "no API call with the target unknown"
     );
 }
 

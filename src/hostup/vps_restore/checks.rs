@@ -143,12 +143,32 @@ fn describe_source(s: &RestoreSource) -> String {
     line
 }
 
-/// Runs every check. `Ok` carries what the plan and state show; `Err` the errors, each at its
-/// attribute (and any warnings gathered before them).
-pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    let target_id = args.target_vps_id.as_str();
+/// What the checks that need only the target learned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub id: String,
+    pub name: Option<String>,
+    pub storage_gb: Option<f64>,
+    /// False when neither VPS endpoint carried the restore gate, so it could not be checked.
+    pub gate_checked: bool,
+}
 
+impl Target {
+    /// `web-01 (vps_…)`.
+    pub fn label(&self) -> String {
+        named(self.name.as_deref(), &self.id)
+    }
+}
+
+/// The checks that need only the target: it exists and is ours, its restore gate is open, and
+/// `confirm_target_name` matches. `Err` when the target cannot be read at all; otherwise what was
+/// learned and the errors found, each at its attribute.
+pub async fn check_target(
+    reads: Reads<'_>,
+    target_id: &str,
+    confirm_target_name: Option<&str>,
+) -> Result<(Target, Diagnostics), Diagnostics> {
+    let mut diags = Diagnostics::new();
     let vps = match reads.vps(target_id).await {
         Ok(v) => v,
         Err(e) => return Err(target_read_error(target_id, "the summary", &e).into()),
@@ -195,8 +215,8 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
         );
     }
 
-    if let Some(want) = &args.confirm_target_name {
-        if target_name.as_deref() != Some(want.as_str()) {
+    if let Some(want) = confirm_target_name {
+        if target_name.as_deref() != Some(want) {
             diags.error_at(
                 at(CONFIRM_TARGET_NAME),
                 "The target VPS has a different name",
@@ -213,6 +233,22 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
             );
         }
     }
+    let facts = Target {
+        id: target_id.to_owned(),
+        name: target_name,
+        storage_gb: details.storage_gb,
+        gate_checked,
+    };
+    Ok((facts, diags))
+}
+
+/// Runs every check. `Ok` carries what the plan and state show; `Err` the errors, each at its
+/// attribute (and any warnings gathered before them).
+pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagnostics> {
+    let target_id = args.target_vps_id.as_str();
+    let (facts, mut diags) =
+        check_target(reads, target_id, args.confirm_target_name.as_deref()).await?;
+    let target = facts.label();
 
     let sources = match reads.sources(target_id).await {
         Ok(s) => s,
@@ -279,7 +315,7 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
         return Err(diags);
     };
 
-    if let (Some(size), Some(disk)) = (backup.size_gb, details.storage_gb) {
+    if let (Some(size), Some(disk)) = (backup.size_gb, facts.storage_gb) {
         if size > disk {
             diags.error_at(
                 at(BACKUP_ID),
@@ -299,16 +335,16 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
         return Err(diags);
     }
     Ok(Checked {
-        target_id: target_id.to_owned(),
-        target_name,
-        target_storage_gb: details.storage_gb,
+        target_id: facts.id,
+        target_name: facts.name,
+        target_storage_gb: facts.storage_gb,
         source_id: source.id.clone(),
         source_name: source.name.clone(),
         source_type: source.source_type.clone(),
         backup_id: backup.id.clone(),
         backup_created_at: backup.created_at.clone(),
         backup_size_gb: backup.size_gb,
-        gate_checked,
+        gate_checked: facts.gate_checked,
     })
 }
 
@@ -346,6 +382,21 @@ pub fn destruction_warning_ending(c: &Checked, ending: &str) -> Diagnostic {
             "Applying this plan stops VPS {target} and overwrites its disk with {backup} of VPS \
              {source}{source_kind}. Everything written to {target} since that backup was taken \
              is lost. {ending}"
+        ),
+    )
+}
+
+/// The plan warning when only the target is known yet: the source or the backup is decided during
+/// apply (for example a backup this apply creates), so the rest is checked just before the POST.
+pub fn target_only_warning(t: &Target, source_vps_id: Option<&str>, ending: &str) -> Diagnostic {
+    let target = t.label();
+    let of = source_vps_id.map_or("of another VPS".to_owned(), |s| format!("of VPS {s}"));
+    Diagnostic::warning(
+        format!("Apply will overwrite VPS {target}"),
+        format!(
+            "Applying this plan stops VPS {target} and overwrites its disk with a backup {of} that \
+             is known only during apply, so the backup is checked just before the restore. \
+             Everything written to {target} since that backup was taken is lost. {ending}"
         ),
     )
 }

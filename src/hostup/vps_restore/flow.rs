@@ -85,18 +85,18 @@ pub async fn plan_checks(
         Ok(None) => return (None, Diagnostics::new()),
         Err(d) => return (None, d.into()),
     };
-    let Some(args) = RestoreArgs::from_value(config) else {
-        tracing::debug!("hostup_vps_restore: ids unknown at plan; checks run at apply");
-        return (None, Diagnostics::new());
+    let ending = match caller {
+        Caller::Resource => checks::RESOURCE_WARNING_ENDING,
+        Caller::Action => {
+            "Terraform cannot undo this, and every invocation of the action restores again."
+        }
     };
-    match checks::run(Reads::Cached(shared.cache(), &client), &args).await {
+    let reads = Reads::Cached(shared.cache(), &client);
+    let Some(args) = RestoreArgs::from_value(config) else {
+        return (None, target_only_checks(reads, config, ending).await);
+    };
+    match checks::run(reads, &args).await {
         Ok(checked) => {
-            let ending = match caller {
-                Caller::Resource => checks::RESOURCE_WARNING_ENDING,
-                Caller::Action => {
-                    "Terraform cannot undo this, and every invocation of the action restores again."
-                }
-            };
             let mut diags: Diagnostics =
                 checks::destruction_warning_ending(&checked, ending).into();
             if !checked.gate_checked {
@@ -105,6 +105,31 @@ pub async fn plan_checks(
             (Some(checked), diags)
         }
         Err(d) => (None, d),
+    }
+}
+
+/// Plan-time checks when the source or backup id is unknown (say, a backup this apply creates):
+/// the target side is checked now and the plan still says whose disk apply overwrites; the rest
+/// is checked just before the POST. With the target unknown too, everything waits for apply.
+async fn target_only_checks(reads: Reads<'_>, config: &Value, ending: &str) -> Diagnostics {
+    let known = |name: &str| config.get(name).and_then(Value::as_str);
+    let Some(target_id) = known(TARGET_VPS_ID) else {
+        tracing::debug!("hostup_vps_restore: target unknown at plan; checks run at apply");
+        return Diagnostics::new();
+    };
+    tracing::debug!("hostup_vps_restore: source or backup unknown at plan; target checked now");
+    match checks::check_target(reads, target_id, known(CONFIRM_TARGET_NAME)).await {
+        Ok((target, mut diags)) => {
+            if !diags.has_errors() {
+                diags.push(checks::target_only_warning(
+                    &target,
+                    known(SOURCE_VPS_ID),
+                    ending,
+                ));
+            }
+            diags
+        }
+        Err(diags) => diags,
     }
 }
 
