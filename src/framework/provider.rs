@@ -131,6 +131,24 @@ impl ApplyResult {
             ..Default::default()
         }
     }
+
+    /// An update that changes only what Terraform stores (timeouts, guards): the planned values,
+    /// with any value still unknown taken from the prior state, and the private data kept.
+    pub fn recorded_in_state(req: ApplyRequest) -> ApplyResult {
+        let mut state = req.planned.clone();
+        if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
+            for (name, value) in planned {
+                if value.is_unknown() {
+                    state.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        ApplyResult {
+            new_state: state,
+            private: req.private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
 }
 
 /// The outcome of a refresh. A null state means the object is gone.
@@ -250,4 +268,25 @@ pub trait Action: Send + Sync + 'static {
 
     /// Runs the action, sending progress lines, and returns its final diagnostics.
     async fn invoke(&self, ctx: &Context, config: Value, progress: ProgressSender) -> Diagnostics;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_state_update_keeps_prior_values_for_what_the_plan_left_unknown() {
+        let prior = Value::object([("id", Value::from("job_1")), ("note", Value::from("a"))]);
+        let planned = Value::object([("id", Value::Unknown), ("note", Value::from("b"))]);
+        let r = ApplyResult::recorded_in_state(ApplyRequest {
+            prior,
+            planned,
+            config: Value::Null,
+            private: b"poll".to_vec(),
+        });
+        assert_eq!(r.new_state.get_str("id"), Some("job_1"));
+        assert_eq!(r.new_state.get_str("note"), Some("b"));
+        assert_eq!(r.private, b"poll");
+        assert!(r.diagnostics.is_empty());
+    }
 }

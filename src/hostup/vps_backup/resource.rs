@@ -589,19 +589,7 @@ impl Resource for VpsBackupResource {
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
         // Every input but `timeouts` forces a replacement, so an update only records them.
-        let mut state = req.planned.clone();
-        if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
-            for (name, value) in planned {
-                if value.is_unknown() {
-                    state.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
-                }
-            }
-        }
-        ApplyResult {
-            new_state: state,
-            private: req.private,
-            diagnostics: Diagnostics::new(),
-        }
+        ApplyResult::recorded_in_state(req)
     }
 
     async fn delete(&self, ctx: &Context, req: ApplyRequest) -> Diagnostics {

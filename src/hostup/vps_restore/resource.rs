@@ -377,19 +377,7 @@ impl Resource for VpsRestoreResource {
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
         // Only `timeouts` and the `confirm_target_name` guard change in place; every input of the
         // restore forces a replacement. Neither calls HostUp.
-        let mut state = req.planned.clone();
-        if let (Some(planned), Some(prior)) = (req.planned.as_entries(), req.prior.as_entries()) {
-            for (name, value) in planned {
-                if value.is_unknown() {
-                    state.set(name, prior.get(name).cloned().unwrap_or(Value::Null));
-                }
-            }
-        }
-        ApplyResult {
-            new_state: state,
-            private: req.private,
-            diagnostics: Diagnostics::new(),
-        }
+        ApplyResult::recorded_in_state(req)
     }
 
     async fn delete(&self, _ctx: &Context, req: ApplyRequest) -> Diagnostics {
