@@ -10,7 +10,9 @@ use chrono::DateTime;
 
 use super::provider::Shared;
 use crate::api::{self, ApiError};
-use crate::framework::{AttributePath, DataSource, Diagnostic, Diagnostics, Type, Value};
+use crate::framework::{
+    AttributePath, DataSource, Diagnostic, Diagnostics, ReadResult, Type, Value,
+};
 
 pub mod vps;
 pub mod vps_backups;
@@ -64,6 +66,26 @@ pub(crate) fn required_id(config: &Value, attr: &str) -> Result<String, Diagnost
         )
         .at(AttributePath::attribute(attr))),
     }
+}
+
+/// A read that ends with one error and no state.
+pub(crate) fn failed(d: Diagnostic) -> ReadResult {
+    ReadResult {
+        diagnostics: d.into(),
+        ..Default::default()
+    }
+}
+
+/// The id a data source reads by, at `attr`, and the client to read with; or the finished read
+/// that says why not.
+pub(crate) fn id_and_client(
+    shared: &Shared,
+    config: &Value,
+    attr: &str,
+) -> Result<(String, api::Client), ReadResult> {
+    let id = required_id(config, attr).map_err(failed)?;
+    let client = shared.require_client().map_err(failed)?;
+    Ok((id, client))
 }
 
 /// What a failed call was for, so the diagnostic can name the action and the scope it needs.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{api_failure, number, required_id, text, validate_id_attribute, Reading};
+use super::{api_failure, failed, id_and_client, number, text, validate_id_attribute, Reading};
 use crate::api::{Gate, GateLookup, GateOrigin, Vps, VpsDetails};
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Value,
@@ -163,17 +163,9 @@ impl DataSource for VpsDataSource {
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
-        let failed = |d: crate::framework::Diagnostic| ReadResult {
-            diagnostics: d.into(),
-            ..Default::default()
-        };
-        let id = match required_id(&config, ID) {
-            Ok(id) => id,
-            Err(d) => return failed(d),
-        };
-        let client = match self.shared.require_client() {
-            Ok(c) => c,
-            Err(d) => return failed(d),
+        let (id, client) = match id_and_client(&self.shared, &config, ID) {
+            Ok(found) => found,
+            Err(done) => return done,
         };
         const READING: Reading = Reading {
             action: "read the VPS",

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    api_failure, backup_type, newest_first, required_id, validate_id_attribute, BackupFields,
-    Reading, BACKUP_FIELDS_DOC,
+    api_failure, backup_type, failed, id_and_client, newest_first, validate_id_attribute,
+    BackupFields, Reading, BACKUP_FIELDS_DOC,
 };
 use crate::api::Backup;
 use crate::framework::{
-    Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ReadResult, Schema, Type, Value,
+    Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Type, Value,
 };
 use crate::hostup::provider::Shared;
 
@@ -95,17 +95,9 @@ impl DataSource for VpsBackupsDataSource {
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
-        let failed = |d: Diagnostic| ReadResult {
-            diagnostics: d.into(),
-            ..Default::default()
-        };
-        let id = match required_id(&config, VPS_ID) {
-            Ok(id) => id,
-            Err(d) => return failed(d),
-        };
-        let client = match self.shared.require_client() {
-            Ok(c) => c,
-            Err(d) => return failed(d),
+        let (id, client) = match id_and_client(&self.shared, &config, VPS_ID) {
+            Ok(found) => found,
+            Err(done) => return done,
         };
         const READING: Reading = Reading {
             action: "list the backups of the VPS",

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    api_failure, backup_type, newest_first, required_id, text, validate_id_attribute, BackupFields,
-    Reading, BACKUP_FIELDS_DOC,
+    api_failure, backup_type, failed, id_and_client, newest_first, text, validate_id_attribute,
+    BackupFields, Reading, BACKUP_FIELDS_DOC,
 };
 use crate::api::{RestoreSource, SourceType};
 use crate::framework::{
-    Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ReadResult, Schema, Type, Value,
+    Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Type, Value,
 };
 use crate::hostup::provider::Shared;
 
@@ -135,17 +135,9 @@ impl DataSource for VpsRestoreSourcesDataSource {
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
-        let failed = |d: Diagnostic| ReadResult {
-            diagnostics: d.into(),
-            ..Default::default()
-        };
-        let id = match required_id(&config, TARGET) {
-            Ok(id) => id,
-            Err(d) => return failed(d),
-        };
-        let client = match self.shared.require_client() {
-            Ok(c) => c,
-            Err(d) => return failed(d),
+        let (id, client) = match id_and_client(&self.shared, &config, TARGET) {
+            Ok(found) => found,
+            Err(done) => return done,
         };
         const READING: Reading = Reading {
             action: "list the restore sources of the VPS",
