@@ -1,5 +1,6 @@
 //! Waiting for a HostUp job: one loop that polls the operation's `pollUrl` with a growing interval,
-//! reports progress when it changes, and ends at a terminal status, the deadline, or cancellation
+//! or, once the job reports a percentage, just after the end that percentage projects; it reports
+//! progress when it changes, and ends at a terminal status, the deadline, or cancellation
 //! (Terraform's Stop). Transient poll failures are already retried by the GET policy; a 404 means
 //! the job record expired and is reported as such.
 
@@ -31,7 +32,36 @@ impl Default for PollSchedule {
     }
 }
 
+/// A projected wait never exceeds this share of the time waited so far (or the current schedule
+/// interval, when larger): a job whose percentage misleads costs at most that much lag.
+const PROJECTION_CAP_SHARE: f64 = 0.25;
+/// Slack added to a projected end, so the poll lands after the job's last tick rather than on it.
+const PROJECTION_SLACK: Duration = Duration::from_millis(50);
+
 impl PollSchedule {
+    /// How long to sleep before the next poll, `elapsed` after the wait began, when the schedule
+    /// is at `interval` and the job last reported `percentage`. Without a usable percentage this
+    /// is the schedule's interval. With one, progress so far projects the end (`elapsed * 100 /
+    /// percentage`, never early for a percentage rounded down) and the poll is aimed just past
+    /// it, capped at the larger of `interval` and a quarter of `elapsed`; each poll re-projects.
+    /// A fixed schedule (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked.
+    /// A blind schedule cannot be both prompt and frugal (a 120 s job wants a lag under 7 s,
+    /// which would take ~40 blind polls); aiming at the projected end needs ~14.
+    pub fn wait_after(
+        &self,
+        interval: Duration,
+        elapsed: Duration,
+        percentage: Option<f64>,
+    ) -> Duration {
+        let usable = percentage.filter(|p| p.is_finite() && *p >= 1.0 && *p < 100.0);
+        let Some(p) = usable.filter(|_| self.initial < self.max) else {
+            return interval;
+        };
+        let remaining = elapsed.mul_f64(100.0 / p - 1.0) + PROJECTION_SLACK;
+        let cap = interval.max(elapsed.mul_f64(PROJECTION_CAP_SHARE));
+        remaining.min(cap)
+    }
+
     fn next(&self, current: Duration) -> Duration {
         let factor = if self.factor.is_finite() && self.factor >= 1.0 {
             self.factor
@@ -175,6 +205,7 @@ impl Client {
         let mut last_percentage: Option<f64> = None;
         let mut reported: Option<(JobStatus, Option<f64>, Option<String>)> = None;
         let mut interval = opts.poll.initial;
+        let started = Instant::now();
         let timed_out = |status: JobStatus, pct: Option<f64>| WaitOutcome::TimedOut {
             job_id: job_id.clone(),
             last_status: status,
@@ -242,7 +273,10 @@ impl Client {
             if job.is_completed() {
                 return Ok(WaitOutcome::Completed(job));
             }
-            let wake = (Instant::now() + interval).min(opts.deadline);
+            let wait = opts
+                .poll
+                .wait_after(interval, started.elapsed(), job.percentage);
+            let wake = (Instant::now() + wait).min(opts.deadline);
             tokio::select! {
                 biased;
                 _ = opts.cancel.cancelled() => {
@@ -276,6 +310,73 @@ mod tests {
             ..PollSchedule::default()
         };
         assert_eq!(flat.next(Duration::from_secs(1)), Duration::from_secs(1));
+    }
+
+    /// Polls a job of `duration` whose percentage rises linearly and is rounded down, reporting
+    /// 0 while queued (its first tenth), as hostup-sim does; each poll takes 10 ms. Returns the
+    /// number of polls and how long after the job's end the last one saw it.
+    fn simulate(duration: f64) -> (u32, f64) {
+        let s = PollSchedule::default();
+        let (mut t, mut interval, mut polls) = (0.0_f64, s.initial, 0);
+        loop {
+            t += 0.01;
+            polls += 1;
+            let frac = t / duration;
+            if frac >= 1.0 {
+                return (polls, t - duration);
+            }
+            let pct = if frac < 0.1 {
+                0.0
+            } else {
+                (frac * 100.0).floor().clamp(1.0, 99.0)
+            };
+            t += s
+                .wait_after(interval, Duration::from_secs_f64(t), Some(pct))
+                .as_secs_f64();
+            interval = s.next(interval);
+        }
+    }
+
+    #[test]
+    fn progress_guided_polls_see_the_end_promptly_and_rarely() {
+        for tenths in (20..=6000).step_by(7) {
+            let d = f64::from(tenths) / 10.0;
+            let (polls, lag) = simulate(d);
+            assert!(lag <= 1.0 + 0.05 * d, "job of {d} s seen {lag:.2} s late");
+            if d <= 120.0 {
+                assert!(polls <= 15, "job of {d} s took {polls} polls");
+            }
+        }
+    }
+
+    #[test]
+    fn projected_wait_is_capped_and_needs_a_usable_percentage() {
+        let s = PollSchedule::default();
+        let ten = Duration::from_secs(10);
+        let at = Duration::from_secs(100);
+        assert_eq!(s.wait_after(ten, at, None), ten);
+        assert_eq!(s.wait_after(ten, at, Some(0.0)), ten);
+        assert_eq!(s.wait_after(ten, at, Some(100.0)), ten);
+        assert_eq!(s.wait_after(ten, at, Some(f64::NAN)), ten);
+        let fixed = PollSchedule {
+            initial: ten,
+            max: ten,
+            factor: 1.0,
+        };
+        assert_eq!(
+            fixed.wait_after(ten, at, Some(98.0)),
+            ten,
+            "a fixed schedule is kept"
+        );
+        // 80% after 100 s: the end is 25 s away, but a misleading percentage may cost at
+        // most a quarter of the time waited so far.
+        assert_eq!(s.wait_after(ten, at, Some(80.0)), Duration::from_secs(25));
+        assert_eq!(s.wait_after(ten, at, Some(50.0)), Duration::from_secs(25));
+        // Near the end the poll is aimed just past the projection, sooner than the schedule.
+        assert_eq!(
+            s.wait_after(ten, at, Some(98.0)),
+            Duration::from_secs_f64(100.0 * (100.0 / 98.0 - 1.0)) + PROJECTION_SLACK
+        );
     }
 
     #[test]
