@@ -157,6 +157,17 @@ impl ProviderService {
             .ok_or_else(|| unknown_type("resource", self.provider.type_name(), type_name))
     }
 
+    /// The resource of a plan or apply request and its three values, decoded against its type.
+    fn resource_change(
+        &self,
+        type_name: &str,
+        values: [(Option<&pb::DynamicValue>, &str); 3],
+    ) -> Result<(&Registered<dyn Resource>, [Value; 3]), Diagnostic> {
+        let r = self.resource(type_name)?;
+        let [a, b, c] = values.map(|(dv, what)| decode(dv, &r.value_type, what));
+        Ok((r, [a?, b?, c?]))
+    }
+
     fn data_source(&self, type_name: &str) -> Result<&Registered<dyn DataSource>, Diagnostic> {
         self.data_sources
             .get(type_name)
@@ -504,16 +515,15 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         use pb::plan_resource_change::Response as R;
         let req = request.into_inner();
-        let decoded = self.resource(&req.type_name).and_then(|r| {
-            let ty = &r.value_type;
-            Ok((
-                r,
-                decode(req.prior_state.as_ref(), ty, "prior state")?,
-                decode(req.proposed_new_state.as_ref(), ty, "proposed new state")?,
-                decode(req.config.as_ref(), ty, "resource configuration")?,
-            ))
-        });
-        let (r, prior, proposed, config) = match decoded {
+        let decoded = self.resource_change(
+            &req.type_name,
+            [
+                (req.prior_state.as_ref(), "prior state"),
+                (req.proposed_new_state.as_ref(), "proposed new state"),
+                (req.config.as_ref(), "resource configuration"),
+            ],
+        );
+        let (r, [prior, proposed, config]) = match decoded {
             Ok(d) => d,
             Err(d) => {
                 return reply(R {
@@ -576,16 +586,15 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         use pb::apply_resource_change::Response as R;
         let req = request.into_inner();
-        let decoded = self.resource(&req.type_name).and_then(|r| {
-            let ty = &r.value_type;
-            Ok((
-                r,
-                decode(req.prior_state.as_ref(), ty, "prior state")?,
-                decode(req.planned_state.as_ref(), ty, "planned state")?,
-                decode(req.config.as_ref(), ty, "resource configuration")?,
-            ))
-        });
-        let (r, prior, planned, config) = match decoded {
+        let decoded = self.resource_change(
+            &req.type_name,
+            [
+                (req.prior_state.as_ref(), "prior state"),
+                (req.planned_state.as_ref(), "planned state"),
+                (req.config.as_ref(), "resource configuration"),
+            ],
+        );
+        let (r, [prior, planned, config]) = match decoded {
             Ok(d) => d,
             Err(d) => {
                 return reply(R {
