@@ -626,12 +626,14 @@ async fn create_posts_once_and_completes() {
     assert_eq!(sim.restore_posts().await, [202]);
 }
 
+/// Terraform plans in one provider process and applies in another. A create whose checks have no
+/// reads from moments ago reads afresh, and refuses a world that changed since the plan.
 #[tokio::test]
-async fn create_rechecks_fresh_and_refuses_a_changed_world_before_posting() {
+async fn create_rechecks_and_refuses_a_world_changed_since_the_plan_before_posting() {
     let sim = start("300ms", &[]);
-    let res = resource(&sim).await;
-    let cfg = restore_config(&*res, NEWEST);
-    let p = plan(&*res, &cfg).await;
+    let planner = resource(&sim).await;
+    let cfg = restore_config(&*planner, NEWEST);
+    let p = plan(&*planner, &cfg).await;
     assert!(!p.diagnostics.has_errors());
 
     // The target was renamed after the plan: the planned target_name would be a lie.
@@ -641,7 +643,7 @@ async fn create_rechecks_fresh_and_refuses_a_changed_world_before_posting() {
         json!({"name": "web-01-new"}),
     )
     .await;
-    let r = create(&*res, &p, &cfg).await;
+    let r = create(&*resource(&sim).await, &p, &cfg).await;
     let e = the_error(r.diagnostics);
     assert!(r.new_state.is_null());
     assert!(
@@ -659,11 +661,50 @@ async fn create_rechecks_fresh_and_refuses_a_changed_world_before_posting() {
     .await;
     sim.admin("DELETE", &format!("/_sim/backups/{NEWEST}"), json!({}))
         .await;
-    let r = create(&*res, &p, &cfg).await;
+    let r = create(&*resource(&sim).await, &p, &cfg).await;
     let e = the_error(r.diagnostics);
     assert_eq!(e.attribute, Some(AttributePath::attribute("backup_id")));
     assert!(e.detail.contains("nothing was sent"), "{e}");
     assert!(sim.restore_posts().await.is_empty());
+}
+
+/// In an apply, Terraform re-plans each resource in the apply's own process just before applying
+/// it: the checks before the POST reuse those reads instead of asking HostUp a second time, and
+/// the accepted restore drops what was read about the target.
+#[tokio::test]
+async fn create_right_after_its_plan_reuses_those_reads_and_then_forgets_the_target() {
+    let sim = start("300ms", &[]);
+    let res = resource(&sim).await;
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    sim.reset_log().await;
+    let r = create(&*res, &p, &cfg).await;
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    let log = sim.requests().await;
+    let vps_reads = log
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/vps/"))
+        .count();
+    assert_eq!(
+        vps_reads, 0,
+        "the plan's reads of a moment ago serve: {log:#?}"
+    );
+    assert_eq!(sim.restore_posts().await, [202]);
+
+    // The restore changed the target, so a later check reads it again.
+    sim.reset_log().await;
+    let again = plan(&*res, &cfg).await;
+    assert!(!again.diagnostics.has_errors(), "{:#?}", again.diagnostics);
+    assert_eq!(sim.count("GET", &format!("/api/v2/vps/{TARGET}")).await, 1);
+    assert_eq!(
+        sim.count(
+            "GET",
+            &format!("/api/v2/vps/{TARGET}/backups/restore-sources")
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]

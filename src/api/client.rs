@@ -407,6 +407,11 @@ impl Client {
 
     // ----- plumbing --------------------------------------------------------------------------
 
+    /// Whether the rate-limit budget is short now (see `RateLimiter::scarce`).
+    pub(crate) fn rate_budget_scarce(&self) -> bool {
+        self.inner.limiter.scarce()
+    }
+
     pub(crate) fn check_poll_url(&self, poll_url: &str) -> Result<(), ApiError> {
         self.inner.endpoint.resolve_poll_url(poll_url).map(|_| ())
     }

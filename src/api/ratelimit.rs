@@ -15,6 +15,8 @@ use tokio::time::Instant;
 const MAX_RESET_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Spacing used when "remaining" runs low but HostUp did not say when the window resets.
 const SPACING_WITHOUT_RESET: Duration = Duration::from_secs(1);
+/// How long after a 429 the budget still counts as scarce.
+const SCARCE_AFTER_429: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 struct State {
@@ -23,6 +25,7 @@ struct State {
     limit: Option<u64>,
     reset_at: Option<Instant>,
     next_slot: Option<Instant>,
+    last_429: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -118,9 +121,30 @@ impl RateLimiter {
 
     /// Holds every request of this client back for `wait` (after a 429).
     pub(crate) fn block_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now + wait;
         let mut s = self.lock();
         s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
+        s.last_429 = Some(now);
+    }
+
+    /// Whether the request budget is short right now: a 429 was answered within the last
+    /// minute, or less than half of the current window's requests remain. Job waits poll more
+    /// sparingly then, leaving the budget to the requests that move work forward.
+    pub(crate) fn scarce(&self) -> bool {
+        let now = Instant::now();
+        let s = self.lock();
+        if s.blocked_until.is_some_and(|b| b > now)
+            || s.last_429
+                .is_some_and(|at| now.saturating_duration_since(at) < SCARCE_AFTER_429)
+        {
+            return true;
+        }
+        let window_open = s.reset_at.is_none_or(|r| r > now);
+        match (s.remaining, s.limit) {
+            (Some(remaining), Some(limit)) if window_open => remaining.saturating_mul(2) < limit,
+            _ => false,
+        }
     }
 }
 
@@ -235,6 +259,37 @@ mod tests {
         assert!(slots[1] > Duration::from_millis(1500), "{slots:?}");
         assert!(slots[2] > slots[1] && slots[3] > slots[2], "{slots:?}");
         assert!(slots[4] >= Duration::from_secs(9), "{slots:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scarcity_follows_the_budget_and_429s() {
+        let rl = RateLimiter::default();
+        assert!(!rl.scarce(), "nothing known: not scarce");
+        let answer = |remaining: u64| {
+            let reset = (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339();
+            headers(&[
+                ("x-ratelimit-limit", "300".to_owned()),
+                ("x-ratelimit-remaining", remaining.to_string()),
+                ("x-ratelimit-reset", reset),
+            ])
+        };
+        rl.observe(&answer(200));
+        assert!(!rl.scarce(), "two thirds left");
+        rl.observe(&answer(149));
+        assert!(rl.scarce(), "under half left");
+
+        let rl = RateLimiter::default();
+        rl.block_for(Duration::from_millis(1));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(rl.scarce(), "a 429 a moment ago");
+        rl.observe(&answer(290));
+        assert!(rl.scarce(), "a 429 a moment ago, even with budget left");
+        tokio::time::sleep(SCARCE_AFTER_429).await;
+        rl.observe(&answer(290));
+        assert!(
+            !rl.scarce(),
+            "a new window with plenty left, the 429 long past"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
 //! Waiting for a HostUp job: one loop that polls the operation's `pollUrl` with a growing interval,
-//! or, once the job reports a percentage, just after the end that percentage projects; it reports
+//! or, once the job reports a percentage, just after the end that percentage projects, and more
+//! sparingly while the rate-limit budget is short; it reports
 //! progress when it changes, and ends at a terminal status, the deadline, or cancellation
 //! (Terraform's Stop). Transient poll failures are already retried by the GET policy; a 404 means
 //! the job record expired and is reported as such.
@@ -37,6 +38,10 @@ impl Default for PollSchedule {
 const PROJECTION_CAP_SHARE: f64 = 0.25;
 /// Slack added to a projected end, so the poll lands after the job's last tick rather than on it.
 const PROJECTION_SLACK: Duration = Duration::from_millis(50);
+/// While the rate-limit budget is scarce, a projected wait may reach this multiple of the time
+/// waited so far: a poll that spends the last requests of a window delays the restores still
+/// waiting to be sent, so the projection is trusted further.
+const SCARCE_CAP_SHARE: f64 = 2.0;
 
 impl PollSchedule {
     /// How long to sleep before the next poll, `elapsed` after the wait began, when the schedule
@@ -44,21 +49,33 @@ impl PollSchedule {
     /// is the schedule's interval. With one, progress so far projects the end (`elapsed * 100 /
     /// percentage`, never early for a percentage rounded down) and the poll is aimed just past
     /// it, capped at the larger of `interval` and a quarter of `elapsed`; each poll re-projects.
-    /// A fixed schedule (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked.
     /// A blind schedule cannot be both prompt and frugal (a 120 s job wants a lag under 7 s,
     /// which would take ~40 blind polls); aiming at the projected end needs ~14.
+    ///
+    /// When the rate-limit budget is `scarce`, polls spread out: blind ones at least `elapsed`
+    /// apart (so their times double), projected ones capped at twice `elapsed`. A fixed schedule
+    /// (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked either way.
     pub fn wait_after(
         &self,
         interval: Duration,
         elapsed: Duration,
         percentage: Option<f64>,
+        scarce: bool,
     ) -> Duration {
-        let usable = percentage.filter(|p| p.is_finite() && *p >= 1.0 && *p < 100.0);
-        let Some(p) = usable.filter(|_| self.initial < self.max) else {
+        if self.initial >= self.max {
             return interval;
+        }
+        let (blind, cap_share) = if scarce {
+            (interval.max(elapsed), SCARCE_CAP_SHARE)
+        } else {
+            (interval, PROJECTION_CAP_SHARE)
+        };
+        let usable = percentage.filter(|p| p.is_finite() && *p >= 1.0 && *p < 100.0);
+        let Some(p) = usable else {
+            return blind;
         };
         let remaining = elapsed.mul_f64(100.0 / p - 1.0) + PROJECTION_SLACK;
-        let cap = interval.max(elapsed.mul_f64(PROJECTION_CAP_SHARE));
+        let cap = blind.max(elapsed.mul_f64(cap_share));
         remaining.min(cap)
     }
 
@@ -206,6 +223,14 @@ impl Client {
         let mut reported: Option<(JobStatus, Option<f64>, Option<String>)> = None;
         let mut interval = opts.poll.initial;
         let started = Instant::now();
+        // The POST's answer already said the job is queued or running: asking again at once
+        // would only repeat it, so the first poll waits one interval (unless it said the job
+        // already ended, when the poll fetches the record at once).
+        let mut wake = started;
+        if !op.status.is_terminal() {
+            wake += interval;
+            interval = opts.poll.next(interval);
+        }
         let timed_out = |status: JobStatus, pct: Option<f64>| WaitOutcome::TimedOut {
             job_id: job_id.clone(),
             last_status: status,
@@ -229,7 +254,10 @@ impl Client {
                 _ = tokio::time::sleep_until(opts.deadline) => {
                     return Ok(timed_out(last_status, last_percentage));
                 }
-                polled = self.get_job(&op.poll_url) => polled,
+                polled = async {
+                    tokio::time::sleep_until(wake).await;
+                    self.get_job(&op.poll_url).await
+                } => polled,
             };
             let mut job = match polled {
                 Ok(job) => job,
@@ -273,17 +301,13 @@ impl Client {
             if job.is_completed() {
                 return Ok(WaitOutcome::Completed(job));
             }
-            let wait = opts
-                .poll
-                .wait_after(interval, started.elapsed(), job.percentage);
-            let wake = (Instant::now() + wait).min(opts.deadline);
-            tokio::select! {
-                biased;
-                _ = opts.cancel.cancelled() => {
-                    return Ok(WaitOutcome::Cancelled { job_id, last_status });
-                }
-                _ = tokio::time::sleep_until(wake) => {}
-            }
+            let wait = opts.poll.wait_after(
+                interval,
+                started.elapsed(),
+                job.percentage,
+                self.rate_budget_scarce(),
+            );
+            wake = Instant::now() + wait;
             interval = opts.poll.next(interval);
         }
     }
@@ -313,11 +337,13 @@ mod tests {
     }
 
     /// Polls a job of `duration` whose percentage rises linearly and is rounded down, reporting
-    /// 0 while queued (its first tenth), as hostup-sim does; each poll takes 10 ms. Returns the
-    /// number of polls and how long after the job's end the last one saw it.
-    fn simulate(duration: f64) -> (u32, f64) {
+    /// 0 while queued (its first tenth), as hostup-sim does; the first poll waits one interval
+    /// after the POST, as `wait_for_job` does, and each poll takes 10 ms. Returns the number of
+    /// polls and how long after the job's end the last one saw it.
+    fn simulate(duration: f64, scarce: bool) -> (u32, f64) {
         let s = PollSchedule::default();
-        let (mut t, mut interval, mut polls) = (0.0_f64, s.initial, 0);
+        let (mut t, mut polls) = (s.initial.as_secs_f64(), 0);
+        let mut interval = s.next(s.initial);
         loop {
             t += 0.01;
             polls += 1;
@@ -331,7 +357,7 @@ mod tests {
                 (frac * 100.0).floor().clamp(1.0, 99.0)
             };
             t += s
-                .wait_after(interval, Duration::from_secs_f64(t), Some(pct))
+                .wait_after(interval, Duration::from_secs_f64(t), Some(pct), scarce)
                 .as_secs_f64();
             interval = s.next(interval);
         }
@@ -341,7 +367,7 @@ mod tests {
     fn progress_guided_polls_see_the_end_promptly_and_rarely() {
         for tenths in (20..=6000).step_by(7) {
             let d = f64::from(tenths) / 10.0;
-            let (polls, lag) = simulate(d);
+            let (polls, lag) = simulate(d, false);
             assert!(lag <= 1.0 + 0.05 * d, "job of {d} s seen {lag:.2} s late");
             if d <= 120.0 {
                 assert!(polls <= 15, "job of {d} s took {polls} polls");
@@ -350,31 +376,66 @@ mod tests {
     }
 
     #[test]
+    fn a_scarce_budget_buys_fewer_polls_with_little_lag() {
+        for tenths in (20..=6000).step_by(7) {
+            let d = f64::from(tenths) / 10.0;
+            let (normal, _) = simulate(d, false);
+            let (polls, lag) = simulate(d, true);
+            assert!(
+                polls <= normal,
+                "job of {d} s: {polls} scarce polls > {normal}"
+            );
+            assert!(lag <= 1.0 + 0.05 * d, "job of {d} s seen {lag:.2} s late");
+            if d >= 30.0 {
+                assert!(
+                    polls + 2 <= normal,
+                    "job of {d} s: {polls} vs {normal} polls"
+                );
+            }
+        }
+        assert!(simulate(30.0, true).0 <= 5);
+        assert!(simulate(120.0, true).0 <= 7);
+    }
+
+    #[test]
     fn projected_wait_is_capped_and_needs_a_usable_percentage() {
         let s = PollSchedule::default();
         let ten = Duration::from_secs(10);
         let at = Duration::from_secs(100);
-        assert_eq!(s.wait_after(ten, at, None), ten);
-        assert_eq!(s.wait_after(ten, at, Some(0.0)), ten);
-        assert_eq!(s.wait_after(ten, at, Some(100.0)), ten);
-        assert_eq!(s.wait_after(ten, at, Some(f64::NAN)), ten);
+        assert_eq!(s.wait_after(ten, at, None, false), ten);
+        assert_eq!(s.wait_after(ten, at, Some(0.0), false), ten);
+        assert_eq!(s.wait_after(ten, at, Some(100.0), false), ten);
+        assert_eq!(s.wait_after(ten, at, Some(f64::NAN), false), ten);
         let fixed = PollSchedule {
             initial: ten,
             max: ten,
             factor: 1.0,
         };
         assert_eq!(
-            fixed.wait_after(ten, at, Some(98.0)),
+            fixed.wait_after(ten, at, Some(98.0), true),
             ten,
-            "a fixed schedule is kept"
+            "a fixed schedule is kept, even when the budget is scarce"
+        );
+        // Scarce: blind polls wait at least as long as waited so far; a projection may reach
+        // twice that.
+        assert_eq!(s.wait_after(ten, at, None, true), at);
+        assert_eq!(
+            s.wait_after(ten, at, Some(20.0), true),
+            Duration::from_secs(200)
         );
         // 80% after 100 s: the end is 25 s away, but a misleading percentage may cost at
         // most a quarter of the time waited so far.
-        assert_eq!(s.wait_after(ten, at, Some(80.0)), Duration::from_secs(25));
-        assert_eq!(s.wait_after(ten, at, Some(50.0)), Duration::from_secs(25));
+        assert_eq!(
+            s.wait_after(ten, at, Some(80.0), false),
+            Duration::from_secs(25)
+        );
+        assert_eq!(
+            s.wait_after(ten, at, Some(50.0), false),
+            Duration::from_secs(25)
+        );
         // Near the end the poll is aimed just past the projection, sooner than the schedule.
         assert_eq!(
-            s.wait_after(ten, at, Some(98.0)),
+            s.wait_after(ten, at, Some(98.0), false),
             Duration::from_secs_f64(100.0 * (100.0 / 98.0 - 1.0)) + PROJECTION_SLACK
         );
     }

@@ -3,8 +3,13 @@
 //! a hundred restores name ten targets, each distinct read goes to HostUp once and every other
 //! caller waits for that one answer. A failed read is handed to the callers already waiting for
 //! it and then dropped, so the next caller asks HostUp again. Successful answers live for a
-//! bounded time, because a provider process normally serves a single plan or apply. Apply-time
-//! re-checks bypass this cache on purpose: they must see the world as it is now.
+//! bounded time, because a provider process normally serves a single plan or apply.
+//!
+//! The checks just before a restore POST accept only an answer a few seconds old
+//! ([`PRE_POST_MAX_AGE`]): in an apply, Terraform plans each resource again in the apply's own
+//! provider process moments before applying it, and that re-plan's reads are as fresh as the
+//! POST needs; anything older is read again. Writes that change what a read said (a restore
+//! accepted, a backup made or deleted) drop the answers they made stale.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +25,11 @@ use crate::api::{ApiError, Client, RestoreSource, Vps, VpsDetails};
 
 /// How long a successful answer is reused.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+
+/// The oldest answer the checks just before a restore POST accept. Terraform's apply re-plans a
+/// resource and applies it back to back, so the re-plan's answers are milliseconds old when the
+/// POST goes out; a read older than this comes from some earlier step and is made again.
+pub const PRE_POST_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// The error a cached read hands to every caller that shared it.
 pub type SharedError = Arc<ApiError>;
@@ -56,13 +66,29 @@ where
         }
     }
 
-    /// The value for `key`: a fresh cached answer, the answer of a read already under way, or the
-    /// answer of `fetch`, run once for all concurrent callers.
+    /// The value for `key`: a cached answer younger than the table's TTL, the answer of a read
+    /// already under way, or the answer of `fetch`, run once for all concurrent callers.
     pub async fn get<F, Fut>(&self, key: &K, fetch: F) -> Result<Arc<V>, SharedError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, ApiError>>,
     {
+        self.get_within(key, self.ttl, fetch).await
+    }
+
+    /// As [`get`](Self::get), but a cached answer counts only while younger than `max_age` (and
+    /// the TTL); an older one is read again, and the new answer replaces it for everyone.
+    pub async fn get_within<F, Fut>(
+        &self,
+        key: &K,
+        max_age: Duration,
+        fetch: F,
+    ) -> Result<Arc<V>, SharedError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, ApiError>>,
+    {
+        let max_age = max_age.min(self.ttl);
         let mut fetch = Some(fetch);
         // At most two rounds: a stale entry is evicted once and read again.
         for _ in 0..2 {
@@ -86,7 +112,7 @@ where
                 .await
                 .clone();
             match result {
-                Ok(v) if ran_here || at.elapsed() < self.ttl => return Ok(v),
+                Ok(v) if ran_here || at.elapsed() < max_age => return Ok(v),
                 Ok(_) => self.evict(key, &slot),
                 Err(e) => {
                     // Shared with whoever waited on this flight, then forgotten.
@@ -101,6 +127,20 @@ where
         Err(Arc::new(ApiError::InvalidConfig(
             "cache entry expired twice in one call".to_owned(),
         )))
+    }
+
+    /// Drops the answer for `key`, so the next caller reads again. A read under way still
+    /// answers the callers already waiting for it.
+    pub fn forget(&self, key: &K) {
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    /// Drops every answer.
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Number of keys held (answers and reads under way).
@@ -146,14 +186,26 @@ impl ReadCache {
     }
 
     /// `GET /api/v2/vps/{id}`, shared.
-    pub async fn vps(&self, client: &Client, id: &str) -> Result<Arc<Vps>, SharedError> {
-        self.vps.get(&id.to_owned(), || client.get_vps(id)).await
+    pub async fn vps(
+        &self,
+        client: &Client,
+        id: &str,
+        age: MaxAge,
+    ) -> Result<Arc<Vps>, SharedError> {
+        self.vps
+            .get_within(&id.to_owned(), age.limit(), || client.get_vps(id))
+            .await
     }
 
     /// `GET /api/v2/vps/{id}/details`, shared.
-    pub async fn details(&self, client: &Client, id: &str) -> Result<Arc<VpsDetails>, SharedError> {
+    pub async fn details(
+        &self,
+        client: &Client,
+        id: &str,
+        age: MaxAge,
+    ) -> Result<Arc<VpsDetails>, SharedError> {
         self.details
-            .get(&id.to_owned(), || client.get_vps_details(id))
+            .get_within(&id.to_owned(), age.limit(), || client.get_vps_details(id))
             .await
     }
 
@@ -162,10 +214,49 @@ impl ReadCache {
         &self,
         client: &Client,
         target_id: &str,
+        age: MaxAge,
     ) -> Result<Arc<Vec<RestoreSource>>, SharedError> {
         self.sources
-            .get(&target_id.to_owned(), || client.restore_sources(target_id))
+            .get_within(&target_id.to_owned(), age.limit(), || {
+                client.restore_sources(target_id)
+            })
             .await
+    }
+
+    /// A restore was accepted for `target_id`: its gate is closed now and its disk is being
+    /// replaced, so what was read about it no longer holds.
+    pub fn forget_target(&self, target_id: &str) {
+        let key = target_id.to_owned();
+        self.vps.forget(&key);
+        self.details.forget(&key);
+        self.sources.forget(&key);
+    }
+
+    /// A backup of `vps_id` was made or deleted: every restore-sources answer may list it (or
+    /// no longer should), and the VPS's own gate and quota moved.
+    pub fn forget_backups_of(&self, vps_id: &str) {
+        let key = vps_id.to_owned();
+        self.vps.forget(&key);
+        self.details.forget(&key);
+        self.sources.clear();
+    }
+}
+
+/// How old a cached answer a caller accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaxAge {
+    /// Plan-time checks and data sources: anything within the cache's TTL.
+    Plan,
+    /// The checks just before a restore POST: at most [`PRE_POST_MAX_AGE`].
+    PrePost,
+}
+
+impl MaxAge {
+    fn limit(self) -> Duration {
+        match self {
+            MaxAge::Plan => Duration::MAX,
+            MaxAge::PrePost => PRE_POST_MAX_AGE,
+        }
     }
 }
 
@@ -216,6 +307,43 @@ mod tests {
         // The success is cached: a failing fetch is not even called.
         let again = table.get(&key, || async { Err(boom()) }).await.unwrap();
         assert_eq!(*again, 7);
+    }
+
+    #[tokio::test]
+    async fn a_caller_wanting_a_recent_answer_reads_again_and_shares_it() {
+        let table: SingleFlight<String, u32> = SingleFlight::new(Duration::from_secs(60));
+        let key = "t".to_owned();
+        assert_eq!(*table.get(&key, || async { Ok(1) }).await.unwrap(), 1);
+        let young = Duration::from_secs(5);
+        // Just read: young enough, so no new read.
+        let same = table
+            .get_within(&key, young, || async { Err(boom()) })
+            .await;
+        assert_eq!(*same.unwrap(), 1);
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_secs(6)).await;
+        let newer = table.get_within(&key, young, || async { Ok(2) }).await;
+        assert_eq!(
+            *newer.unwrap(),
+            2,
+            "an answer older than asked is read again"
+        );
+        // The new answer serves plan-time callers too.
+        assert_eq!(*table.get(&key, || async { Ok(3) }).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn forgotten_answers_are_read_again() {
+        let table: SingleFlight<String, u32> = SingleFlight::new(Duration::from_secs(60));
+        let (a, b) = ("a".to_owned(), "b".to_owned());
+        table.get(&a, || async { Ok(1) }).await.unwrap();
+        table.get(&b, || async { Ok(1) }).await.unwrap();
+        table.forget(&a);
+        assert_eq!(*table.get(&a, || async { Ok(2) }).await.unwrap(), 2);
+        assert_eq!(*table.get(&b, || async { Ok(2) }).await.unwrap(), 1);
+        table.clear();
+        assert!(table.is_empty());
+        assert_eq!(*table.get(&b, || async { Ok(3) }).await.unwrap(), 3);
     }
 
     #[tokio::test]

@@ -224,14 +224,14 @@ impl VpsRestoreAction {
                     .into()
             }
         };
-        let checked = match flow::fresh_checks(&client, &args).await {
+        let checked = match flow::fresh_checks(&self.shared, &client, &args).await {
             Ok(c) => c,
             Err(d) => return d,
         };
         if ctx.is_cancelled() {
             return flow::interrupted_before_post().into();
         }
-        let op = match flow::post(&client, &args).await {
+        let op = match flow::post(&self.shared, &client, &args).await {
             Ok(op) => op,
             Err(d) => return d.into(),
         };

@@ -11,6 +11,7 @@ use crate::api::{Gate, GateLookup, GateOrigin, Vps, VpsDetails};
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Value,
 };
+use crate::hostup::cache::MaxAge;
 use crate::hostup::provider::Shared;
 
 const ID: &str = "id";
@@ -174,7 +175,10 @@ impl DataSource for VpsDataSource {
         // Through the per-process cache: a plan that also checks restores onto this VPS reads it
         // once, not once per reader.
         let cache = self.shared.cache();
-        let (vps, details) = tokio::join!(cache.vps(&client, &id), cache.details(&client, &id));
+        let (vps, details) = tokio::join!(
+            cache.vps(&client, &id, MaxAge::Plan),
+            cache.details(&client, &id, MaxAge::Plan)
+        );
         let (vps, details) = match (vps, details) {
             (Ok(v), Ok(d)) => (v, d),
             (Err(e), _) | (_, Err(e)) => return failed(api_failure(&e, ID, &id, READING)),

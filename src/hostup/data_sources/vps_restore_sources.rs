@@ -15,6 +15,7 @@ use crate::api::{RestoreSource, SourceType};
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Type, Value,
 };
+use crate::hostup::cache::MaxAge;
 use crate::hostup::provider::Shared;
 
 const TARGET: &str = "target_vps_id";
@@ -144,7 +145,12 @@ impl DataSource for VpsRestoreSourcesDataSource {
             scope: "backup:vm",
         };
         // Shared with the restore resource's plan-time checks: one read per target and run.
-        match self.shared.cache().restore_sources(&client, &id).await {
+        match self
+            .shared
+            .cache()
+            .restore_sources(&client, &id, MaxAge::Plan)
+            .await
+        {
             Ok(sources) => ReadResult {
                 new_state: Value::object([
                     (TARGET, Value::string(&id)),

@@ -492,6 +492,9 @@ impl Resource for VpsBackupResource {
         let (state, diagnostics) = self
             .finish_create(ctx, &client, &op, &private, timeout, state)
             .await;
+        // The new backup shows up in restore sources (and a restore re-planned next in this
+        // process must see it); the VPS's quota moved.
+        self.shared.cache().forget_backups_of(&vps_id);
         ApplyResult {
             new_state: state,
             private: private.to_bytes(),
@@ -650,7 +653,9 @@ impl Resource for VpsBackupResource {
                 }
             }
         };
-        match client.delete_backup(vps_id, &backup_id).await {
+        let deleted = client.delete_backup(vps_id, &backup_id).await;
+        self.shared.cache().forget_backups_of(vps_id);
+        match deleted {
             Ok(DeleteOutcome::Deleted) => {
                 tracing::info!(vps_id, backup_id = %backup_id, "hostup_vps_backup: backup deleted");
                 Diagnostics::new()
@@ -662,8 +667,11 @@ impl Resource for VpsBackupResource {
             }
             Ok(DeleteOutcome::Queued(op)) => {
                 let timeout = timeouts::timeout_for(prior, "delete", DEFAULT_DELETE_TIMEOUT);
-                self.wait_for_delete(ctx, &client, &op, &backup_id, timeout)
-                    .await
+                let waited = self
+                    .wait_for_delete(ctx, &client, &op, &backup_id, timeout)
+                    .await;
+                self.shared.cache().forget_backups_of(vps_id);
+                waited
             }
             Err(e) => Diagnostic::error(
                 format!("Could not delete backup {backup_id}"),

@@ -1,5 +1,5 @@
-//! The live checks of a restore, run at plan time (through the shared read cache) and again at
-//! apply just before the POST (fresh reads): the target exists and is ours, its restore gate is
+//! The live checks of a restore, run at plan time and again at apply just before the POST (both
+//! through the shared read cache, the second accepting only answers seconds old): the target exists and is ours, its restore gate is
 //! open, the source is among its restore sources, the backup is under that source and fits the
 //! target's disk, and `confirm_target_name` matches. Every failure is an error at the attribute
 //! it is about, with a detail that says what to do. Also the warning that tells the user what
@@ -14,48 +14,50 @@ use super::model::{
     gb, source_type_text, Checked, RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID,
     TARGET_VPS_ID,
 };
-use crate::hostup::cache::ReadCache;
+use crate::hostup::cache::{MaxAge, ReadCache};
 
 /// How many of a source's backups an error lists.
 const LISTED_BACKUPS: usize = 5;
 
-/// Where the checks read from.
+/// Where the checks read from: the process's shared read cache, accepting answers as old as the
+/// moment allows.
 #[derive(Clone, Copy)]
-pub enum Reads<'a> {
-    /// Plan time: shared, single-flight reads.
-    Cached(&'a ReadCache, &'a Client),
-    /// Apply time: straight to HostUp, so a backup that rotated away since the plan is seen.
-    Fresh(&'a Client),
+pub struct Reads<'a> {
+    cache: &'a ReadCache,
+    client: &'a Client,
+    age: MaxAge,
 }
 
-impl Reads<'_> {
-    async fn vps(&self, id: &str) -> Result<Arc<Vps>, Arc<ApiError>> {
-        match self {
-            Reads::Cached(cache, client) => cache.vps(client, id).await,
-            Reads::Fresh(client) => client.get_vps(id).await.map(Arc::new).map_err(Arc::new),
+impl<'a> Reads<'a> {
+    /// Plan time: shared, single-flight reads, reused for the cache's lifetime.
+    pub fn plan(cache: &'a ReadCache, client: &'a Client) -> Reads<'a> {
+        Reads {
+            cache,
+            client,
+            age: MaxAge::Plan,
         }
+    }
+
+    /// Just before the POST: only answers a few seconds old (in an apply, those of this
+    /// resource's re-plan a moment ago), so a backup that rotated away since the plan is seen.
+    pub fn pre_post(cache: &'a ReadCache, client: &'a Client) -> Reads<'a> {
+        Reads {
+            cache,
+            client,
+            age: MaxAge::PrePost,
+        }
+    }
+
+    async fn vps(&self, id: &str) -> Result<Arc<Vps>, Arc<ApiError>> {
+        self.cache.vps(self.client, id, self.age).await
     }
 
     async fn details(&self, id: &str) -> Result<Arc<VpsDetails>, Arc<ApiError>> {
-        match self {
-            Reads::Cached(cache, client) => cache.details(client, id).await,
-            Reads::Fresh(client) => client
-                .get_vps_details(id)
-                .await
-                .map(Arc::new)
-                .map_err(Arc::new),
-        }
+        self.cache.details(self.client, id, self.age).await
     }
 
     async fn sources(&self, id: &str) -> Result<Arc<Vec<RestoreSource>>, Arc<ApiError>> {
-        match self {
-            Reads::Cached(cache, client) => cache.restore_sources(client, id).await,
-            Reads::Fresh(client) => client
-                .restore_sources(id)
-                .await
-                .map(Arc::new)
-                .map_err(Arc::new),
-        }
+        self.cache.restore_sources(self.client, id, self.age).await
     }
 }
 

@@ -91,7 +91,7 @@ pub async fn plan_checks(
             "Terraform cannot undo this, and every invocation of the action restores again."
         }
     };
-    let reads = Reads::Cached(shared.cache(), &client);
+    let reads = Reads::plan(shared.cache(), &client);
     let Some(args) = RestoreArgs::from_value(config) else {
         return (None, target_only_checks(reads, config, ending).await);
     };
@@ -133,10 +133,17 @@ async fn target_only_checks(reads: Reads<'_>, config: &Value, ending: &str) -> D
     }
 }
 
-/// The checks again with fresh reads, just before the POST: a backup can rotate away, a gate
-/// close or a name change after the plan. Errors say that nothing was sent.
-pub async fn fresh_checks(client: &Client, args: &RestoreArgs) -> Result<Checked, Diagnostics> {
-    checks::run(Reads::Fresh(client), args).await.map_err(|d| {
+/// The checks again just before the POST, on answers at most seconds old: a backup can rotate
+/// away, a gate close or a name change after the plan. In an apply, Terraform re-plans the
+/// resource in this same process a moment before, so its answers are reused rather than read a
+/// second time (see `cache::PRE_POST_MAX_AGE`). Errors say that nothing was sent.
+pub async fn fresh_checks(
+    shared: &Shared,
+    client: &Client,
+    args: &RestoreArgs,
+) -> Result<Checked, Diagnostics> {
+    let reads = Reads::pre_post(shared.cache(), client);
+    checks::run(reads, args).await.map_err(|d| {
         d.into_iter()
             .map(|mut d| {
                 if d.is_error() {
@@ -160,12 +167,19 @@ pub fn interrupted_before_post() -> Diagnostic {
     )
 }
 
-/// Sends the restore: exactly one POST, never retried.
-pub async fn post(client: &Client, args: &RestoreArgs) -> Result<Operation, Diagnostic> {
-    client
+/// Sends the restore: exactly one POST, never retried. Whatever its outcome, the target's
+/// cached answers are dropped: a restore under way closes its gate, and a refused one may have
+/// been refused for something the cache still shows as fine.
+pub async fn post(
+    shared: &Shared,
+    client: &Client,
+    args: &RestoreArgs,
+) -> Result<Operation, Diagnostic> {
+    let sent = client
         .restore_from_vps(&args.target_vps_id, &args.source_vps_id, &args.backup_id)
-        .await
-        .map_err(|e| post_error(&e))
+        .await;
+    shared.cache().forget_target(&args.target_vps_id);
+    sent.map_err(|e| post_error(&e))
 }
 
 /// The error of a restore POST, at the attribute HostUp pointed at when it did.

@@ -260,7 +260,7 @@ impl Resource for VpsRestoreResource {
             ));
         };
         // Fresh reads: a backup can rotate away, a gate close or a name change after the plan.
-        let checked = match flow::fresh_checks(&client, &args).await {
+        let checked = match flow::fresh_checks(&self.shared, &client, &args).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(d),
         };
@@ -292,7 +292,7 @@ impl Resource for VpsRestoreResource {
         }
         let timeout = timeout_for_create(&req.planned);
         let started_at = now_rfc3339();
-        let op = match flow::post(&client, &args).await {
+        let op = match flow::post(&self.shared, &client, &args).await {
             Ok(op) => op,
             Err(d) => return ApplyResult::failed(d),
         };
