@@ -512,6 +512,78 @@ fn plan_time_checks_fail_at_the_attribute_without_a_post() {
     });
 }
 
+/// A saved plan applied later: Terraform plans each resource again in the apply's own provider
+/// process, and those reads are the last look before the POST (the checks before the POST reuse
+/// them rather than asking HostUp a second time). A world that changed since the saved plan stops
+/// the apply with nothing sent: a rotated backup fails our checks at `backup_id`; a renamed target
+/// makes the known `target_name` differ, which Terraform itself refuses.
+#[test]
+fn saved_plan_applies_with_one_read_each_and_stops_on_a_changed_world() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+
+        // Unchanged world: the apply reads the target once per endpoint, then POSTs once.
+        ws.run(&["plan", "-out=unchanged.tfplan"]).assert_success();
+        sim.reset_log();
+        ws.run(&["apply", "unchanged.tfplan"])
+            .assert_success()
+            .assert_output_contains("Apply complete! Resources: 1 added");
+        let log = sim.requests();
+        for endpoint in [
+            format!("/api/v2/vps/{WEB}"),
+            format!("/api/v2/vps/{WEB}/details"),
+            format!("/api/v2/vps/{WEB}/backups/restore-sources"),
+        ] {
+            let reads = log
+                .iter()
+                .filter(|r| r.method == "GET" && r.path == endpoint)
+                .count();
+            assert_eq!(reads, 1, "GET {endpoint} during the apply: {log:#?}");
+        }
+        assert_eq!(restore_posts(&log), [202]);
+
+        // The backup rotates away after the plan: our check stops the apply at backup_id.
+        ws.write_main_tf(&config(&[restore(
+            "r",
+            WEB,
+            DB,
+            NEWEST,
+            "  triggers = { run = \"2\" }",
+        )]));
+        ws.run(&["plan", "-out=rotated.tfplan"]).assert_success();
+        sim.admin("DELETE", &format!("/_sim/backups/{NEWEST}"), None);
+        sim.reset_log();
+        let out = ws.run(&["apply", "rotated.tfplan"]);
+        out.assert_failure();
+        let d = diagnostic(
+            &out,
+            "Error",
+            "Backup not found under the source VPS",
+            Some("hostup_vps_restore.r"),
+        );
+        assert_points_at(&d, "backup_id");
+        assert!(restore_posts(&sim.requests()).is_empty(), "nothing sent");
+
+        // The target is renamed after the plan: Terraform refuses the changed target_name.
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, OLDER, "")]));
+        ws.run(&["plan", "-out=renamed.tfplan"]).assert_success();
+        sim.admin(
+            "POST",
+            &format!("/_sim/vps/{WEB}"),
+            Some(json!({"name": "web-01-renamed"})),
+        );
+        sim.reset_log();
+        let out = ws.run(&["apply", "renamed.tfplan"]);
+        out.assert_failure()
+            .assert_output_contains("inconsistent final plan")
+            .assert_output_contains("target_name");
+        assert!(restore_posts(&sim.requests()).is_empty(), "nothing sent");
+    });
+}
+
 #[test]
 fn validate_refuses_bad_arguments_without_calling_the_api() {
     let provider = provider();
