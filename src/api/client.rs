@@ -28,7 +28,7 @@ use super::models::{
     BackupList, DeleteOutcome, GateLookup, GateOrigin, Job, Operation, Page, RestoreSource,
     RestoreSourcesBody, Vps, VpsDetails,
 };
-use super::ratelimit::{reset_wait, retry_after, RateLimiter};
+use super::ratelimit::{reset_wait, retry_after, RateLimiter, WaitTicket};
 
 /// Largest body read; a bigger one is cut off and then fails to decode.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -410,6 +410,16 @@ impl Client {
     /// Whether the rate-limit budget is short now (see `RateLimiter::scarce`).
     pub(crate) fn rate_budget_scarce(&self) -> bool {
         self.inner.limiter.scarce()
+    }
+
+    /// Counts a job wait for [`Client::poll_floor`] while the ticket lives.
+    pub(crate) fn join_wait(&self) -> WaitTicket<'_> {
+        self.inner.limiter.join_wait()
+    }
+
+    /// The shortest gap between two polls of one wait (see `RateLimiter::poll_floor`).
+    pub(crate) fn poll_floor(&self) -> Duration {
+        self.inner.limiter.poll_floor()
     }
 
     pub(crate) fn check_poll_url(&self, poll_url: &str) -> Result<(), ApiError> {

@@ -4,6 +4,7 @@
 //! operations) waits out the `Retry-After`, not just the one that got it. The lock is never held
 //! across an await.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +18,9 @@ const MAX_RESET_WAIT: Duration = Duration::from_secs(15 * 60);
 const SPACING_WITHOUT_RESET: Duration = Duration::from_secs(1);
 /// How long after a 429 the budget still counts as scarce.
 const SCARCE_AFTER_429: Duration = Duration::from_secs(60);
+/// The share of the request budget that the job polls of all concurrent waits may take together;
+/// the rest stays for the reads and POSTs that start more work.
+const POLL_SHARE: f64 = 0.5;
 
 #[derive(Debug, Default)]
 struct State {
@@ -26,11 +30,24 @@ struct State {
     reset_at: Option<Instant>,
     next_slot: Option<Instant>,
     last_429: Option<Instant>,
+    /// The longest time to a reset seen: an estimate of the window's length.
+    window: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     state: Mutex<State>,
+    /// Job waits under way on this client.
+    waits: AtomicUsize,
+}
+
+/// A job wait counted by [`RateLimiter::poll_floor`] while it lives.
+pub(crate) struct WaitTicket<'a>(&'a AtomicUsize);
+
+impl Drop for WaitTicket<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn low(remaining: u64, limit: Option<u64>) -> bool {
@@ -111,8 +128,10 @@ impl RateLimiter {
         if limit.is_some() {
             s.limit = limit;
         }
-        if reset.is_some() {
-            s.reset_at = reset;
+        if let Some(reset) = reset {
+            s.reset_at = Some(reset);
+            let left = reset.saturating_duration_since(Instant::now());
+            s.window = Some(s.window.map_or(left, |w| w.max(left)));
         }
         if s.remaining.is_some_and(|r| !low(r, s.limit)) {
             s.next_slot = None;
@@ -126,6 +145,27 @@ impl RateLimiter {
         let mut s = self.lock();
         s.blocked_until = Some(s.blocked_until.map_or(until, |b| b.max(until)));
         s.last_429 = Some(now);
+    }
+
+    /// Counts a job wait until the ticket is dropped.
+    pub(crate) fn join_wait(&self) -> WaitTicket<'_> {
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        WaitTicket(&self.waits)
+    }
+
+    /// The shortest gap between two polls of one wait that keeps the polls of every wait under
+    /// way within [`POLL_SHARE`] of the budget HostUp announced (`X-RateLimit-Limit` per window,
+    /// the window's length estimated from `X-RateLimit-Reset`). Zero while HostUp has announced
+    /// neither: a single restore polls as its schedule says, fifty share the budget.
+    pub(crate) fn poll_floor(&self) -> Duration {
+        let waits = self.waits.load(Ordering::Relaxed);
+        let s = self.lock();
+        match (s.window, s.limit) {
+            (Some(window), Some(limit)) if limit > 0 && waits > 0 => {
+                window.mul_f64(waits as f64 / (limit as f64 * POLL_SHARE))
+            }
+            _ => Duration::ZERO,
+        }
     }
 
     /// Whether the request budget is short right now: a 429 was answered within the last
@@ -290,6 +330,36 @@ mod tests {
             !rl.scarce(),
             "a new window with plenty left, the 429 long past"
         );
+    }
+
+    #[test]
+    fn concurrent_waits_share_half_the_announced_budget() {
+        let rl = RateLimiter::default();
+        let first = rl.join_wait();
+        assert_eq!(rl.poll_floor(), Duration::ZERO, "no budget announced");
+        let reset = (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339();
+        rl.observe(&headers(&[
+            ("x-ratelimit-limit", "300".to_owned()),
+            ("x-ratelimit-remaining", "299".to_owned()),
+            ("x-ratelimit-reset", reset),
+        ]));
+        // 300 requests a minute, half for polls: one wait may poll every 0.4 s ...
+        let one = rl.poll_floor();
+        assert!(
+            one > Duration::from_millis(380) && one <= Duration::from_millis(400),
+            "{one:?}"
+        );
+        // ... fifty waits every 20 s each.
+        let others: Vec<_> = (0..49).map(|_| rl.join_wait()).collect();
+        let fifty = rl.poll_floor();
+        assert!(
+            fifty > Duration::from_secs(19) && fifty <= Duration::from_secs(20),
+            "{fifty:?}"
+        );
+        drop(others);
+        assert_eq!(rl.poll_floor(), one, "finished waits give their share back");
+        drop(first);
+        assert_eq!(rl.poll_floor(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

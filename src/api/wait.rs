@@ -52,31 +52,55 @@ impl PollSchedule {
     /// A blind schedule cannot be both prompt and frugal (a 120 s job wants a lag under 7 s,
     /// which would take ~40 blind polls); aiming at the projected end needs ~14.
     ///
-    /// When the rate-limit budget is `scarce`, polls spread out: blind ones at least `elapsed`
-    /// apart (so their times double), projected ones capped at twice `elapsed`. A fixed schedule
-    /// (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked either way.
+    /// The rate-limit `budget` spreads polls out. When it is scarce, blind polls wait at least
+    /// `elapsed` (so their times double) and projections may reach twice `elapsed`. Its floor
+    /// (this wait's fair share of the poll budget, see `RateLimiter::poll_floor`) holds every
+    /// poll back except the one aimed at the projected end, which is the poll worth sending. A
+    /// fixed schedule (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked.
     pub fn wait_after(
         &self,
         interval: Duration,
         elapsed: Duration,
         percentage: Option<f64>,
-        scarce: bool,
+        budget: PollBudget,
     ) -> Duration {
+        self.next_poll(interval, elapsed, percentage, budget).wait
+    }
+
+    /// [`wait_after`](Self::wait_after), also saying whether the poll is aimed at the end.
+    fn next_poll(
+        &self,
+        interval: Duration,
+        elapsed: Duration,
+        percentage: Option<f64>,
+        budget: PollBudget,
+    ) -> NextPoll {
+        let held = |wait: Duration| NextPoll {
+            wait,
+            at_projected_end: false,
+        };
         if self.initial >= self.max {
-            return interval;
+            return held(interval);
         }
-        let (blind, cap_share) = if scarce {
+        let (blind, cap_share) = if budget.scarce {
             (interval.max(elapsed), SCARCE_CAP_SHARE)
         } else {
             (interval, PROJECTION_CAP_SHARE)
         };
         let usable = percentage.filter(|p| p.is_finite() && *p >= 1.0 && *p < 100.0);
         let Some(p) = usable else {
-            return blind;
+            return held(blind.max(budget.floor));
         };
         let remaining = elapsed.mul_f64(100.0 / p - 1.0) + PROJECTION_SLACK;
         let cap = blind.max(elapsed.mul_f64(cap_share));
-        remaining.min(cap)
+        if remaining <= cap {
+            NextPoll {
+                wait: remaining,
+                at_projected_end: true,
+            }
+        } else {
+            held(cap.max(budget.floor))
+        }
     }
 
     fn next(&self, current: Duration) -> Duration {
@@ -87,6 +111,24 @@ impl PollSchedule {
         };
         current.mul_f64(factor).min(self.max).max(self.initial)
     }
+}
+
+/// When to poll next, and whether that poll is the one aimed at the job's projected end (which the
+/// poll budget's floor does not hold back).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NextPoll {
+    wait: Duration,
+    at_projected_end: bool,
+}
+
+/// What the client's rate limiter says about the request budget when a poll is scheduled.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PollBudget {
+    /// Short now: a 429 in the last minute, or under half of the window's requests left.
+    pub scarce: bool,
+    /// The shortest gap between two polls of this wait that keeps the polls of every wait under
+    /// way within their share of the announced budget; zero when HostUp announced none.
+    pub floor: Duration,
 }
 
 /// What the progress callback sees.
@@ -223,12 +265,18 @@ impl Client {
         let mut reported: Option<(JobStatus, Option<f64>, Option<String>)> = None;
         let mut interval = opts.poll.initial;
         let started = Instant::now();
+        let _counted = self.join_wait();
+        let fixed = opts.poll.initial >= opts.poll.max;
         // The POST's answer already said the job is queued or running: asking again at once
         // would only repeat it, so the first poll waits one interval (unless it said the job
         // already ended, when the poll fetches the record at once).
-        let mut wake = started;
+        let mut last_poll = started;
+        let mut next = NextPoll {
+            wait: Duration::ZERO,
+            at_projected_end: false,
+        };
         if !op.status.is_terminal() {
-            wake += interval;
+            next.wait = interval;
             interval = opts.poll.next(interval);
         }
         let timed_out = |status: JobStatus, pct: Option<f64>| WaitOutcome::TimedOut {
@@ -255,7 +303,13 @@ impl Client {
                     return Ok(timed_out(last_status, last_percentage));
                 }
                 polled = async {
-                    tokio::time::sleep_until(wake).await;
+                    tokio::time::sleep_until(last_poll + next.wait).await;
+                    // Restores started together begin their waits together: the share of the
+                    // poll budget each may use is only known once all have begun, so a wait
+                    // scheduled earlier defers to it, unless the poll is aimed at the end.
+                    if !fixed && !next.at_projected_end {
+                        tokio::time::sleep_until(last_poll + self.poll_floor()).await;
+                    }
                     self.get_job(&op.poll_url).await
                 } => polled,
             };
@@ -301,13 +355,14 @@ impl Client {
             if job.is_completed() {
                 return Ok(WaitOutcome::Completed(job));
             }
-            let wait = opts.poll.wait_after(
-                interval,
-                started.elapsed(),
-                job.percentage,
-                self.rate_budget_scarce(),
-            );
-            wake = Instant::now() + wait;
+            let budget = PollBudget {
+                scarce: self.rate_budget_scarce(),
+                floor: self.poll_floor(),
+            };
+            last_poll = Instant::now();
+            next = opts
+                .poll
+                .next_poll(interval, started.elapsed(), job.percentage, budget);
             interval = opts.poll.next(interval);
         }
     }
@@ -340,9 +395,9 @@ mod tests {
     /// 0 while queued (its first tenth), as hostup-sim does; the first poll waits one interval
     /// after the POST, as `wait_for_job` does, and each poll takes 10 ms. Returns the number of
     /// polls and how long after the job's end the last one saw it.
-    fn simulate(duration: f64, scarce: bool) -> (u32, f64) {
+    fn simulate(duration: f64, budget: PollBudget) -> (u32, f64) {
         let s = PollSchedule::default();
-        let (mut t, mut polls) = (s.initial.as_secs_f64(), 0);
+        let (mut t, mut polls) = (s.initial.max(budget.floor).as_secs_f64(), 0);
         let mut interval = s.next(s.initial);
         loop {
             t += 0.01;
@@ -357,7 +412,7 @@ mod tests {
                 (frac * 100.0).floor().clamp(1.0, 99.0)
             };
             t += s
-                .wait_after(interval, Duration::from_secs_f64(t), Some(pct), scarce)
+                .wait_after(interval, Duration::from_secs_f64(t), Some(pct), budget)
                 .as_secs_f64();
             interval = s.next(interval);
         }
@@ -367,7 +422,7 @@ mod tests {
     fn progress_guided_polls_see_the_end_promptly_and_rarely() {
         for tenths in (20..=6000).step_by(7) {
             let d = f64::from(tenths) / 10.0;
-            let (polls, lag) = simulate(d, false);
+            let (polls, lag) = simulate(d, PollBudget::default());
             assert!(lag <= 1.0 + 0.05 * d, "job of {d} s seen {lag:.2} s late");
             if d <= 120.0 {
                 assert!(polls <= 15, "job of {d} s took {polls} polls");
@@ -375,12 +430,17 @@ mod tests {
         }
     }
 
+    const SCARCE: PollBudget = PollBudget {
+        scarce: true,
+        floor: Duration::ZERO,
+    };
+
     #[test]
     fn a_scarce_budget_buys_fewer_polls_with_little_lag() {
         for tenths in (20..=6000).step_by(7) {
             let d = f64::from(tenths) / 10.0;
-            let (normal, _) = simulate(d, false);
-            let (polls, lag) = simulate(d, true);
+            let (normal, _) = simulate(d, PollBudget::default());
+            let (polls, lag) = simulate(d, SCARCE);
             assert!(
                 polls <= normal,
                 "job of {d} s: {polls} scarce polls > {normal}"
@@ -393,8 +453,38 @@ mod tests {
                 );
             }
         }
-        assert!(simulate(30.0, true).0 <= 5);
-        assert!(simulate(120.0, true).0 <= 7);
+        assert!(simulate(30.0, SCARCE).0 <= 5);
+        assert!(simulate(120.0, SCARCE).0 <= 7);
+    }
+
+    #[test]
+    fn a_shared_budget_spaces_polls_but_not_the_one_aimed_at_the_end() {
+        // Fifty restores under 300 requests a minute: each wait may poll every 20 s.
+        let shared = PollBudget {
+            scarce: true,
+            floor: Duration::from_secs(20),
+        };
+        for d in [30.0, 60.0, 120.0, 300.0] {
+            let (polls, lag) = simulate(d, shared);
+            assert!(lag <= 1.0 + 0.05 * d, "job of {d} s seen {lag:.2} s late");
+            assert!(polls <= 4, "job of {d} s took {polls} polls");
+        }
+        let s = PollBudget::default();
+        let p = PollSchedule::default();
+        let at = Duration::from_secs(30);
+        assert_eq!(p.wait_after(at, at, None, shared), Duration::from_secs(30));
+        assert_eq!(
+            p.wait_after(Duration::from_secs(1), Duration::from_secs(2), None, shared),
+            Duration::from_secs(20),
+            "a blind poll waits for its share"
+        );
+        // 90% after 30 s: the end is 3.3 s away, and that poll goes, floor or not.
+        let end = p.wait_after(Duration::from_secs(10), at, Some(90.0), shared);
+        assert!(end < Duration::from_secs(4), "{end:?}");
+        assert_eq!(
+            end,
+            p.wait_after(Duration::from_secs(10), at, Some(90.0), s)
+        );
     }
 
     #[test]
@@ -402,40 +492,46 @@ mod tests {
         let s = PollSchedule::default();
         let ten = Duration::from_secs(10);
         let at = Duration::from_secs(100);
-        assert_eq!(s.wait_after(ten, at, None, false), ten);
-        assert_eq!(s.wait_after(ten, at, Some(0.0), false), ten);
-        assert_eq!(s.wait_after(ten, at, Some(100.0), false), ten);
-        assert_eq!(s.wait_after(ten, at, Some(f64::NAN), false), ten);
+        assert_eq!(s.wait_after(ten, at, None, PollBudget::default()), ten);
+        assert_eq!(s.wait_after(ten, at, Some(0.0), PollBudget::default()), ten);
+        assert_eq!(
+            s.wait_after(ten, at, Some(100.0), PollBudget::default()),
+            ten
+        );
+        assert_eq!(
+            s.wait_after(ten, at, Some(f64::NAN), PollBudget::default()),
+            ten
+        );
         let fixed = PollSchedule {
             initial: ten,
             max: ten,
             factor: 1.0,
         };
         assert_eq!(
-            fixed.wait_after(ten, at, Some(98.0), true),
+            fixed.wait_after(ten, at, Some(98.0), SCARCE),
             ten,
             "a fixed schedule is kept, even when the budget is scarce"
         );
         // Scarce: blind polls wait at least as long as waited so far; a projection may reach
         // twice that.
-        assert_eq!(s.wait_after(ten, at, None, true), at);
+        assert_eq!(s.wait_after(ten, at, None, SCARCE), at);
         assert_eq!(
-            s.wait_after(ten, at, Some(20.0), true),
+            s.wait_after(ten, at, Some(20.0), SCARCE),
             Duration::from_secs(200)
         );
         // 80% after 100 s: the end is 25 s away, but a misleading percentage may cost at
         // most a quarter of the time waited so far.
         assert_eq!(
-            s.wait_after(ten, at, Some(80.0), false),
+            s.wait_after(ten, at, Some(80.0), PollBudget::default()),
             Duration::from_secs(25)
         );
         assert_eq!(
-            s.wait_after(ten, at, Some(50.0), false),
+            s.wait_after(ten, at, Some(50.0), PollBudget::default()),
             Duration::from_secs(25)
         );
         // Near the end the poll is aimed just past the projection, sooner than the schedule.
         assert_eq!(
-            s.wait_after(ten, at, Some(98.0), false),
+            s.wait_after(ten, at, Some(98.0), PollBudget::default()),
             Duration::from_secs_f64(100.0 * (100.0 / 98.0 - 1.0)) + PROJECTION_SLACK
         );
     }
