@@ -287,7 +287,11 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
     let id = s(&later.new_state, "id").to_owned();
     assert!(sim_backups(&sim, SRC).contains(&id));
     assert_eq!(s(&later.new_state, "backup_type"), "manual");
-    assert_eq!(backup_posts(&sim.requests()).len(), 1, "a refresh never POSTs");
+    assert_eq!(
+        backup_posts(&sim.requests()).len(),
+        1,
+        "a refresh never POSTs"
+    );
 }
 
 #[tokio::test]

@@ -61,7 +61,9 @@ pub fn matching<'a>(
 
 /// Statuses of the requests of `method` whose path ends with `path_suffix`, oldest first.
 pub fn statuses(log: &[SimRequest], method: &str, path_suffix: &str) -> Vec<u16> {
-    matching(log, method, path_suffix).map(|r| r.status).collect()
+    matching(log, method, path_suffix)
+        .map(|r| r.status)
+        .collect()
 }
 
 /// Statuses of the restore POSTs (`POST …/backups/actions/restore-from-vps`) in `log`.
