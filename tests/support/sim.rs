@@ -66,9 +66,12 @@ pub fn statuses(log: &[SimRequest], method: &str, path_suffix: &str) -> Vec<u16>
         .collect()
 }
 
+/// The path suffix of a restore POST.
+pub const RESTORE_PATH: &str = "/backups/actions/restore-from-vps";
+
 /// Statuses of the restore POSTs (`POST …/backups/actions/restore-from-vps`) in `log`.
 pub fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
-    statuses(log, "POST", "/backups/actions/restore-from-vps")
+    statuses(log, "POST", RESTORE_PATH)
 }
 
 /// Statuses of the backup-create POSTs (`POST …/backups`) in `log`.
