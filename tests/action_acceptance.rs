@@ -7,10 +7,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-
 use serde_json::Value as Json;
+use support::sim::{restore_posts, Sim};
 use support::*;
 
 const KEY: &str = "hu_sim_acme_full_0001";
@@ -32,20 +30,6 @@ provider "hostup" {}
 "#;
 
 /// `hostup-sim` on 127.0.0.1:0 with the example fixture, one backup of which fails to restore.
-struct Sim {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_sim(job_duration: &str) -> Sim {
     let mut fixture: Json = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("examples/sim/fixture.json"))
@@ -59,58 +43,7 @@ fn start_sim(job_duration: &str) -> Sim {
         .and_then(|b| b.iter_mut().find(|b| b["id"] == BROKEN))
         .expect("db-01's first backup in the example fixture");
     backup["failRestore"] = Json::from(BROKEN_REASON);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fixture.to_string()).expect("write fixture");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
-        .arg("--fixture")
-        .arg(&path)
-        .args(["--job-duration", job_duration])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hostup-sim");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read base URL");
-    let base = line.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "got {base:?}");
-    Sim {
-        child,
-        base,
-        _dir: dir,
-        _stdout: stdout,
-    }
-}
-
-impl Sim {
-    /// Restore POSTs that reached the simulator, with their answer status.
-    fn restore_posts(&self) -> Vec<u64> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let log: Json = rt.block_on(async {
-            reqwest::get(format!("{}/_sim/requests", self.base))
-                .await
-                .expect("request log")
-                .json()
-                .await
-                .expect("request log JSON")
-        });
-        log.as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| {
-                r["method"] == "POST"
-                    && r["path"]
-                        .as_str()
-                        .is_some_and(|p| p.ends_with("restore-from-vps"))
-            })
-            .map(|r| r["status"].as_u64().unwrap_or(0))
-            .collect()
-    }
+    Sim::start(&fixture, &["--job-duration", job_duration])
 }
 
 fn provider() -> ProviderDir {
@@ -124,7 +57,7 @@ fn provider() -> ProviderDir {
 fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim) -> Workspace {
     let mut ws = Workspace::with_providers(cli, &[provider]);
     ws.set_env("HOSTUP_API_KEY", KEY)
-        .set_env("HOSTUP_ENDPOINT", sim.base.as_str())
+        .set_env("HOSTUP_ENDPOINT", sim.base_url())
         .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
     ws
 }
@@ -175,7 +108,10 @@ fn invoke_restores_once_and_shows_progress() {
         plan.assert_success()
             .assert_output_contains("Apply will overwrite VPS web-01")
             .assert_output_contains("every invocation of the action restores again");
-        assert!(sim.restore_posts().is_empty(), "a plan never POSTs");
+        assert!(
+            restore_posts(&sim.requests()).is_empty(),
+            "a plan never POSTs"
+        );
 
         let out = ws.run(&[
             "apply",
@@ -198,7 +134,11 @@ fn invoke_restores_once_and_shows_progress() {
             progress.iter().any(|l| l.contains("% done after")),
             "a progress line while the job ran: {progress:#?}"
         );
-        assert_eq!(sim.restore_posts(), [202], "exactly one restore POST");
+        assert_eq!(
+            restore_posts(&sim.requests()),
+            [202],
+            "exactly one restore POST"
+        );
         // Nothing of the action lands in state, so a plain plan stays empty.
         ws.assert_plan_empty();
     });
@@ -222,7 +162,7 @@ fn a_failing_job_fails_the_run_with_its_reason() {
         assert!(text.contains(BROKEN_REASON), "{text}");
         assert!(text.contains("HostUp job job_"), "names the job: {text}");
         assert!(text.contains("invoke the action again"), "{text}");
-        assert_eq!(sim.restore_posts(), [202]);
+        assert_eq!(restore_posts(&sim.requests()), [202]);
     });
 }
 
@@ -250,7 +190,7 @@ fn a_gate_blocked_target_fails_at_plan_without_a_post() {
             "refused by the plan, not by the invoke-time re-check: {text}"
         );
         assert!(
-            sim.restore_posts().is_empty(),
+            restore_posts(&sim.requests()).is_empty(),
             "no POST after a failed plan"
         );
     });
@@ -271,11 +211,11 @@ fn a_trigger_restores_after_the_resource_is_created() {
             "{text}"
         );
         assert!(text.contains("restoring edge-01"), "{text}");
-        assert_eq!(sim.restore_posts(), [202]);
+        assert_eq!(restore_posts(&sim.requests()), [202]);
         // Already created: the next plan runs no trigger and restores nothing.
         ws.assert_plan_empty();
         ws.apply();
-        assert_eq!(sim.restore_posts(), [202], "no second restore");
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
     });
 }
 
@@ -297,7 +237,7 @@ fn older_terraform_plans_with_a_provider_that_declares_actions() {
         ws.run(&["plan"])
             .assert_success()
             .assert_output_contains("Apply will overwrite VPS web-01");
-        assert!(sim.restore_posts().is_empty());
+        assert!(restore_posts(&sim.requests()).is_empty());
     });
 }
 
@@ -328,6 +268,6 @@ fn ctrl_c_ends_the_wait_with_the_job_id_and_no_second_post() {
         assert!(text.contains("Restore of web-01"), "{text}");
         assert!(text.contains("interrupted"), "{text}");
         assert!(text.contains("the job itself was not cancelled"), "{text}");
-        assert_eq!(sim.restore_posts(), [202]);
+        assert_eq!(restore_posts(&sim.requests()), [202]);
     });
 }

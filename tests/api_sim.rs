@@ -5,13 +5,13 @@
 //! means one of them misread the contract. Each test starts its own simulator with a fixture in a
 //! temp dir and short jobs, and reads what was really sent from `/_sim/requests`.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use support::sim::{statuses, with_job_duration, Sim};
 use terraform_provider_hostup::api::{
     ApiError, ApiKey, Client, ClientConfig, DeleteOutcome, GateLookup, GateOrigin, JobProgress,
     JobStatus, Operation, PollSchedule, RetryPolicy, SourceType, WaitOptions, WaitOutcome,
@@ -98,116 +98,28 @@ fn acme_ids() -> Vec<&'static str> {
     ids
 }
 
-/// A running simulator; killed when dropped.
-struct Sim {
-    child: Child,
-    base: Url,
-    admin: reqwest::Client,
-    dir: tempfile::TempDir,
-    _stdout: BufReader<ChildStdout>,
+/// Starts `hostup-sim` with the fixture, a request log file and `args` (800 ms jobs unless
+/// `--job-duration` is given).
+fn start(args: &[&str]) -> Sim {
+    Sim::start_with_request_log(&fixture(), &with_job_duration("800ms", args))
 }
 
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn base(sim: &Sim) -> Url {
+    Url::parse(sim.base_url()).unwrap_or_else(|e| panic!("{:?} is not a URL: {e}", sim.base_url()))
 }
 
-impl Sim {
-    /// Starts `hostup-sim` with the fixture, a request log file and `args` (800 ms jobs unless
-    /// `--job-duration` is given).
-    fn start(args: &[&str]) -> Sim {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let fixture = dir.path().join("fixture.json");
-        std::fs::write(&fixture, fixture_text()).expect("write fixture");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostup-sim"));
-        cmd.arg("--fixture")
-            .arg(&fixture)
-            .arg("--request-log")
-            .arg(dir.path().join("requests.jsonl"));
-        if !args.contains(&"--job-duration") {
-            cmd.args(["--job-duration", "800ms"]);
-        }
-        let mut child = cmd
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start hostup-sim");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read base URL");
-        let base = Url::parse(line.trim())
-            .unwrap_or_else(|e| panic!("first stdout line {line:?} is not a URL: {e}"));
-        // The admin client is plain reqwest, which needs a process-wide provider even for http.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Sim {
-            child,
-            base,
-            admin: reqwest::Client::new(),
-            dir,
-            _stdout: stdout,
-        }
-    }
-
-    fn client(&self, key: &str) -> Client {
-        Client::new(config(&self.base, key)).expect("client")
-    }
-
-    fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("admin URL")
-    }
-
-    async fn get_admin(&self, path: &str) -> Value {
-        let res = self
-            .admin
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("admin GET");
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.json().await.expect("admin JSON")
-    }
-
-    async fn post_admin(&self, path: &str, body: Value) {
-        let res = self
-            .admin
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("admin POST");
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-    }
-
-    async fn requests(&self) -> Vec<Value> {
-        match self.get_admin("/_sim/requests").await {
-            Value::Array(entries) => entries,
-            other => panic!("request log is not an array: {other}"),
-        }
-    }
-
-    async fn state(&self) -> Value {
-        self.get_admin("/_sim/state").await
-    }
-
-    async fn vps_state(&self, id: &str) -> Value {
-        let state = self.state().await;
-        state["vps"]
-            .as_array()
-            .and_then(|all| all.iter().find(|v| v["id"] == id))
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} not in /_sim/state"))
-    }
-
-    fn log_file(&self) -> PathBuf {
-        self.dir.path().join("requests.jsonl")
-    }
+fn client(sim: &Sim, key: &str) -> Client {
+    Client::new(config(&base(sim), key)).expect("client")
 }
 
-fn fixture_text() -> String {
-    fixture().to_string()
+/// The simulator's record of VPS `id` (`GET /_sim/state`).
+fn vps_state(sim: &Sim, id: &str) -> Value {
+    let state = sim.state();
+    state["vps"]
+        .as_array()
+        .and_then(|all| all.iter().find(|v| v["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not in /_sim/state"))
 }
 
 fn config(base: &Url, key: &str) -> ClientConfig {
@@ -236,14 +148,6 @@ fn wait_opts(timeout: Duration) -> WaitOptions {
 
 fn restore_path(target: &str) -> String {
     format!("/api/v2/vps/{target}/backups/actions/restore-from-vps")
-}
-
-/// Statuses of the logged requests with this method and exact path, in order.
-fn statuses(log: &[Value], method: &str, path: &str) -> Vec<u64> {
-    log.iter()
-        .filter(|e| e["method"] == method && e["path"] == path)
-        .map(|e| e["status"].as_u64().expect("status"))
-        .collect()
 }
 
 fn assert_no_secret(what: &str, text: &str) {
@@ -283,8 +187,8 @@ async fn restore(c: &Client, target: &str, source: &str, backup: &str) -> Operat
 
 #[tokio::test]
 async fn vps_list_pages_and_the_walking_helper_agree() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
 
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
@@ -315,11 +219,11 @@ async fn vps_list_pages_and_the_walking_helper_agree() {
     assert_eq!(web.name.as_deref(), Some("web-01"));
     assert_eq!(web.primary_ip.as_deref(), Some("192.0.2.10"));
 
-    let log = sim.requests().await;
+    let log = sim.requests();
     let list_queries: Vec<_> = log
         .iter()
-        .filter(|e| e["path"] == "/api/v2/vps")
-        .map(|e| e["query"].as_str().unwrap_or("").to_owned())
+        .filter(|e| e.path == "/api/v2/vps")
+        .map(|e| e.raw["query"].as_str().unwrap_or("").to_owned())
         .collect();
     assert_eq!(list_queries.len(), 5, "{list_queries:?}");
     assert!(list_queries[1].contains("cursor="), "{list_queries:?}");
@@ -328,8 +232,8 @@ async fn vps_list_pages_and_the_walking_helper_agree() {
 
 #[tokio::test]
 async fn vps_summary_and_details_are_read() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     let vps = c.get_vps(TARGET).await.unwrap();
     assert_eq!(vps.id, TARGET);
     assert_eq!(vps.name.as_deref(), Some("web-01"));
@@ -356,8 +260,8 @@ async fn restore_gate_is_read_wherever_the_api_puts_it() {
         ("details", Some(GateOrigin::Details)),
         ("none", None),
     ] {
-        let sim = Sim::start(&["--gate-location", location]);
-        let c = sim.client(FULL);
+        let sim = start(&["--gate-location", location]);
+        let c = client(&sim, FULL);
         let open = c.restore_gate(TARGET).await.unwrap();
         let closed = c.restore_gate(GATED).await.unwrap();
         match want {
@@ -380,7 +284,7 @@ async fn restore_gate_is_read_wherever_the_api_puts_it() {
                 assert_eq!(closed, GateLookup::Unknown);
             }
         }
-        let log = sim.requests().await;
+        let log = sim.requests();
         let details = format!("/api/v2/vps/{TARGET}/details");
         let want_details = if location == "vps" { 0 } else { 1 };
         assert_eq!(
@@ -393,8 +297,8 @@ async fn restore_gate_is_read_wherever_the_api_puts_it() {
 
 #[tokio::test]
 async fn restore_sources_exclude_the_target_and_list_newest_first() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     let sources = c.restore_sources(TARGET).await.unwrap();
     let ids: Vec<_> = sources.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(
@@ -434,8 +338,8 @@ async fn restore_sources_exclude_the_target_and_list_newest_first() {
 /// A restore that completes and one that fails, then a backup create / list / delete, all polled
 /// through the given job envelope.
 async fn jobs_complete_and_fail_in(envelope: &str) {
-    let sim = Sim::start(&["--job-envelope", envelope]);
-    let c = sim.client(FULL);
+    let sim = start(&["--job-envelope", envelope]);
+    let c = client(&sim, FULL);
 
     let op = restore(&c, TARGET, SOURCE, NEWEST).await;
     assert_eq!(op.status, JobStatus::Queued, "{envelope}");
@@ -477,7 +381,7 @@ async fn jobs_complete_and_fail_in(envelope: &str) {
     }
     assert!(c.get_job(&op.poll_url).await.unwrap().is_completed());
 
-    let target = sim.vps_state(TARGET).await;
+    let target = vps_state(&sim, TARGET);
     assert_eq!(
         target["restoredFrom"]["sourceVpsId"], SOURCE,
         "{envelope}: {target}"
@@ -502,7 +406,7 @@ async fn jobs_complete_and_fail_in(envelope: &str) {
     assert_eq!(job_id, &op.job_id);
     assert_eq!(reason, FAIL_REASON);
     assert!(outcome.to_string().contains(FAIL_REASON));
-    let target = sim.vps_state(TARGET).await;
+    let target = vps_state(&sim, TARGET);
     assert_eq!(target["restoredFrom"]["backupId"], NEWEST);
     assert_eq!(target["restoreCount"], 1);
 
@@ -557,7 +461,7 @@ async fn jobs_complete_and_fail_in(envelope: &str) {
         .map(|b| b.id)
         .collect();
     assert_eq!(ids, [TARGET_BKP]);
-    let log = sim.requests().await;
+    let log = sim.requests();
     let delete_path = format!("/api/v2/vps/{TARGET}/backups/{new_id}");
     assert_eq!(statuses(&log, "DELETE", &delete_path), [204, 404]);
 }
@@ -574,12 +478,12 @@ async fn v2_envelope_jobs_complete_and_fail() {
 
 #[tokio::test]
 async fn absolute_poll_url_on_the_same_origin_is_followed() {
-    let sim = Sim::start(&["--poll-url-mode", "absolute", "--job-duration", "300ms"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--poll-url-mode", "absolute", "--job-duration", "300ms"]);
+    let c = client(&sim, FULL);
     let op = restore(&c, TARGET, SOURCE, SMALL).await;
     assert!(op
         .poll_url
-        .starts_with(sim.base.as_str().trim_end_matches('/')));
+        .starts_with(sim.base_url().trim_end_matches('/')));
     let outcome = c
         .wait_for_job(&op, wait_opts(Duration::from_secs(10)))
         .await
@@ -591,8 +495,8 @@ async fn absolute_poll_url_on_the_same_origin_is_followed() {
 
 #[tokio::test]
 async fn wrong_key_is_a_typed_401() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(WRONG);
+    let sim = start(&[]);
+    let c = client(&sim, WRONG);
     let err = c.get_vps(TARGET).await.unwrap_err();
     let text = shown(&err);
     assert_eq!(err.status(), Some(401));
@@ -602,7 +506,7 @@ async fn wrong_key_is_a_typed_401() {
     assert!(text.contains("401") && text.contains(&request_id), "{text}");
     assert!(text.contains("API key"), "says what to check: {text}");
     // A 401 is not retried.
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(
         statuses(&log, "GET", &format!("/api/v2/vps/{TARGET}")),
         [401]
@@ -611,8 +515,8 @@ async fn wrong_key_is_a_typed_401() {
 
 #[tokio::test]
 async fn read_only_key_is_refused_naming_the_missing_scope() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(READ);
+    let sim = start(&[]);
+    let c = client(&sim, READ);
     c.get_vps(TARGET)
         .await
         .expect("read:vm is enough for reads");
@@ -636,22 +540,22 @@ async fn read_only_key_is_refused_naming_the_missing_scope() {
         .and_then(|p| p.detail.as_deref())
         .is_some_and(|d| d.contains("backup:vm")));
     assert_eq!(c.request_counts().post, 1);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(statuses(&log, "POST", &restore_path(TARGET)), [403]);
-    assert_eq!(sim.state().await["jobs"], json!([]), "nothing was queued");
+    assert_eq!(sim.state()["jobs"], json!([]), "nothing was queued");
 }
 
 #[tokio::test]
 async fn another_clients_vps_is_not_found() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     for err in [
         c.get_vps(FOREIGN).await.unwrap_err(),
         c.get_vps_details(FOREIGN).await.unwrap_err(),
         c.restore_from_vps(FOREIGN, SOURCE, NEWEST)
             .await
             .unwrap_err(),
-        sim.client(OTHER).get_vps(TARGET).await.unwrap_err(),
+        client(&sim, OTHER).get_vps(TARGET).await.unwrap_err(),
     ] {
         let text = shown(&err);
         assert!(err.is_not_found(), "{text}");
@@ -659,7 +563,7 @@ async fn another_clients_vps_is_not_found() {
         assert!(err.request_id().is_some());
     }
     // The GETs were not retried on 404 either.
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(
         statuses(&log, "GET", &format!("/api/v2/vps/{FOREIGN}")),
         [404]
@@ -668,8 +572,8 @@ async fn another_clients_vps_is_not_found() {
 
 #[tokio::test]
 async fn restore_validation_errors_point_at_the_field() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     let cases = [
         (TARGET, TARGET, TARGET_BKP, "/sourceVpsId", "same VPS"),
         (
@@ -719,13 +623,13 @@ async fn restore_validation_errors_point_at_the_field() {
         assert!(text.contains(pointer), "{why}: {text}");
         assert_eq!(c.request_counts().post, i as u64 + 1, "{why}: sent once");
     }
-    assert_eq!(sim.state().await["jobs"], json!([]));
+    assert_eq!(sim.state()["jobs"], json!([]));
 }
 
 #[tokio::test]
 async fn second_restore_while_one_runs_is_409_and_sent_once() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     let first = restore(&c, TARGET, SOURCE, NEWEST).await;
     let err = c.restore_from_vps(TARGET, SOURCE, SMALL).await.unwrap_err();
     let text = shown(&err);
@@ -736,7 +640,7 @@ async fn second_restore_while_one_runs_is_409_and_sent_once() {
         "names the running job: {text}"
     );
     assert_eq!(c.request_counts().post, 2);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(
         statuses(&log, "POST", &restore_path(TARGET)),
         [202, 409],
@@ -748,15 +652,15 @@ async fn second_restore_while_one_runs_is_409_and_sent_once() {
     shown(&err);
     assert_eq!(err.status(), Some(409));
     assert_eq!(err.code(), Some("vps_not_ready"));
-    assert_eq!(sim.state().await["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(sim.state()["jobs"].as_array().unwrap().len(), 1);
 }
 
 // ----- rate limits and 5xx ---------------------------------------------------------------------
 
 #[tokio::test]
 async fn a_burst_of_reads_over_the_rate_limit_all_succeed() {
-    let sim = Sim::start(&["--rate-limit", "4/1s"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--rate-limit", "4/1s"]);
+    let c = client(&sim, FULL);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..12 {
@@ -772,11 +676,13 @@ async fn a_burst_of_reads_over_the_rate_limit_all_succeed() {
             got.map_err(|e| e.to_string())
         );
     }
-    let log = sim.requests().await;
-    let limited: Vec<_> = log.iter().filter(|e| e["status"] == 429).collect();
+    let log = sim.requests();
+    let limited: Vec<_> = log.iter().filter(|e| e.status == 429).collect();
     assert!(!limited.is_empty(), "12 reads at 4/s must meet a 429");
-    assert!(limited.iter().all(|e| e["fault"] == "rate_limit"));
-    assert_eq!(log.iter().filter(|e| e["status"] == 200).count(), 12);
+    assert!(limited
+        .iter()
+        .all(|e| e.fault.as_deref() == Some("rate_limit")));
+    assert_eq!(log.iter().filter(|e| e.status == 200).count(), 12);
     // Retry-After is 1 s, and 12 reads need three windows of 4.
     assert!(
         started.elapsed() >= Duration::from_millis(1900),
@@ -787,14 +693,14 @@ async fn a_burst_of_reads_over_the_rate_limit_all_succeed() {
 
 #[tokio::test]
 async fn a_rate_limited_restore_is_sent_again_and_queued_once() {
-    let sim = Sim::start(&["--rate-limit", "3/1s"]);
+    let sim = start(&["--rate-limit", "3/1s"]);
     // Another process with the same key spends the window, so this client meets a 429 it could
     // not have seen coming.
-    let other = sim.client(FULL);
+    let other = client(&sim, FULL);
     for _ in 0..3 {
         other.get_vps(TARGET).await.unwrap();
     }
-    let c = sim.client(FULL);
+    let c = client(&sim, FULL);
     let started = Instant::now();
     let op = restore(&c, TARGET, SOURCE, NEWEST).await;
     assert!(
@@ -803,9 +709,9 @@ async fn a_rate_limited_restore_is_sent_again_and_queued_once() {
         started.elapsed()
     );
     assert_eq!(c.request_counts().post, 2);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(statuses(&log, "POST", &restore_path(TARGET)), [429, 202]);
-    let jobs = sim.state().await["jobs"].clone();
+    let jobs = sim.state()["jobs"].clone();
     assert_eq!(
         jobs.as_array().unwrap().len(),
         1,
@@ -816,23 +722,19 @@ async fn a_rate_limited_restore_is_sent_again_and_queued_once() {
 
 #[tokio::test]
 async fn a_503_burst_on_reads_is_retried_through() {
-    let sim = Sim::start(&["--burst-503", "3"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--burst-503", "3"]);
+    let c = client(&sim, FULL);
     let all = c.list_vps().await.unwrap();
     assert_eq!(all.len(), acme_ids().len());
     assert_eq!(c.request_counts().get, 4);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(statuses(&log, "GET", "/api/v2/vps"), [503, 503, 503, 200]);
 
-    sim.post_admin(
-        "/_sim/fail-next",
-        json!({"count": 2, "status": 503, "method": "GET",
-               "pathPrefix": format!("/api/v2/vps/{TARGET}/details")}),
-    )
-    .await;
+    sim.fail_next(json!({"count": 2, "status": 503, "method": "GET",
+               "pathPrefix": format!("/api/v2/vps/{TARGET}/details")}));
     let details = c.get_vps_details(TARGET).await.unwrap();
     assert_eq!(details.storage_gb, Some(20.0));
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(
         statuses(&log, "GET", &format!("/api/v2/vps/{TARGET}/details")),
         [503, 503, 200]
@@ -841,13 +743,11 @@ async fn a_503_burst_on_reads_is_retried_through() {
 
 #[tokio::test]
 async fn a_503_on_the_restore_post_is_not_resent_and_says_what_to_do() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
-    sim.post_admin(
-        "/_sim/fail-next",
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
+    sim.fail_next(
         json!({"count": 3, "status": 503, "method": "POST", "pathPrefix": restore_path(TARGET)}),
-    )
-    .await;
+    );
     let err = c
         .restore_from_vps(TARGET, SOURCE, NEWEST)
         .await
@@ -866,9 +766,9 @@ async fn a_503_on_the_restore_post_is_not_resent_and_says_what_to_do() {
     );
     assert!(!text.contains("gave up after"), "{text}");
     assert_eq!(c.request_counts().post, 1);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert_eq!(statuses(&log, "POST", &restore_path(TARGET)), [503]);
-    let state = sim.state().await;
+    let state = sim.state();
     assert_eq!(
         state["pendingInjections"][0]["remaining"], 2,
         "the other injected failures were never reached"
@@ -883,8 +783,8 @@ async fn a_foreign_poll_url_is_refused_and_never_contacted() {
     decoy.set_nonblocking(true).unwrap();
     let origin = format!("http://{}", decoy.local_addr().unwrap());
     let mode = format!("foreign:{origin}");
-    let sim = Sim::start(&["--poll-url-mode", &mode]);
-    let c = sim.client(FULL);
+    let sim = start(&["--poll-url-mode", &mode]);
+    let c = client(&sim, FULL);
     let op = restore(&c, TARGET, SOURCE, NEWEST).await;
     assert!(op.poll_url.starts_with(&origin), "{}", op.poll_url);
 
@@ -905,18 +805,17 @@ async fn a_foreign_poll_url_is_refused_and_never_contacted() {
         Ok((_, peer)) => panic!("the client connected to the foreign origin from {peer}"),
         Err(e) => panic!("accept: {e}"),
     }
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert!(
-        log.iter()
-            .all(|e| !e["path"].as_str().unwrap_or("").starts_with("/api/jobs")),
+        log.iter().all(|e| !e.path.starts_with("/api/jobs")),
         "no poll reached the simulator either"
     );
 }
 
 #[tokio::test]
 async fn a_wait_past_its_deadline_names_the_job_and_its_last_status() {
-    let sim = Sim::start(&["--job-duration", "2s"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--job-duration", "2s"]);
+    let c = client(&sim, FULL);
     let op = restore(&c, TARGET, SOURCE, NEWEST).await;
     let started = Instant::now();
     let outcome = c
@@ -947,8 +846,8 @@ async fn a_wait_past_its_deadline_names_the_job_and_its_last_status() {
 
 #[tokio::test]
 async fn a_cancelled_wait_ends_cancelled_and_leaves_the_job_running() {
-    let sim = Sim::start(&["--job-duration", "2s"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--job-duration", "2s"]);
+    let c = client(&sim, FULL);
     let op = restore(&c, TARGET, SOURCE, NEWEST).await;
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -969,15 +868,15 @@ async fn a_cancelled_wait_ends_cancelled_and_leaves_the_job_running() {
     assert_eq!(job_id, &op.job_id);
     assert!(!last_status.is_terminal());
     assert!(outcome.to_string().contains(&op.job_id));
-    let jobs = sim.state().await["jobs"].clone();
+    let jobs = sim.state()["jobs"].clone();
     assert_eq!(jobs[0]["id"], op.job_id.as_str());
     assert_ne!(jobs[0]["status"], "completed", "{jobs}");
 }
 
 #[tokio::test]
 async fn an_expired_job_record_is_reported_as_expired() {
-    let sim = Sim::start(&["--job-duration", "300ms", "--job-retention", "200ms"]);
-    let c = sim.client(FULL);
+    let sim = start(&["--job-duration", "300ms", "--job-retention", "200ms"]);
+    let c = client(&sim, FULL);
     let op = restore(&c, TARGET, SOURCE, SMALL).await;
     let outcome = c
         .wait_for_job(&op, wait_opts(Duration::from_secs(10)))
@@ -1011,22 +910,19 @@ async fn an_expired_job_record_is_reported_as_expired() {
     assert!(request_id.as_deref().is_some_and(|r| r.starts_with("req_")));
     assert!(text.contains(&op.job_id), "{text}");
     // The restore itself took effect; the expired record does not undo that.
-    assert_eq!(
-        sim.vps_state(TARGET).await["restoredFrom"]["backupId"],
-        SMALL
-    );
+    assert_eq!(vps_state(&sim, TARGET)["restoredFrom"]["backupId"], SMALL);
 }
 
 // ----- secrecy ---------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn the_key_never_reaches_the_log_errors_or_debug() {
-    let sim = Sim::start(&[]);
-    let c = sim.client(FULL);
+    let sim = start(&[]);
+    let c = client(&sim, FULL);
     assert_no_secret("Debug of the client", &format!("{c:?}"));
     assert_no_secret(
         "Debug of the config",
-        &format!("{:?}", config(&sim.base, FULL)),
+        &format!("{:?}", config(&base(&sim), FULL)),
     );
 
     c.list_vps().await.unwrap();
@@ -1037,14 +933,13 @@ async fn the_key_never_reaches_the_log_errors_or_debug() {
             .await
             .unwrap_err(),
         c.get_vps(FOREIGN).await.unwrap_err(),
-        sim.client(WRONG).get_vps(TARGET).await.unwrap_err(),
-        sim.client(READ).restore_sources(TARGET).await.unwrap_err(),
+        client(&sim, WRONG).get_vps(TARGET).await.unwrap_err(),
+        client(&sim, READ)
+            .restore_sources(TARGET)
+            .await
+            .unwrap_err(),
     ];
-    sim.post_admin(
-        "/_sim/fail-next",
-        json!({"count": 1, "status": 503, "method": "POST"}),
-    )
-    .await;
+    sim.fail_next(json!({"count": 1, "status": 503, "method": "POST"}));
     errors.push(c.create_backup(SOURCE, None).await.unwrap_err());
     for err in &errors {
         shown(err);
@@ -1055,16 +950,19 @@ async fn the_key_never_reaches_the_log_errors_or_debug() {
         .unwrap();
     assert_no_secret("a wait outcome", &format!("{outcome} {outcome:?}"));
 
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert!(log.len() >= 8, "{}", log.len());
     assert!(
-        log.iter().all(|e| e["authPresent"] == true),
+        log.iter().all(|e| e.raw["authPresent"] == true),
         "every request carried the key"
     );
-    assert_no_secret("/_sim/requests", &Value::Array(log).to_string());
+    assert_no_secret(
+        "/_sim/requests",
+        &Value::Array(log.into_iter().map(|e| e.raw).collect()).to_string(),
+    );
     assert_no_secret(
         "the request log file",
-        &std::fs::read_to_string(sim.log_file()).unwrap(),
+        &std::fs::read_to_string(sim.request_log_file()).unwrap(),
     );
-    assert_no_secret("/_sim/state", &sim.state().await.to_string());
+    assert_no_secret("/_sim/state", &sim.state().to_string());
 }

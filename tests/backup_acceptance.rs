@@ -10,7 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use support::sim::{matching, writes, Sim, SimRequest};
+use support::sim::{backup_posts, restore_posts, writes, Sim};
 use support::*;
 
 const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
@@ -95,37 +95,6 @@ fn error_block(out: &TfOutput, summary: &str) -> String {
 
 // ----- what the simulator saw ---------------------------------------------------------------------
 
-/// Statuses of backup-create POSTs (`POST …/backups`).
-fn backup_posts(log: &[SimRequest]) -> Vec<u16> {
-    log.iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/backups"))
-        .map(|r| r.status)
-        .collect()
-}
-
-fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
-    matching(log, "POST", "/backups/actions/restore-from-vps")
-        .map(|r| r.status)
-        .collect()
-}
-
-fn sim_backup_ids(sim: &Sim, vps: &str, key: &str) -> Vec<String> {
-    let (status, body) = sim.http(
-        "GET",
-        &format!("/api/v2/vps/{vps}/backups"),
-        None,
-        Some(key),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).expect("backup list JSON");
-    v["backups"]
-        .as_array()
-        .expect("backups")
-        .iter()
-        .map(|b| b["id"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 #[track_caller]
 fn backup_id_in_state(ws: &Workspace, address: &str) -> String {
     let attrs = ws
@@ -151,7 +120,7 @@ fn create_then_empty_plan_and_destroy_deletes_the_backup() {
         assert_eq!(attrs["backup_type"], "manual", "{attrs}");
         assert_eq!(attrs["size_gb"], 9.5, "{attrs}");
         assert!(attrs["job_id"].as_str().unwrap_or("").starts_with("job_"));
-        assert!(sim_backup_ids(&sim, DB, KEY).contains(&id));
+        assert!(sim.backup_ids(DB, KEY).contains(&id));
         assert_eq!(backup_posts(&sim.requests()), [202]);
 
         ws.assert_plan_empty();
@@ -164,7 +133,7 @@ fn create_then_empty_plan_and_destroy_deletes_the_backup() {
             writes(&log),
             [format!("DELETE /api/v2/vps/{DB}/backups/{id} -> 204")]
         );
-        assert_eq!(sim_backup_ids(&sim, DB, KEY), [NIGHTLY]);
+        assert_eq!(sim.backup_ids(DB, KEY), [NIGHTLY]);
     });
 }
 
@@ -288,7 +257,9 @@ fn backup_then_restore_example_applies() {
         assert!(backup_post < restore_post, "backup first");
         let out = ws.outputs_json();
         let id = out["backup"]["value"]["id"].as_str().unwrap_or_default();
-        assert!(sim_backup_ids(&sim, EXAMPLE_DB, EXAMPLE_KEY).contains(&id.to_owned()));
+        assert!(sim
+            .backup_ids(EXAMPLE_DB, EXAMPLE_KEY)
+            .contains(&id.to_owned()));
         let restore = ws
             .state_resource_attributes("hostup_vps_restore.target")
             .unwrap();

@@ -2,13 +2,13 @@
 //! `hostup-sim` process: values match the fixture, lists come back in our order (not the API's),
 //! the restore gate reads open, closed and absent, and failures land where a user looks for them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::Arc;
+mod support;
 
 use serde_json::{json, Value as Json};
+use support::provider::{configured_provider, data_source_named};
+use support::sim::Sim;
 use terraform_provider_hostup::framework::{
-    AttributePath, Context, DataSource, Diagnostic, Provider, ReadResult, Value,
+    AttributePath, Context, Diagnostic, Provider, ReadResult, Value,
 };
 use terraform_provider_hostup::hostup::HostupProvider;
 
@@ -66,66 +66,12 @@ fn fixture() -> Json {
     })
 }
 
-/// A running simulator; killed on drop.
-struct Sim {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_sim(args: &[&str]) -> Sim {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fixture().to_string()).expect("write fixture");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
-        .arg("--fixture")
-        .arg(&path)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hostup-sim");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read base URL");
-    let base = line.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "got {base:?}");
-    Sim {
-        child,
-        base,
-        _dir: dir,
-        _stdout: stdout,
-    }
-}
-
-async fn provider(sim: &Sim, key: &str) -> HostupProvider {
-    let p = HostupProvider::with_env(|_| None);
-    let config = Value::object([
-        ("api_key", Value::from(key)),
-        ("endpoint", Value::from(sim.base.as_str())),
-    ]);
-    let diags = p.configure(&Context::default(), &config, "1.11.0").await;
-    assert!(diags.is_empty(), "{diags:?}");
-    p
-}
-
-fn data_source(p: &HostupProvider, name: &str) -> Arc<dyn DataSource> {
-    p.data_sources()
-        .into_iter()
-        .find(|d| d.type_name() == name)
-        .unwrap_or_else(|| panic!("{name} is not registered"))
+    Sim::start(&fixture(), args)
 }
 
 async fn read(p: &HostupProvider, name: &str, attr: &str, id: &str) -> ReadResult {
-    let ds = data_source(p, name);
+    let ds = data_source_named(p, name);
     let mut config = ds.schema().block.empty_value();
     config.set(attr, Value::from(id));
     ds.read(&Context::default(), config).await
@@ -136,7 +82,7 @@ async fn read_ok(p: &HostupProvider, name: &str, attr: &str, id: &str) -> Value 
     let r = read(p, name, attr, id).await;
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     assert!(r.new_state.is_wholly_known(), "{:?}", r.new_state);
-    let schema = data_source(p, name).schema();
+    let schema = data_source_named(p, name).schema();
     let keys: Vec<&String> = r.new_state.as_entries().expect("object").keys().collect();
     let mut want: Vec<&String> = schema.block.attributes.iter().map(|a| &a.name).collect();
     want.sort();
@@ -198,7 +144,7 @@ async fn provider_registers_exactly_the_three_data_sources_with_documented_attri
 #[tokio::test]
 async fn vps_matches_the_fixture_with_an_open_gate() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     let s = read_ok(&p, "hostup_vps", "id", TARGET).await;
     assert_eq!(s.get_str("name"), Some("web-01"));
     assert_eq!(s.get_str("service_status"), Some("active"));
@@ -221,7 +167,7 @@ async fn vps_matches_the_fixture_with_an_open_gate() {
 #[tokio::test]
 async fn vps_with_a_closed_gate_says_why() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, READ_ONLY).await;
+    let p = configured_provider(&sim, READ_ONLY).await;
     let s = read_ok(&p, "hostup_vps", "id", GATED).await;
     assert_eq!(
         s.get("can_restore_from_another_vps"),
@@ -237,7 +183,7 @@ async fn vps_with_a_closed_gate_says_why() {
 #[tokio::test]
 async fn vps_gate_is_null_when_the_api_shows_none_and_found_in_details_otherwise() {
     let sim = start_sim(&["--gate-location", "none"]);
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     for id in [TARGET, GATED] {
         let s = read_ok(&p, "hostup_vps", "id", id).await;
         assert_eq!(s.get("can_restore_from_another_vps"), Some(&Value::Null));
@@ -247,7 +193,7 @@ async fn vps_gate_is_null_when_the_api_shows_none_and_found_in_details_otherwise
     drop(sim);
 
     let sim = start_sim(&["--gate-location", "details"]);
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     let s = read_ok(&p, "hostup_vps", "id", GATED).await;
     assert_eq!(
         s.get("can_restore_from_another_vps"),
@@ -259,7 +205,7 @@ async fn vps_gate_is_null_when_the_api_shows_none_and_found_in_details_otherwise
 #[tokio::test]
 async fn restore_sources_match_the_fixture_in_a_deterministic_order() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     let s = read_ok(&p, "hostup_vps_restore_sources", "target_vps_id", TARGET).await;
     let sources = s.get("sources").expect("sources");
     // By name, then id; never the target; the other client's VPS and the VPS without backups
@@ -301,7 +247,7 @@ async fn restore_sources_match_the_fixture_in_a_deterministic_order() {
 #[tokio::test]
 async fn restore_sources_with_a_read_only_key_names_the_missing_scope() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, READ_ONLY).await;
+    let p = configured_provider(&sim, READ_ONLY).await;
     let r = read(&p, "hostup_vps_restore_sources", "target_vps_id", TARGET).await;
     let d = only_error(&r);
     assert!(d.summary.contains("backup:vm"), "{}", d.summary);
@@ -318,7 +264,7 @@ async fn restore_sources_with_a_read_only_key_names_the_missing_scope() {
 #[tokio::test]
 async fn backups_match_the_fixture_newest_first() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, READ_ONLY).await;
+    let p = configured_provider(&sim, READ_ONLY).await;
     let s = read_ok(&p, "hostup_vps_backups", "vps_id", DB_A).await;
     let backups = s.get("backups").unwrap();
     assert_eq!(ids(backups), ["bkp_01dba2", "bkp_01dba3", "bkp_01dba1"]);
@@ -338,7 +284,7 @@ async fn backups_match_the_fixture_newest_first() {
 #[tokio::test]
 async fn a_foreign_or_missing_vps_is_an_error_at_the_id_attribute() {
     let sim = start_sim(&[]);
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     for (name, attr) in [
         ("hostup_vps", "id"),
         ("hostup_vps_restore_sources", "target_vps_id"),
@@ -359,19 +305,10 @@ async fn a_foreign_or_missing_vps_is_an_error_at_the_id_attribute() {
 #[tokio::test]
 async fn other_api_errors_carry_the_request_id() {
     let sim = start_sim(&[]);
-    // reqwest is built without a default TLS provider; plain HTTP still needs one installed.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let admin = reqwest::Client::new();
-    let answer = admin
-        .post(format!("{}/_sim/fail-next", sim.base))
-        .json(&json!({"count": 1, "status": 500, "code": "internal_error",
-                      "pathPrefix": "/api/v2/vps/"}))
-        .send()
-        .await
-        .expect("fail-next");
-    assert!(answer.status().is_success(), "{}", answer.status());
+    sim.fail_next(json!({"count": 1, "status": 500, "code": "internal_error",
+                         "pathPrefix": "/api/v2/vps/"}));
 
-    let p = provider(&sim, FULL).await;
+    let p = configured_provider(&sim, FULL).await;
     let r = read(&p, "hostup_vps_backups", "vps_id", DB_A).await;
     let d = only_error(&r);
     assert_eq!(d.summary, "HostUp API error");
@@ -390,7 +327,7 @@ async fn validate_checks_ids_at_the_attribute_without_the_api() {
         ("hostup_vps_restore_sources", "target_vps_id"),
         ("hostup_vps_backups", "vps_id"),
     ] {
-        let ds = data_source(&p, name);
+        let ds = data_source_named(&p, name);
         let ctx = Context::default();
         for bad in ["", "vps 01", "../vps_01", &"x".repeat(65)] {
             let cfg = Value::object([(attr, Value::from(bad))]);

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::sim::{matching, writes, Sim, SimRequest};
+use support::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
 use support::*;
 
 /// The API key of the test account. Distinctive, so a leak into any log is found by a search.
@@ -192,14 +192,6 @@ fn instance_status(ws: &Workspace, address: &str) -> Option<String> {
 }
 
 // ----- what the simulator saw ---------------------------------------------------------------------
-
-const RESTORE_PATH: &str = "/backups/actions/restore-from-vps";
-
-fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
-    matching(log, "POST", RESTORE_PATH)
-        .map(|r| r.status)
-        .collect()
-}
 
 #[track_caller]
 fn assert_no_writes(log: &[SimRequest], when: &str) {

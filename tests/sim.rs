@@ -2,12 +2,14 @@
 //! in a temp dir and tiny job durations, then talks plain HTTP to it with reqwest, the way the API
 //! client tests and the acceptance tests will.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::sim::{with_job_duration, Sim};
 
 const FULL: &str = "k_full_secret_a";
 const READ: &str = "k_read_secret_a";
@@ -62,19 +64,12 @@ fn fixture() -> Value {
     })
 }
 
-struct Sim {
-    child: Child,
+/// The shared simulator handle with a reqwest client: these tests see status, headers and body the
+/// way an API client does.
+struct HttpSim {
+    process: Sim,
     base: String,
     http: reqwest::Client,
-    dir: tempfile::TempDir,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Answer {
@@ -98,39 +93,22 @@ fn http_client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("reqwest client")
 }
 
-fn start(fixture: Value, args: &[&str]) -> Sim {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fixture.to_string()).expect("write fixture");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostup-sim"));
-    cmd.arg("--fixture").arg(&path);
-    if !args.contains(&"--job-duration") {
-        cmd.args(["--job-duration", "300ms"]);
-    }
-    let mut child = cmd
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hostup-sim");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read base URL");
-    let base = line.trim().to_string();
+/// Starts the simulator with 300 ms jobs unless `args` set a duration.
+fn start(fixture: Value, args: &[&str]) -> HttpSim {
+    let process = Sim::start(&fixture, &with_job_duration("300ms", args));
     assert!(
-        base.starts_with("http://127.0.0.1:"),
-        "first stdout line must be the base URL, got {base:?}"
+        process.base_url().starts_with("http://127.0.0.1:"),
+        "first stdout line must be the base URL, got {:?}",
+        process.base_url()
     );
-    Sim {
-        child,
-        base,
+    HttpSim {
+        base: process.base_url().to_owned(),
+        process,
         http: http_client(),
-        dir,
-        _stdout: stdout,
     }
 }
 
-impl Sim {
+impl HttpSim {
     async fn send(
         &self,
         method: &str,
@@ -805,7 +783,7 @@ async fn example_fixture_serves_and_bad_fixtures_are_refused() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["data"].as_array().unwrap().len(), 4);
 
-    let bad = sim.dir.path().join("bad.json");
+    let bad = sim.process.dir().join("bad.json");
     for (text, needle) in [
         (
             r#"{"clients": [], "apiKeys": [], "vps": [], "extra": 1}"#,

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
-use support::sim::{matching, writes, Sim};
-use terraform_provider_hostup::framework::plan::{check_planned, plan_change};
-use terraform_provider_hostup::framework::{
-    ApplyRequest, ApplyResult, AttributePath, Context, Diagnostic, Plan, PlanRequest, Provider,
-    Resource, Value,
+use support::provider::{
+    configured_resource, create_with, known_str as s, plan, plan_from, the_error,
 };
-use terraform_provider_hostup::hostup::HostupProvider;
+use support::sim::{backup_posts, matching, writes, Sim};
+use terraform_provider_hostup::framework::{
+    ApplyRequest, AttributePath, Context, Diagnostic, Resource, Value,
+};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "k_backup_test_secret";
@@ -56,48 +56,13 @@ fn sim(job: &str) -> Sim {
 
 const BACKUPS_OF_SRC: &str = "/api/v2/vps/vps_01src/backups";
 
-fn backup_posts(sim: &Sim) -> usize {
-    sim.requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/backups"))
-        .count()
-}
-
 /// The ids of the backups the simulator holds for `vps`.
 fn sim_backups(sim: &Sim, vps: &str) -> Vec<String> {
-    let (status, body) = sim.http(
-        "GET",
-        &format!("/api/v2/vps/{vps}/backups"),
-        None,
-        Some(KEY),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v: Json = serde_json::from_str(&body).unwrap();
-    v["backups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["id"].as_str().unwrap().to_owned())
-        .collect()
+    sim.backup_ids(vps, KEY)
 }
 
 async fn resource(sim: &Sim) -> Arc<dyn Resource> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let provider =
-        HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
-    let cfg = Value::object([
-        ("api_key", Value::from(KEY)),
-        ("endpoint", Value::from(sim.base_url())),
-    ]);
-    let diags = provider
-        .configure(&Context::default(), &cfg, "1.15.5")
-        .await;
-    assert!(!diags.has_errors(), "{diags:?}");
-    provider
-        .resources()
-        .into_iter()
-        .find(|r| r.type_name() == "hostup_vps_backup")
-        .expect("hostup_vps_backup registered")
+    configured_resource(sim, KEY, "hostup_vps_backup").await
 }
 
 fn config(res: &dyn Resource, vps: &str, note: Option<&str>) -> Value {
@@ -115,56 +80,6 @@ fn with_timeouts(mut c: Value, create: &str) -> Value {
     c
 }
 
-/// What Terraform proposes: the configuration, with computed values taken from prior state.
-fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRequest {
-    let schema = res.schema();
-    let mut proposed = config.clone();
-    if let Some(prior) = prior.as_entries() {
-        for (name, value) in prior {
-            let computed = schema
-                .block
-                .find_attribute(name)
-                .is_some_and(|a| a.is_computed());
-            if computed && config.get(name).is_none_or(Value::is_null) {
-                proposed.set(name, value.clone());
-            }
-        }
-    }
-    PlanRequest {
-        prior: prior.clone(),
-        config: config.clone(),
-        proposed,
-        prior_private: Vec::new(),
-    }
-}
-
-async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
-    let schema = res.schema();
-    let req = plan_request(res, prior, config);
-    let mut p = plan_change(&schema, &req);
-    res.modify_plan(&Context::default(), &req, &mut p).await;
-    let bugs = check_planned(&schema, config, &p.planned);
-    assert!(bugs.is_empty(), "invalid plan: {bugs:?}");
-    p
-}
-
-async fn plan(res: &dyn Resource, config: &Value) -> Plan {
-    plan_from(res, &Value::Null, config).await
-}
-
-async fn create_with(res: &dyn Resource, ctx: &Context, p: &Plan, config: &Value) -> ApplyResult {
-    res.create(
-        ctx,
-        ApplyRequest {
-            prior: Value::Null,
-            planned: p.planned.clone(),
-            config: config.clone(),
-            private: p.private.clone(),
-        },
-    )
-    .await
-}
-
 async fn delete(res: &dyn Resource, state: &Value, private: &[u8]) -> Vec<Diagnostic> {
     res.delete(
         &Context::default(),
@@ -177,17 +92,6 @@ async fn delete(res: &dyn Resource, state: &Value, private: &[u8]) -> Vec<Diagno
     )
     .await
     .into_vec()
-}
-
-fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
-    let e: Vec<Diagnostic> = diags.into_iter().filter(Diagnostic::is_error).collect();
-    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
-    e.into_iter().next().unwrap()
-}
-
-fn s<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.get_str(name)
-        .unwrap_or_else(|| panic!("{name} is not a known string in {v:?}"))
 }
 
 // ----- plan ---------------------------------------------------------------------------------------
@@ -235,7 +139,7 @@ async fn plan_errors_name_the_reason_at_vps_id_and_nothing_is_posted() {
             assert!(text.contains(n), "{what}: missing {n:?} in {text}");
         }
     }
-    assert_eq!(backup_posts(&sim), 0, "a plan never POSTs");
+    assert_eq!(backup_posts(&sim.requests()).len(), 0, "a plan never POSTs");
 
     let ok = plan(&*res, &config(&*res, SRC, None)).await;
     assert!(ok.diagnostics.is_empty(), "{:#?}", ok.diagnostics);
@@ -320,7 +224,7 @@ async fn create_posts_once_and_finds_the_new_backup() {
     assert_eq!(st.get("size_gb").and_then(Value::as_f64), Some(7.5));
     assert!(!s(st, "created_at").is_empty());
     assert_eq!(s(st, "note"), "Before upgrade");
-    assert_eq!(backup_posts(&sim), 1);
+    assert_eq!(backup_posts(&sim.requests()).len(), 1);
     assert!(sim_backups(&sim, SRC).contains(&id.to_owned()));
 }
 
@@ -342,7 +246,7 @@ async fn create_checks_again_and_sends_nothing_when_the_gate_closed_after_the_pl
     assert!(e.detail.contains("Maintenance"), "{e}");
     assert!(e.detail.contains("nothing was sent"), "{e}");
     assert!(r.new_state.is_null());
-    assert_eq!(backup_posts(&sim), 0);
+    assert_eq!(backup_posts(&sim.requests()).len(), 0);
 }
 
 #[tokio::test]
@@ -360,7 +264,7 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
     }
     assert_eq!(r.new_state.get("id"), Some(&Value::Null));
     assert!(r.new_state.is_wholly_known());
-    assert_eq!(backup_posts(&sim), 1);
+    assert_eq!(backup_posts(&sim.requests()).len(), 1);
 
     // Still running: the refresh leaves the record as it is.
     let early = res
@@ -383,7 +287,11 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
     let id = s(&later.new_state, "id").to_owned();
     assert!(sim_backups(&sim, SRC).contains(&id));
     assert_eq!(s(&later.new_state, "backup_type"), "manual");
-    assert_eq!(backup_posts(&sim), 1, "a refresh never POSTs");
+    assert_eq!(
+        backup_posts(&sim.requests()).len(),
+        1,
+        "a refresh never POSTs"
+    );
 }
 
 #[tokio::test]
@@ -404,7 +312,7 @@ async fn stop_interrupts_the_wait_and_keeps_the_job_in_state() {
     assert!(e.summary.contains("interrupted"), "{e}");
     assert!(e.detail.contains("not cancelled"), "{e}");
     assert!(s(&r.new_state, "job_id").starts_with("job_"));
-    assert_eq!(backup_posts(&sim), 1);
+    assert_eq!(backup_posts(&sim.requests()).len(), 1);
 }
 
 // ----- read and delete ----------------------------------------------------------------------------

@@ -4,19 +4,19 @@
 //! job id in state, refresh after the job record expired or the target vanished, delete without
 //! API writes, import by job id, and the shared read cache under parallel plans.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
-use terraform_provider_hostup::framework::plan::{check_planned, plan_change};
-use terraform_provider_hostup::framework::{
-    ApplyRequest, ApplyResult, AttributePath, Context, Diagnostic, Plan, PlanRequest, Provider,
-    Resource, Severity, Value,
+use support::provider::{
+    configured_resource, create_with, errors, known_str as s, plan, plan_from, the_error,
 };
-use terraform_provider_hostup::hostup::vps_restore;
-use terraform_provider_hostup::hostup::HostupProvider;
+use support::sim::{matching, restore_posts, Sim};
+use terraform_provider_hostup::framework::{
+    ApplyRequest, ApplyResult, AttributePath, Context, Plan, Resource, Severity, Value,
+};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "k_restore_test_secret";
@@ -66,128 +66,15 @@ fn fixture() -> Json {
     })
 }
 
-// ----- the simulator -----------------------------------------------------------------------------
-
-struct Sim {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(job_duration: &str, extra: &[&str]) -> Sim {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fixture().to_string()).expect("write fixture");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
-        .arg("--fixture")
-        .arg(&path)
-        .args(["--job-duration", job_duration])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hostup-sim");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("read base URL");
-    let base = line.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "got {base:?}");
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    Sim {
-        child,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-        _stdout: stdout,
-    }
+    Sim::start(
+        &fixture(),
+        &[&["--job-duration", job_duration], extra].concat(),
+    )
 }
-
-impl Sim {
-    async fn requests(&self) -> Vec<Json> {
-        let v: Json = self
-            .http
-            .get(format!("{}/_sim/requests", self.base))
-            .send()
-            .await
-            .expect("request log")
-            .json()
-            .await
-            .expect("request log JSON");
-        v.as_array().cloned().unwrap_or_default()
-    }
-
-    /// Restore POSTs that reached the simulator, with their answer status.
-    async fn restore_posts(&self) -> Vec<u64> {
-        self.requests()
-            .await
-            .iter()
-            .filter(|r| {
-                r["method"] == "POST"
-                    && r["path"]
-                        .as_str()
-                        .unwrap_or("")
-                        .ends_with("restore-from-vps")
-            })
-            .map(|r| r["status"].as_u64().unwrap_or(0))
-            .collect()
-    }
-
-    async fn count(&self, method: &str, path: &str) -> usize {
-        self.requests()
-            .await
-            .iter()
-            .filter(|r| r["method"] == method && r["path"] == path)
-            .count()
-    }
-
-    async fn admin(&self, method: &str, path: &str, body: Json) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let resp = self
-            .http
-            .request(m, format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("admin request");
-        assert!(
-            resp.status().is_success(),
-            "{method} {path}: {}",
-            resp.status()
-        );
-    }
-
-    async fn reset_log(&self) {
-        self.admin("POST", "/_sim/reset-log", json!({})).await;
-    }
-}
-
-// ----- the provider and the framework's part of a plan -------------------------------------------
 
 async fn resource(sim: &Sim) -> Arc<dyn Resource> {
-    let provider =
-        HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
-    let cfg = Value::object([
-        ("api_key", Value::from(KEY)),
-        ("endpoint", Value::from(sim.base.as_str())),
-    ]);
-    let diags = provider
-        .configure(&Context::default(), &cfg, "1.15.5")
-        .await;
-    assert!(!diags.has_errors(), "{diags:?}");
-    provider
-        .resources()
-        .into_iter()
-        .find(|r| r.type_name() == "hostup_vps_restore")
-        .expect("hostup_vps_restore registered")
+    configured_resource(sim, KEY, "hostup_vps_restore").await
 }
 
 fn config(res: &dyn Resource, target: Value, source: Value, backup: Value) -> Value {
@@ -207,76 +94,8 @@ fn with_timeout(mut c: Value, create: &str) -> Value {
     c
 }
 
-/// What Terraform proposes: the configuration, with computed values taken from prior state.
-fn plan_request(prior: &Value, config: &Value) -> PlanRequest {
-    let mut proposed = config.clone();
-    if let (Some(prior), Some(_)) = (prior.as_entries(), config.as_entries()) {
-        for (name, value) in prior {
-            if config.get(name).is_none_or(Value::is_null) && !value.is_null() {
-                let computed = vps_restore::schema()
-                    .block
-                    .find_attribute(name)
-                    .is_some_and(|a| a.is_computed());
-                if computed {
-                    proposed.set(name, value.clone());
-                }
-            }
-        }
-    }
-    PlanRequest {
-        prior: prior.clone(),
-        config: config.clone(),
-        proposed,
-        prior_private: Vec::new(),
-    }
-}
-
-/// The framework's plan for `config` (create when `prior` is null), adjusted by the resource and
-/// checked the way the framework checks it before Terraform sees it.
-async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
-    let schema = res.schema();
-    let req = plan_request(prior, config);
-    let mut p = plan_change(&schema, &req);
-    res.modify_plan(&Context::default(), &req, &mut p).await;
-    let bugs = check_planned(&schema, config, &p.planned);
-    assert!(bugs.is_empty(), "invalid plan: {bugs:?}");
-    p
-}
-
-async fn plan(res: &dyn Resource, config: &Value) -> Plan {
-    plan_from(res, &Value::Null, config).await
-}
-
-async fn create_with(res: &dyn Resource, ctx: &Context, p: &Plan, config: &Value) -> ApplyResult {
-    res.create(
-        ctx,
-        ApplyRequest {
-            prior: Value::Null,
-            planned: p.planned.clone(),
-            config: config.clone(),
-            private: p.private.clone(),
-        },
-    )
-    .await
-}
-
 async fn create(res: &dyn Resource, p: &Plan, config: &Value) -> ApplyResult {
     create_with(res, &Context::default(), p, config).await
-}
-
-fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
-    diags.into_iter().filter(Diagnostic::is_error).collect()
-}
-
-fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
-    let e = errors(diags);
-    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
-    e.into_iter().next().unwrap()
-}
-
-fn s<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.get_str(name)
-        .unwrap_or_else(|| panic!("{name} is not a known string in {v:?}"))
 }
 
 // ----- plan ---------------------------------------------------------------------------------------
@@ -315,7 +134,10 @@ async fn successful_plan_warns_what_apply_destroys_and_knows_the_facts() {
     );
     assert!(p.planned.get("job_id").unwrap().is_unknown());
     assert!(p.planned.get("status").unwrap().is_unknown());
-    assert!(sim.restore_posts().await.is_empty(), "a plan never POSTs");
+    assert!(
+        restore_posts(&sim.requests()).is_empty(),
+        "a plan never POSTs"
+    );
 }
 
 #[tokio::test]
@@ -386,7 +208,7 @@ async fn each_plan_time_error_points_at_its_attribute_and_nothing_is_posted() {
         );
     }
     assert!(
-        sim.restore_posts().await.is_empty(),
+        restore_posts(&sim.requests()).is_empty(),
         "no POST for failed plans"
     );
 }
@@ -410,12 +232,7 @@ async fn unknown_source_or_backup_checks_the_target_and_still_warns() {
         "{warning:#?}"
     );
     assert!(p.planned.get("backup_size_gb").unwrap().is_unknown());
-    let reads: Vec<String> = sim
-        .requests()
-        .await
-        .iter()
-        .map(|r| r["path"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let reads: Vec<String> = sim.requests().iter().map(|r| r.path.clone()).collect();
     assert!(
         reads.iter().all(|p| !p.contains("restore-sources")),
         "only the target is read: {reads:?}"
@@ -435,13 +252,13 @@ async fn unknown_source_or_backup_checks_the_target_and_still_warns() {
     );
 
     // With the target unknown too, everything waits for apply.
-    sim.reset_log().await;
+    sim.reset_log();
     let cfg = config(&*res, Value::Unknown, SOURCE.into(), NEWEST.into());
     let p = plan(&*res, &cfg).await;
     assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
     assert!(p.planned.get("target_name").unwrap().is_unknown());
     assert!(
-        sim.requests().await.is_empty(),
+        sim.requests().is_empty(),
         "no API call with the target unknown"
     );
 }
@@ -465,17 +282,17 @@ async fn parallel_plans_share_one_read_per_target() {
     }
     for t in [TARGET, TARGET2] {
         assert_eq!(
-            sim.count("GET", &format!("/api/v2/vps/{t}")).await,
+            matching(&sim.requests(), "GET", &format!("/api/v2/vps/{t}")).count(),
             1,
             "{t}"
         );
         assert_eq!(
-            sim.count("GET", &format!("/api/v2/vps/{t}/details")).await,
+            matching(&sim.requests(), "GET", &format!("/api/v2/vps/{t}/details")).count(),
             1,
             "{t}"
         );
         let sources = format!("/api/v2/vps/{t}/backups/restore-sources");
-        assert_eq!(sim.count("GET", &sources).await, 1, "{t}");
+        assert_eq!(matching(&sim.requests(), "GET", &sources).count(), 1, "{t}");
     }
 }
 
@@ -487,7 +304,7 @@ async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_rest
     let p = plan(&*res, &cfg).await;
     let done = create(&*res, &p, &cfg).await;
     assert!(done.diagnostics.is_empty(), "{:#?}", done.diagnostics);
-    sim.reset_log().await;
+    sim.reset_log();
     let prior = done.new_state;
 
     let same = plan_from(&*res, &prior, &cfg).await;
@@ -513,10 +330,7 @@ async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_rest
     );
     assert!(guard.diagnostics.is_empty(), "{:#?}", guard.diagnostics);
     assert_eq!(guard.planned.get("job_id"), prior.get("job_id"));
-    assert!(
-        sim.requests().await.is_empty(),
-        "in-place plans read nothing"
-    );
+    assert!(sim.requests().is_empty(), "in-place plans read nothing");
 
     let mut triggered = cfg.clone();
     triggered.set(
@@ -548,7 +362,10 @@ async fn timeouts_and_the_guard_change_in_place_and_every_input_plans_a_new_rest
             warning.detail
         );
     }
-    assert!(sim.restore_posts().await.is_empty(), "plans never POST");
+    assert!(
+        restore_posts(&sim.requests()).is_empty(),
+        "plans never POST"
+    );
 }
 
 // ----- validate -----------------------------------------------------------------------------------
@@ -583,10 +400,7 @@ async fn validate_checks_ids_sameness_and_timeouts_without_the_api() {
         "90m",
     );
     assert!(res.validate(&ctx, &unknown).await.is_empty());
-    assert!(
-        sim.requests().await.is_empty(),
-        "validate makes no API call"
-    );
+    assert!(sim.requests().is_empty(), "validate makes no API call");
 }
 
 // ----- create -------------------------------------------------------------------------------------
@@ -623,7 +437,7 @@ async fn create_posts_once_and_completes() {
         .as_str()
         .unwrap()
         .contains(s(st, "job_id")));
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 }
 
 /// Terraform plans in one provider process and applies in another. A create whose checks have no
@@ -640,9 +454,8 @@ async fn create_rechecks_and_refuses_a_world_changed_since_the_plan_before_posti
     sim.admin(
         "POST",
         &format!("/_sim/vps/{TARGET}"),
-        json!({"name": "web-01-new"}),
-    )
-    .await;
+        Some(json!({"name": "web-01-new"})),
+    );
     let r = create(&*resource(&sim).await, &p, &cfg).await;
     let e = the_error(r.diagnostics);
     assert!(r.new_state.is_null());
@@ -656,16 +469,14 @@ async fn create_rechecks_and_refuses_a_world_changed_since_the_plan_before_posti
     sim.admin(
         "POST",
         &format!("/_sim/vps/{TARGET}"),
-        json!({"name": "web-01"}),
-    )
-    .await;
-    sim.admin("DELETE", &format!("/_sim/backups/{NEWEST}"), json!({}))
-        .await;
+        Some(json!({"name": "web-01"})),
+    );
+    sim.admin("DELETE", &format!("/_sim/backups/{NEWEST}"), None);
     let r = create(&*resource(&sim).await, &p, &cfg).await;
     let e = the_error(r.diagnostics);
     assert_eq!(e.attribute, Some(AttributePath::attribute("backup_id")));
     assert!(e.detail.contains("nothing was sent"), "{e}");
-    assert!(sim.restore_posts().await.is_empty());
+    assert!(restore_posts(&sim.requests()).is_empty());
 }
 
 /// In an apply, Terraform re-plans each resource in the apply's own process just before applying
@@ -678,31 +489,35 @@ async fn create_right_after_its_plan_reuses_those_reads_and_then_forgets_the_tar
     let cfg = restore_config(&*res, NEWEST);
     let p = plan(&*res, &cfg).await;
     assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
-    sim.reset_log().await;
+    sim.reset_log();
     let r = create(&*res, &p, &cfg).await;
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    let log = sim.requests().await;
+    let log = sim.requests();
     let vps_reads = log
         .iter()
-        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/vps/"))
+        .filter(|r| r.method == "GET" && r.path.contains("/vps/"))
         .count();
     assert_eq!(
         vps_reads, 0,
         "the plan's reads of a moment ago serve: {log:#?}"
     );
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 
     // The restore changed the target, so a later check reads it again.
-    sim.reset_log().await;
+    sim.reset_log();
     let again = plan(&*res, &cfg).await;
     assert!(!again.diagnostics.has_errors(), "{:#?}", again.diagnostics);
-    assert_eq!(sim.count("GET", &format!("/api/v2/vps/{TARGET}")).await, 1);
     assert_eq!(
-        sim.count(
+        matching(&sim.requests(), "GET", &format!("/api/v2/vps/{TARGET}")).count(),
+        1
+    );
+    assert_eq!(
+        matching(
+            &sim.requests(),
             "GET",
             &format!("/api/v2/vps/{TARGET}/backups/restore-sources")
         )
-        .await,
+        .count(),
         1
     );
 }
@@ -720,7 +535,7 @@ async fn a_failing_job_is_an_error_with_its_reason_and_keeps_the_job() {
     assert!(e.detail.contains("archive checksum mismatch"), "{e}");
     assert!(e.detail.contains(job), "{e}");
     assert_eq!(s(&r.new_state, "status"), "failed");
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 }
 
 #[tokio::test]
@@ -755,7 +570,7 @@ async fn a_timeout_leaves_the_job_in_state_and_says_what_to_do() {
         );
     }
     assert!(!r.private.is_empty(), "the poll URL is kept for refresh");
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 }
 
 #[tokio::test]
@@ -785,7 +600,7 @@ async fn stop_interrupts_the_wait_and_keeps_the_job_in_state() {
         "{e}"
     );
     assert_ne!(s(&r.new_state, "status"), "completed");
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 }
 
 #[tokio::test]
@@ -800,7 +615,7 @@ async fn stop_before_the_post_sends_nothing() {
     let e = the_error(r.diagnostics);
     assert!(e.detail.contains("nothing was sent"), "{e}");
     assert!(r.new_state.is_null());
-    assert!(sim.restore_posts().await.is_empty());
+    assert!(restore_posts(&sim.requests()).is_empty());
 }
 
 #[tokio::test]
@@ -809,23 +624,13 @@ async fn bursts_of_503_and_429_still_give_exactly_one_accepted_post() {
     let res = resource(&sim).await;
     let cfg = restore_config(&*res, NEWEST);
     let p = plan(&*res, &cfg).await;
-    sim.admin(
-        "POST",
-        "/_sim/fail-next",
-        json!({"count": 2, "status": 503, "method": "GET"}),
-    )
-    .await;
-    sim.admin(
-        "POST",
-        "/_sim/fail-next",
-        json!({"count": 1, "status": 429, "method": "POST"}),
-    )
-    .await;
+    sim.fail_next(json!({"count": 2, "status": 503, "method": "GET"}));
+    sim.fail_next(json!({"count": 1, "status": 429, "method": "POST"}));
     let r = create(&*res, &p, &cfg).await;
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
     assert_eq!(s(&r.new_state, "status"), "completed");
     // The 429 was refused before HostUp acted; the one resend is the only accepted restore.
-    assert_eq!(sim.restore_posts().await, [429, 202]);
+    assert_eq!(restore_posts(&sim.requests()), [429, 202]);
 }
 
 #[tokio::test]
@@ -834,12 +639,7 @@ async fn a_503_on_the_post_is_not_retried_and_says_to_check_hostup() {
     let res = resource(&sim).await;
     let cfg = restore_config(&*res, NEWEST);
     let p = plan(&*res, &cfg).await;
-    sim.admin(
-        "POST",
-        "/_sim/fail-next",
-        json!({"count": 1, "status": 503, "method": "POST"}),
-    )
-    .await;
+    sim.fail_next(json!({"count": 1, "status": 503, "method": "POST"}));
     let r = create(&*res, &p, &cfg).await;
     let e = the_error(r.diagnostics);
     assert!(
@@ -847,7 +647,7 @@ async fn a_503_on_the_post_is_not_retried_and_says_to_check_hostup() {
             || e.detail.contains("may have reached HostUp"),
         "{e}"
     );
-    assert_eq!(sim.restore_posts().await, [503], "never a second POST");
+    assert_eq!(restore_posts(&sim.requests()), [503], "never a second POST");
 }
 
 // ----- read, update, delete -----------------------------------------------------------------------
@@ -857,7 +657,7 @@ async fn completed(sim: &Sim, res: &dyn Resource) -> ApplyResult {
     let p = plan(res, &cfg).await;
     let r = create(res, &p, &cfg).await;
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    sim.reset_log().await;
+    sim.reset_log();
     r
 }
 
@@ -876,16 +676,13 @@ async fn read_keeps_the_state_when_the_job_record_expired() {
         .await;
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
     assert_eq!(r.new_state, done.new_state);
-    let log = sim.requests().await;
+    let log = sim.requests();
     assert!(
         log.iter()
-            .any(|e| e["path"].as_str().unwrap().starts_with("/api/jobs/") && e["status"] == 404),
+            .any(|e| e.path.starts_with("/api/jobs/") && e.status == 404),
         "the job record was asked for and had expired: {log:?}"
     );
-    assert!(
-        log.iter().all(|e| e["method"] == "GET"),
-        "read never writes"
-    );
+    assert!(log.iter().all(|e| e.method == "GET"), "read never writes");
 }
 
 #[tokio::test]
@@ -905,7 +702,7 @@ async fn read_refreshes_a_job_that_finished_after_a_timeout() {
     );
     assert_eq!(s(&refreshed.new_state, "status"), "completed");
     assert!(!s(&refreshed.new_state, "completed_at").is_empty());
-    assert_eq!(sim.restore_posts().await, [202]);
+    assert_eq!(restore_posts(&sim.requests()), [202]);
 }
 
 #[tokio::test]
@@ -913,13 +710,10 @@ async fn read_removes_the_restore_when_the_target_is_gone() {
     let sim = start("200ms", &[]);
     let res = resource(&sim).await;
     let done = completed(&sim, &*res).await;
-    sim.admin(
-        "POST",
-        "/_sim/fail-next",
+    sim.fail_next(
         json!({"count": 1, "status": 404, "code": "vps_not_found", "method": "GET",
                "pathPrefix": format!("/api/v2/vps/{TARGET}")}),
-    )
-    .await;
+    );
     let r = res
         .read(&Context::default(), done.new_state, done.private)
         .await;
@@ -966,10 +760,7 @@ async fn update_and_delete_make_no_api_request() {
         )
         .await;
     assert!(d.is_empty(), "{d:?}");
-    assert!(
-        sim.requests().await.is_empty(),
-        "update and delete touch no API"
-    );
+    assert!(sim.requests().is_empty(), "update and delete touch no API");
 }
 
 // ----- import -------------------------------------------------------------------------------------
@@ -990,7 +781,7 @@ async fn import_by_job_id_rebuilds_the_arguments() {
     assert_eq!(s(st, "status"), "completed");
     assert_eq!(s(st, "target_name"), "web-01");
     assert_eq!(s(st, "source_type"), "server");
-    assert!(sim.restore_posts().await.is_empty());
+    assert!(restore_posts(&sim.requests()).is_empty());
 
     let missing = res.import(&Context::default(), "job_01doesnotexist").await;
     let e = the_error(missing.diagnostics);

@@ -15,6 +15,7 @@
 //! - `CI`: with no CLI found, fail instead of skipping.
 #![allow(dead_code)]
 
+pub mod provider;
 pub mod sim;
 
 use std::collections::HashMap;

@@ -3,7 +3,10 @@
 //! `/_sim/` admin endpoints (request log, fault injection, world changes).
 //!
 //! It is synchronous and std-only (a tiny HTTP/1.0 client on a `TcpStream`), so Terraform-driving
-//! tests, which are synchronous too, need no async runtime to ask the simulator what it saw.
+//! tests, which are synchronous too, need no async runtime to ask the simulator what it saw. Async
+//! tests call it as it is: the simulator is another process, so a blocking loopback exchange of a
+//! few milliseconds never waits on the test's own runtime. Only a poll such as
+//! [`Sim::wait_for_requests`] must not wait for a task spawned on that same runtime to act.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -56,6 +59,26 @@ pub fn matching<'a>(
     log.iter().filter(move |r| r.is(method, path_suffix))
 }
 
+/// Statuses of the requests of `method` whose path ends with `path_suffix`, oldest first.
+pub fn statuses(log: &[SimRequest], method: &str, path_suffix: &str) -> Vec<u16> {
+    matching(log, method, path_suffix)
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The path suffix of a restore POST.
+pub const RESTORE_PATH: &str = "/backups/actions/restore-from-vps";
+
+/// Statuses of the restore POSTs (`POST …/backups/actions/restore-from-vps`) in `log`.
+pub fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
+    statuses(log, "POST", RESTORE_PATH)
+}
+
+/// Statuses of the backup-create POSTs (`POST …/backups`) in `log`.
+pub fn backup_posts(log: &[SimRequest]) -> Vec<u16> {
+    statuses(log, "POST", "/backups")
+}
+
 /// Every write request in `log`, as `METHOD path -> status` lines (for assertion messages).
 pub fn writes(log: &[SimRequest]) -> Vec<String> {
     log.iter()
@@ -64,12 +87,39 @@ pub fn writes(log: &[SimRequest]) -> Vec<String> {
         .collect()
 }
 
+/// `args` led by `--job-duration default`, unless they set a job duration themselves (the simulator
+/// takes the flag once).
+pub fn with_job_duration<'a>(default: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = Vec::with_capacity(args.len() + 2);
+    if !args.contains(&"--job-duration") {
+        all.extend(["--job-duration", default]);
+    }
+    all.extend_from_slice(args);
+    all
+}
+
+fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("hostup-sim-")
+        .tempdir()
+        .expect("create simulator dir")
+}
+
+/// A scratch directory holding `fixture` as `fixture.json`, and that file's path.
+fn fixture_dir(fixture: &Value) -> (tempfile::TempDir, PathBuf) {
+    let dir = scratch_dir();
+    let path = dir.path().join("fixture.json");
+    std::fs::write(&path, fixture.to_string()).expect("write fixture");
+    (dir, path)
+}
+
 /// A running `hostup-sim`; killed on drop.
 pub struct Sim {
     child: Child,
     base: String,
     addr: String,
     dir: tempfile::TempDir,
+    request_log: Option<PathBuf>,
     _stdout: BufReader<ChildStdout>,
 }
 
@@ -77,31 +127,34 @@ impl Sim {
     /// Starts the simulator on a free loopback port with `fixture` written to a temp file.
     #[track_caller]
     pub fn start(fixture: &Value, args: &[&str]) -> Sim {
-        let dir = tempfile::Builder::new()
-            .prefix("hostup-sim-")
-            .tempdir()
-            .expect("create simulator dir");
-        let path = dir.path().join("fixture.json");
-        std::fs::write(&path, fixture.to_string()).expect("write fixture");
-        Sim::spawn(dir, &path, args)
+        let (dir, path) = fixture_dir(fixture);
+        Sim::spawn(dir, &path, args, false)
+    }
+
+    /// As [`Sim::start`], and the simulator also appends its request log to a file
+    /// (`--request-log`), found at [`Sim::request_log_file`].
+    #[track_caller]
+    pub fn start_with_request_log(fixture: &Value, args: &[&str]) -> Sim {
+        let (dir, path) = fixture_dir(fixture);
+        Sim::spawn(dir, &path, args, true)
     }
 
     /// Starts the simulator with a fixture file as it is (for example `examples/sim/fixture.json`).
     #[track_caller]
     pub fn start_with_file(fixture: &Path, args: &[&str]) -> Sim {
-        let dir = tempfile::Builder::new()
-            .prefix("hostup-sim-")
-            .tempdir()
-            .expect("create simulator dir");
-        Sim::spawn(dir, fixture, args)
+        Sim::spawn(scratch_dir(), fixture, args, false)
     }
 
     #[track_caller]
-    fn spawn(dir: tempfile::TempDir, fixture: &Path, args: &[&str]) -> Sim {
+    fn spawn(dir: tempfile::TempDir, fixture: &Path, args: &[&str], log_to_file: bool) -> Sim {
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
-            .arg("--fixture")
-            .arg(fixture)
+        let request_log = log_to_file.then(|| dir.path().join("requests.jsonl"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostup-sim"));
+        cmd.arg("--fixture").arg(fixture);
+        if let Some(file) = &request_log {
+            cmd.arg("--request-log").arg(file);
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -123,8 +176,17 @@ impl Sim {
             base,
             addr,
             dir,
+            request_log,
             _stdout: stdout,
         }
+    }
+
+    /// The file the request log is written to; only for [`Sim::start_with_request_log`].
+    #[track_caller]
+    pub fn request_log_file(&self) -> &Path {
+        self.request_log
+            .as_deref()
+            .expect("the simulator was started without --request-log")
     }
 
     /// `http://127.0.0.1:PORT`, the value for `HOSTUP_ENDPOINT`.
@@ -226,6 +288,25 @@ impl Sim {
     #[track_caller]
     pub fn state(&self) -> Value {
         self.admin("GET", "/_sim/state", None)
+    }
+
+    /// The ids of the backups the simulator lists for `vps`, asked through the API with `key`.
+    #[track_caller]
+    pub fn backup_ids(&self, vps: &str, key: &str) -> Vec<String> {
+        let (status, body) = self.http(
+            "GET",
+            &format!("/api/v2/vps/{vps}/backups"),
+            None,
+            Some(key),
+        );
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("backup list JSON");
+        v["backups"]
+            .as_array()
+            .expect("backups")
+            .iter()
+            .map(|b| b["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// Waits until `done` holds for the request log, checking every 20 ms; false after `within`.

@@ -1,0 +1,130 @@
+//! The provider as the trait-level tests drive it, without Terraform: a `HostupProvider` configured
+//! against a running [`Sim`], its resources and data sources found by type name, and the
+//! framework's part of a plan and an apply done the way the gRPC layer does it, so a test speaks
+//! to one resource the way Terraform would.
+
+use std::sync::Arc;
+
+use terraform_provider_hostup::framework::plan::{check_planned, plan_change};
+use terraform_provider_hostup::framework::{
+    ApplyRequest, ApplyResult, Context, DataSource, Diagnostic, Plan, PlanRequest, Provider,
+    Resource, Value,
+};
+use terraform_provider_hostup::hostup::HostupProvider;
+
+use super::sim::Sim;
+
+/// A provider configured with `key` against `sim`. Jobs are polled every 50 ms, so a test's waits
+/// last about as long as the simulator's jobs do. Configuring must give no diagnostic at all.
+pub async fn configured_provider(sim: &Sim, key: &str) -> HostupProvider {
+    let provider =
+        HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
+    let cfg = Value::object([
+        ("api_key", Value::from(key)),
+        ("endpoint", Value::from(sim.base_url())),
+    ]);
+    let diags = provider
+        .configure(&Context::default(), &cfg, "1.15.5")
+        .await;
+    assert!(diags.is_empty(), "{diags:?}");
+    provider
+}
+
+/// The resource `type_name` of a provider [configured](configured_provider) against `sim`.
+pub async fn configured_resource(sim: &Sim, key: &str, type_name: &str) -> Arc<dyn Resource> {
+    resource_named(&configured_provider(sim, key).await, type_name)
+}
+
+#[track_caller]
+pub fn resource_named(p: &HostupProvider, type_name: &str) -> Arc<dyn Resource> {
+    p.resources()
+        .into_iter()
+        .find(|r| r.type_name() == type_name)
+        .unwrap_or_else(|| panic!("{type_name} is not registered"))
+}
+
+#[track_caller]
+pub fn data_source_named(p: &HostupProvider, type_name: &str) -> Arc<dyn DataSource> {
+    p.data_sources()
+        .into_iter()
+        .find(|d| d.type_name() == type_name)
+        .unwrap_or_else(|| panic!("{type_name} is not registered"))
+}
+
+/// What Terraform proposes: the configuration, with computed values taken from prior state.
+pub fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRequest {
+    let schema = res.schema();
+    let mut proposed = config.clone();
+    if let Some(prior) = prior.as_entries() {
+        for (name, value) in prior {
+            let computed = schema
+                .block
+                .find_attribute(name)
+                .is_some_and(|a| a.is_computed());
+            if computed && config.get(name).is_none_or(Value::is_null) {
+                proposed.set(name, value.clone());
+            }
+        }
+    }
+    PlanRequest {
+        prior: prior.clone(),
+        config: config.clone(),
+        proposed,
+        prior_private: Vec::new(),
+    }
+}
+
+/// The framework's plan for `config` (create when `prior` is null), adjusted by the resource and
+/// checked the way the framework checks it before Terraform sees it.
+pub async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
+    let schema = res.schema();
+    let req = plan_request(res, prior, config);
+    let mut p = plan_change(&schema, &req);
+    res.modify_plan(&Context::default(), &req, &mut p).await;
+    let bugs = check_planned(&schema, config, &p.planned);
+    assert!(bugs.is_empty(), "invalid plan: {bugs:?}");
+    p
+}
+
+/// The plan that creates `config`.
+pub async fn plan(res: &dyn Resource, config: &Value) -> Plan {
+    plan_from(res, &Value::Null, config).await
+}
+
+/// Applies the create plan `p` under `ctx`.
+pub async fn create_with(
+    res: &dyn Resource,
+    ctx: &Context,
+    p: &Plan,
+    config: &Value,
+) -> ApplyResult {
+    res.create(
+        ctx,
+        ApplyRequest {
+            prior: Value::Null,
+            planned: p.planned.clone(),
+            config: config.clone(),
+            private: p.private.clone(),
+        },
+    )
+    .await
+}
+
+pub fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
+    diags.into_iter().filter(Diagnostic::is_error).collect()
+}
+
+/// The one error among `diags`; fails the test unless there is exactly one.
+#[track_caller]
+pub fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
+    let e = errors(diags);
+    assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
+    e.into_iter().next().unwrap()
+}
+
+/// The known string attribute `name` of an object value.
+#[track_caller]
+pub fn known_str<'a>(v: &'a Value, name: &str) -> &'a str {
+    v.get_str(name)
+        .unwrap_or_else(|| panic!("{name} is not a known string in {v:?}"))
+}
