@@ -16,7 +16,8 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::api::{ApiError, Client, RestoreSource, Vps, VpsDetails};
+use crate::api::{ApiError, Client, Vps, VpsDetails};
+use crate::hostup::source_pool::{SourceList, SourcePool};
 
 /// How long a successful answer is reused.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -117,7 +118,9 @@ where
 pub struct ReadCache {
     vps: SingleFlight<String, Vps>,
     details: SingleFlight<String, VpsDetails>,
-    sources: SingleFlight<String, Vec<RestoreSource>>,
+    sources: SingleFlight<String, SourceList>,
+    /// Every target of an account sees the same sources: held once, not once per target.
+    source_pool: SourcePool,
 }
 
 impl Default for ReadCache {
@@ -142,6 +145,7 @@ impl ReadCache {
             vps: SingleFlight::new(ttl),
             details: SingleFlight::new(ttl),
             sources: SingleFlight::new(ttl),
+            source_pool: SourcePool::new(),
         }
     }
 
@@ -162,9 +166,12 @@ impl ReadCache {
         &self,
         client: &Client,
         target_id: &str,
-    ) -> Result<Arc<Vec<RestoreSource>>, SharedError> {
+    ) -> Result<Arc<SourceList>, SharedError> {
         self.sources
-            .get(&target_id.to_owned(), || client.restore_sources(target_id))
+            .get(&target_id.to_owned(), || async {
+                let sources = client.restore_sources(target_id).await?;
+                Ok(self.source_pool.intern(sources))
+            })
             .await
     }
 }

@@ -15,6 +15,7 @@ use super::model::{
     TARGET_VPS_ID,
 };
 use crate::hostup::cache::ReadCache;
+use crate::hostup::source_pool::SourceList;
 
 /// How many of a source's backups an error lists.
 const LISTED_BACKUPS: usize = 5;
@@ -47,13 +48,13 @@ impl Reads<'_> {
         }
     }
 
-    async fn sources(&self, id: &str) -> Result<Arc<Vec<RestoreSource>>, Arc<ApiError>> {
+    async fn sources(&self, id: &str) -> Result<Arc<SourceList>, Arc<ApiError>> {
         match self {
             Reads::Cached(cache, client) => cache.restore_sources(client, id).await,
             Reads::Fresh(client) => client
                 .restore_sources(id)
                 .await
-                .map(Arc::new)
+                .map(|list| Arc::new(list.into_iter().map(Arc::new).collect()))
                 .map_err(Arc::new),
         }
     }
@@ -267,7 +268,7 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
                 "Restore sources HostUp offers for {target}:\n{}",
                 sources
                     .iter()
-                    .map(describe_source)
+                    .map(|s| describe_source(s))
                     .collect::<Vec<_>>()
                     .join("\n")
             )
