@@ -38,19 +38,21 @@ impl SourcePool {
     /// `sources` in the same order, each replaced by the held copy when an equal one is held.
     pub fn intern(&self, sources: Vec<RestoreSource>) -> SourceList {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        let list = sources
-            .into_iter()
-            .map(|source| {
-                if let Some(held) = table.by_id.get(&source.id).and_then(Weak::upgrade) {
-                    if *held == source {
-                        return held;
-                    }
+        // A fresh, exact-size Vec on purpose: `into_iter().map().collect()` would reuse the
+        // parsed list's allocation in place, keeping ~150 bytes per source instead of 8 alive
+        // for as long as the answer is cached.
+        let mut list = Vec::with_capacity(sources.len());
+        for source in sources {
+            if let Some(held) = table.by_id.get(&source.id).and_then(Weak::upgrade) {
+                if *held == source {
+                    list.push(held);
+                    continue;
                 }
-                let fresh = Arc::new(source);
-                table.by_id.insert(fresh.id.clone(), Arc::downgrade(&fresh));
-                fresh
-            })
-            .collect();
+            }
+            let fresh = Arc::new(source);
+            table.by_id.insert(fresh.id.clone(), Arc::downgrade(&fresh));
+            list.push(fresh);
+        }
         if table.by_id.len() >= table.prune_at.max(MIN_PRUNE_LEN) {
             table.by_id.retain(|_, held| held.strong_count() > 0);
             table.prune_at = table.by_id.len() * 2;
@@ -93,6 +95,7 @@ mod tests {
         assert!(Arc::ptr_eq(&a[0], &b[1]));
         assert!(Arc::ptr_eq(&a[1], &b[0]));
         assert_eq!(b[0].id, "vps_2", "order of each answer is kept");
+        assert_eq!(b.capacity(), 2, "no spare room kept per cached answer");
     }
 
     #[test]
