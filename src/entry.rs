@@ -101,7 +101,10 @@ fn run(provider: Arc<dyn Provider>, provider_address: &str) -> anyhow::Result<Ex
         provider_address: provider_address.to_owned(),
         debug,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task: the provider waits on Terraform and HostUp, not on the CPU,
+    // and nothing in it blocks a task (DNS lookups go to tokio's blocking pool). A worker per
+    // core would add a thread stack and a malloc arena each (issue 5).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
