@@ -1,13 +1,13 @@
 //! The process entry point every provider binary shares (the HostUp binary and the test providers
 //! under `examples/`): parse the flags, refuse politely when a person rather than Terraform runs
 //! the binary, start logging on stderr, and serve the provider over the go-plugin transport.
-//! Stdout belongs to the handshake line.
+//! Stdout belongs to the handshake line. The one flag is parsed by hand: an argument parser
+//! library cost the binary ~0.2 MB of code that every plan maps into memory.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-
-use clap::Parser;
 
 use crate::framework::Provider;
 use crate::tfplugin5::ProviderService;
@@ -16,16 +16,55 @@ use crate::{logging, plugin};
 /// Blocking tasks still running after the server stops get this long before the runtime drops.
 const RUNTIME_SHUTDOWN_BOUND: Duration = Duration::from_millis(200);
 
-/// Terraform / OpenTofu provider (plugin protocol 5).
-///
-/// Terraform starts this binary itself; run it by hand only with --debug.
-#[derive(Parser, Debug)]
-#[command(version, about, long_about = None)]
-struct Args {
-    /// Serve plaintext on 127.0.0.1 for a debugger and print the TF_REATTACH_PROVIDERS value to
-    /// use; stop with Ctrl-C.
-    #[arg(long)]
-    debug: bool,
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Invocation {
+    /// Serve the provider; `debug` is `--debug`: plaintext on 127.0.0.1 for a debugger, print
+    /// the `TF_REATTACH_PROVIDERS` value to use, stop with Ctrl-C.
+    Serve { debug: bool },
+    /// `--help` or `--version`: print this on stdout and exit successfully.
+    Print(String),
+    /// A usage error: print this on stderr and exit with status 2.
+    Refuse(String),
+}
+
+fn usage(bin: &str) -> String {
+    format!("Usage: {bin} [OPTIONS]")
+}
+
+fn help(bin: &str) -> String {
+    format!(
+        "{about}\n\n{usage}\n\nOptions:\n      --debug    Serve plaintext on 127.0.0.1 for a \
+         debugger and print the TF_REATTACH_PROVIDERS value to use; stop with Ctrl-C\n  \
+         -h, --help     Print help\n  -V, --version  Print version\n\nTerraform starts this binary \
+         itself; run it by hand only with --debug.\n",
+        about = env!("CARGO_PKG_DESCRIPTION"),
+        usage = usage(bin),
+    )
+}
+
+/// Parses the arguments after the program name. `--help`/`--version` win as soon as they are
+/// seen, as is usual for command-line tools.
+fn parse_args(args: impl IntoIterator<Item = OsString>, bin: &str) -> Invocation {
+    let mut debug = false;
+    for arg in args {
+        match arg.to_str() {
+            Some("--debug") => debug = true,
+            Some("-h" | "--help") => return Invocation::Print(help(bin)),
+            Some("-V" | "--version") => {
+                return Invocation::Print(format!("{bin} {}\n", env!("CARGO_PKG_VERSION")))
+            }
+            _ => {
+                return Invocation::Refuse(format!(
+                    "error: unexpected argument '{}' found\n\n{}\n\nFor more information, try \
+                     '--help'.\n",
+                    arg.to_string_lossy(),
+                    usage(bin)
+                ))
+            }
+        }
+    }
+    Invocation::Serve { debug }
 }
 
 /// Runs `provider` as a Terraform plugin registered at `provider_address`
@@ -41,8 +80,18 @@ pub fn serve_main(provider: Arc<dyn Provider>, provider_address: &str) -> ExitCo
 }
 
 fn run(provider: Arc<dyn Provider>, provider_address: &str) -> anyhow::Result<ExitCode> {
-    let args = Args::parse();
-    if !args.debug && !plugin::env::has_magic_cookie(&plugin::process_env()) {
+    let debug = match parse_args(std::env::args_os().skip(1), &binary_name()) {
+        Invocation::Serve { debug } => debug,
+        Invocation::Print(text) => {
+            print!("{text}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Invocation::Refuse(text) => {
+            eprint!("{text}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !debug && !plugin::env::has_magic_cookie(&plugin::process_env()) {
         eprint!("{}", not_a_plugin_launch(provider_address));
         return Ok(ExitCode::FAILURE);
     }
@@ -50,9 +99,12 @@ fn run(provider: Arc<dyn Provider>, provider_address: &str) -> anyhow::Result<Ex
 
     let options = plugin::ServeOptions {
         provider_address: provider_address.to_owned(),
-        debug: args.debug,
+        debug,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task: the provider waits on Terraform and HostUp, not on the CPU,
+    // and nothing in it blocks a task (DNS lookups go to tokio's blocking pool). A worker per
+    // core would add a thread stack and a malloc arena each (issue 5).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
@@ -109,6 +161,40 @@ To use it, either:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> Invocation {
+        parse_args(args.iter().map(OsString::from), "terraform-provider-hostup")
+    }
+
+    #[test]
+    fn command_line_selects_serve_debug_help_version_or_a_usage_error() {
+        assert_eq!(parse(&[]), Invocation::Serve { debug: false });
+        assert_eq!(parse(&["--debug"]), Invocation::Serve { debug: true });
+        let Invocation::Print(help) = parse(&["--debug", "-h"]) else {
+            panic!("help expected")
+        };
+        assert!(
+            help.contains("Usage: terraform-provider-hostup [OPTIONS]"),
+            "{help}"
+        );
+        assert!(help.contains("--debug"), "{help}");
+        assert_eq!(
+            parse(&["-V"]),
+            Invocation::Print(format!(
+                "terraform-provider-hostup {}\n",
+                env!("CARGO_PKG_VERSION")
+            ))
+        );
+        for bad in ["--bogus", "serve", "--debug=true"] {
+            let Invocation::Refuse(text) = parse(&[bad]) else {
+                panic!("{bad} must be refused")
+            };
+            assert!(
+                text.contains(&format!("unexpected argument '{bad}'")),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn hand_run_message_names_the_provider_and_its_override_key() {

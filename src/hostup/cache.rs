@@ -21,7 +21,8 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::api::{ApiError, Client, RestoreSource, Vps, VpsDetails};
+use crate::api::{ApiError, Client, Vps, VpsDetails};
+use crate::hostup::source_pool::{SourceList, SourcePool};
 
 /// How long a successful answer is reused.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -157,7 +158,9 @@ where
 pub struct ReadCache {
     vps: SingleFlight<String, Vps>,
     details: SingleFlight<String, VpsDetails>,
-    sources: SingleFlight<String, Vec<RestoreSource>>,
+    sources: SingleFlight<String, SourceList>,
+    /// Every target of an account sees the same sources: held once, not once per target.
+    source_pool: SourcePool,
 }
 
 impl Default for ReadCache {
@@ -182,6 +185,7 @@ impl ReadCache {
             vps: SingleFlight::new(ttl),
             details: SingleFlight::new(ttl),
             sources: SingleFlight::new(ttl),
+            source_pool: SourcePool::new(),
         }
     }
 
@@ -215,10 +219,11 @@ impl ReadCache {
         client: &Client,
         target_id: &str,
         age: MaxAge,
-    ) -> Result<Arc<Vec<RestoreSource>>, SharedError> {
+    ) -> Result<Arc<SourceList>, SharedError> {
         self.sources
-            .get_within(&target_id.to_owned(), age.limit(), || {
-                client.restore_sources(target_id)
+            .get_within(&target_id.to_owned(), age.limit(), || async {
+                let sources = client.restore_sources(target_id).await?;
+                Ok(self.source_pool.intern(sources))
             })
             .await
     }

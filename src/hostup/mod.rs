@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod data_sources;
 pub mod provider;
+pub mod source_pool;
 pub mod vps_backup;
 pub mod vps_restore;
 

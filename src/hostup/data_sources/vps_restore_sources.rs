@@ -3,6 +3,7 @@
 //! Reads `GET /vps/{id}/backups/restore-sources`, which needs the `backup:vm` scope. The order is
 //! fixed here (sources by name then id, backups newest first) so plans never churn on API order.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -85,8 +86,8 @@ fn source_value(source: &RestoreSource) -> Value {
 }
 
 /// The `sources` list: by name (sources without one last), then id.
-pub fn sources_value(sources: &[RestoreSource]) -> Value {
-    let mut sorted: Vec<_> = sources.iter().collect();
+pub fn sources_value<S: Borrow<RestoreSource>>(sources: &[S]) -> Value {
+    let mut sorted: Vec<&RestoreSource> = sources.iter().map(Borrow::borrow).collect();
     sorted.sort_by(|a, b| {
         let name = |s: &RestoreSource| (s.name.is_none(), s.name.clone().unwrap_or_default());
         name(a).cmp(&name(b)).then_with(|| a.id.cmp(&b.id))

@@ -15,6 +15,7 @@ use super::model::{
     TARGET_VPS_ID,
 };
 use crate::hostup::cache::{MaxAge, ReadCache};
+use crate::hostup::source_pool::SourceList;
 
 /// How many of a source's backups an error lists.
 const LISTED_BACKUPS: usize = 5;
@@ -56,7 +57,7 @@ impl<'a> Reads<'a> {
         self.cache.details(self.client, id, self.age).await
     }
 
-    async fn sources(&self, id: &str) -> Result<Arc<Vec<RestoreSource>>, Arc<ApiError>> {
+    async fn sources(&self, id: &str) -> Result<Arc<SourceList>, Arc<ApiError>> {
         self.cache.restore_sources(self.client, id, self.age).await
     }
 }
@@ -269,7 +270,7 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
                 "Restore sources HostUp offers for {target}:\n{}",
                 sources
                     .iter()
-                    .map(describe_source)
+                    .map(|s| describe_source(s))
                     .collect::<Vec<_>>()
                     .join("\n")
             )
