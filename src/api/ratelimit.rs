@@ -97,11 +97,20 @@ impl RateLimiter {
                     None => SPACING_WITHOUT_RESET,
                 };
                 let slot = at.max(s.next_slot.unwrap_or(now));
-                s.next_slot = Some(slot + interval);
-                // Count our own send before its answer arrives, so a burst of concurrent
-                // requests sees the budget shrink.
-                s.remaining = Some(remaining - 1);
-                at = slot;
+                match s.reset_at {
+                    // Answers that arrive meanwhile restate "remaining" without counting the
+                    // sends already booked, so the chain of slots could run past the reset; a
+                    // send due after it belongs to the next window, which opens with a full
+                    // budget, and goes at the reset instead of queueing behind the others.
+                    Some(reset) if slot >= reset => at = at.max(reset),
+                    _ => {
+                        s.next_slot = Some(slot + interval);
+                        // Count our own send before its answer arrives, so a burst of
+                        // concurrent requests sees the budget shrink.
+                        s.remaining = Some(remaining - 1);
+                        at = slot;
+                    }
+                }
             }
         }
         (at > now).then_some(at)
@@ -299,6 +308,36 @@ mod tests {
         assert!(slots[1] > Duration::from_millis(1500), "{slots:?}");
         assert!(slots[2] > slots[1] && slots[3] > slots[2], "{slots:?}");
         assert!(slots[4] >= Duration::from_secs(9), "{slots:?}");
+    }
+
+    #[tokio::test]
+    async fn spaced_sends_never_queue_past_the_reset() {
+        let rl = RateLimiter::default();
+        let reset = chrono::Utc::now() + chrono::Duration::seconds(10);
+        let low = headers(&[
+            ("x-ratelimit-limit", "100".into()),
+            ("x-ratelimit-remaining", "5".into()),
+            ("x-ratelimit-reset", reset.to_rfc3339()),
+        ]);
+        let now = Instant::now();
+        // Fifty sends booked while answers keep saying "5 left" (they do not count the sends
+        // still waiting for their slot): none waits longer than the reset, when a new window
+        // opens with a full budget.
+        let mut latest = Duration::ZERO;
+        for _ in 0..50 {
+            rl.observe(&low);
+            if let Some(t) = rl.reserve(now) {
+                latest = latest.max(t.duration_since(now));
+            }
+        }
+        assert!(
+            latest > Duration::from_secs(9),
+            "the budget was spread: {latest:?}"
+        );
+        assert!(
+            latest <= Duration::from_millis(10_050),
+            "booked past the reset: {latest:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
