@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::framework::plan::plan_change;
+use crate::framework::plan::{check_planned, plan_change};
 use crate::framework::{
     Action, ApplyRequest, Context, DataSource, Diagnostic, Diagnostics, PlanRequest, Provider,
     Resource, Schema, Type, Value,
@@ -565,6 +565,15 @@ impl ProviderRpc for ProviderService {
         let mut plan = plan_change(&r.schema, &plan_request);
         r.handler.modify_plan(&ctx, &plan_request, &mut plan).await;
         let mut diagnostics = plan.diagnostics;
+        if !diagnostics.has_errors() {
+            // A resource that altered a configured value would have Terraform reject the whole
+            // plan with a generic message; name the attribute instead.
+            diagnostics.extend(check_planned(
+                &r.schema,
+                &plan_request.config,
+                &plan.planned,
+            ));
+        }
         let planned_state = encode_into(
             &plan.planned,
             &r.value_type,

@@ -10,8 +10,8 @@ use tonic::Request;
 
 use crate::framework::{
     Action, ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, DataSource,
-    Diagnostic, Diagnostics, PathStep, ProgressSender, Provider, ReadResult, Resource, Schema,
-    Type, Value,
+    Diagnostic, Diagnostics, PathStep, Plan, PlanRequest, ProgressSender, Provider, ReadResult,
+    Resource, Schema, Type, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
@@ -93,6 +93,13 @@ impl Resource for Thing {
 
     async fn plan_destroy(&self, _ctx: &Context, _prior: &Value) -> Diagnostics {
         Diagnostic::warning("Destroying a thing", "").into()
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, _req: &PlanRequest, plan: &mut Plan) {
+        // A buggy resource: it overwrites the configured size.
+        if plan.planned.get_str("name") == Some("tamper") {
+            plan.planned.set("size", Value::from(99));
+        }
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -344,6 +351,37 @@ async fn plan_of_a_create_marks_computed_attributes_unknown() {
     assert!(planned.get("id").unwrap().is_unknown());
     assert_eq!(planned.get_str("name"), Some("web"));
     assert_eq!(planned.get("size"), Some(&Value::Null));
+}
+
+#[tokio::test]
+async fn a_plan_that_alters_a_configured_value_is_refused_at_that_attribute() {
+    let (svc, _) = service();
+    let ty = thing_type();
+    let proposed = thing(Value::Null, "tamper");
+    let r = svc
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "test_thing".into(),
+            prior_state: None,
+            proposed_new_state: dv(&proposed, &ty),
+            config: dv(&proposed, &ty),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let errors: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+        .collect();
+    assert_eq!(errors.len(), 1, "{:?}", r.diagnostics);
+    assert!(
+        errors[0].summary.contains("provider bug"),
+        "{:?}",
+        errors[0]
+    );
+    let steps = &errors[0].attribute.as_ref().expect("at an attribute").steps;
+    assert_eq!(steps.len(), 1, "{steps:?}");
 }
 
 #[tokio::test]
