@@ -18,6 +18,7 @@ const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
 const DB: &str = "vps_01accbkdb000000000000001";
 const MAIL: &str = "vps_01accbkmail0000000000001";
 const NIGHTLY: &str = "bkp_01accbknightly";
+const SMALL: &str = "vps_01accbksmall00000000001";
 
 fn fixture() -> Value {
     json!({
@@ -28,6 +29,7 @@ fn fixture() -> Value {
              "newBackupSizeGb": 9.5, "backups": [
                 {"id": NIGHTLY, "createdAt": "2026-04-01T02:00:00.000Z", "sizeGb": 5,
                  "backupType": "scheduled", "note": "nightly"}]},
+            {"id": SMALL, "client": "cl_acc", "name": "small-01", "storageGb": 20, "backupQuota": 1},
             {"id": MAIL, "client": "cl_acc", "name": "mail-01", "storageGb": 40, "gates": {
                 "canCreateBackup": {"allowed": false,
                     "reason": "An unpaid order blocks changes to this service.",
@@ -159,6 +161,49 @@ fn closed_gate_fails_at_plan_without_a_post() {
         let log = sim.requests();
         assert!(backup_posts(&log).is_empty(), "{:?}", writes(&log));
         assert!(writes(&log).is_empty(), "{:?}", writes(&log));
+    });
+}
+
+/// A backup that fills its VPS's quota can still be replaced: Terraform deletes it before it
+/// takes the new one, so the plan counts its place as free.
+#[test]
+fn replacing_the_only_backup_of_a_full_quota_deletes_then_creates() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &JOB);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&backup("b", SMALL, Some("first")));
+        ws.apply();
+        let first = backup_id_in_state(&ws, "hostup_vps_backup.b");
+
+        // A plain second backup does not fit: the plan says so at vps_id.
+        ws.write_main_tf(&format!(
+            "{}\nresource \"hostup_vps_backup\" \"other\" {{\n  vps_id = \"{SMALL}\"\n}}\n",
+            backup("b", SMALL, Some("first"))
+        ));
+        let out = ws.run(&["plan"]);
+        out.assert_failure();
+        let e = error_block(&out, "Backup quota of the VPS is full");
+        assert!(e.contains("1 of 1 backups used"), "{e}");
+
+        // A new note replaces the backup: planned, then deleted first and taken again.
+        ws.write_main_tf(&backup("b", SMALL, Some("second")));
+        sim.reset_log();
+        ws.run(&["plan"])
+            .assert_success()
+            .assert_output_contains("must be replaced");
+        ws.apply();
+        let second = backup_id_in_state(&ws, "hostup_vps_backup.b");
+        assert_ne!(first, second);
+        let log = sim.requests();
+        assert_eq!(
+            writes(&log),
+            [
+                format!("DELETE /api/v2/vps/{SMALL}/backups/{first} -> 204"),
+                format!("POST /api/v2/vps/{SMALL}/backups -> 202"),
+            ],
+            "one delete, then one backup"
+        );
     });
 }
 

@@ -13,23 +13,38 @@ const LISTING: Reading = Reading {
     scope: "read:vm",
 };
 
-/// Reads the VPS's backup list and checks that a new backup may be taken. `Ok` carries the
-/// list (its ids tell the new backup apart later).
-pub async fn run(client: &Client, vps_id: &str) -> Result<BackupList, Diagnostic> {
+/// Reads the VPS's backup list and checks that a new backup may be taken. `replaced` are backups
+/// of this VPS that the same plan replaces: Terraform deletes them before it creates their
+/// successors, so each one still listed frees a place in the quota. `Ok` carries the list (its
+/// ids tell the new backup apart later).
+pub async fn run(
+    client: &Client,
+    vps_id: &str,
+    replaced: &[String],
+) -> Result<BackupList, Diagnostic> {
     let list = client
         .list_backups(vps_id)
         .await
         .map_err(|e| api_failure(&e, VPS_ID, vps_id, LISTING))?;
-    room_for_backup(vps_id, &list)?;
+    let freed = list
+        .backups
+        .iter()
+        .filter(|b| replaced.contains(&b.id))
+        .count();
+    room_for_backup(vps_id, &list, freed)?;
     Ok(list)
 }
 
 /// The quota first (its message says which backups to delete), then the gate. A gate HostUp did
-/// not send is not a reason to refuse: the POST would say so.
-pub fn room_for_backup(vps_id: &str, list: &BackupList) -> Result<(), Diagnostic> {
+/// not send is not a reason to refuse: the POST would say so. `freed` backups are deleted before
+/// the new one is made, so they count as room, and a gate HostUp closed only for the quota does
+/// not block then.
+pub fn room_for_backup(vps_id: &str, list: &BackupList, freed: usize) -> Result<(), Diagnostic> {
     let at = AttributePath::attribute(VPS_ID);
+    let freed_places = i64::try_from(freed).unwrap_or(i64::MAX);
     if let Some(q) = &list.quota_info {
-        if let Some(remaining) = q.remaining.filter(|r| *r <= 0) {
+        let short = q.remaining.filter(|r| r.saturating_add(freed_places) <= 0);
+        if let Some(remaining) = short {
             let of = match (q.used, q.limit) {
                 (Some(u), Some(l)) => format!("{u} of {l} backups used"),
                 (_, Some(l)) => format!("limit {l}"),
@@ -50,7 +65,10 @@ pub fn room_for_backup(vps_id: &str, list: &BackupList) -> Result<(), Diagnostic
         .actions
         .as_ref()
         .and_then(|a| a.can_create_backup.as_ref());
+    let quota_only =
+        |code: Option<&str>| matches!(code, Some("quota_exceeded" | "backup_quota_exceeded"));
     match gate {
+        Some(g) if !g.allowed && freed > 0 && quota_only(g.code.as_deref()) => Ok(()),
         Some(g) if !g.allowed => {
             let reason = g.reason.as_deref().unwrap_or("HostUp gave no reason");
             let code = g.code.as_deref().unwrap_or("none given");
@@ -99,12 +117,12 @@ mod tests {
             json!({"backups": [], "quotaInfo": {"used": 1, "limit": 3, "remaining": 2},
             "actions": {"canCreateBackup": {"allowed": true}}}),
         );
-        assert!(room_for_backup("vps_1", &ok).is_ok());
+        assert!(room_for_backup("vps_1", &ok, 0).is_ok());
         let unlimited = list(
             json!({"backups": [], "quotaInfo": {"used": 9, "limit": null,
             "remaining": null}}),
         );
-        assert!(room_for_backup("vps_1", &unlimited).is_ok());
+        assert!(room_for_backup("vps_1", &unlimited, 0).is_ok());
     }
 
     #[test]
@@ -114,11 +132,13 @@ mod tests {
             "actions": {"canCreateBackup": {"allowed": false, "reason": "Backup quota reached",
                 "code": "quota_exceeded"}}}),
         );
-        let e = room_for_backup("vps_1", &full).unwrap_err();
+        let e = room_for_backup("vps_1", &full, 0).unwrap_err();
         assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
         assert!(e.summary.contains("quota"), "{e}");
         assert!(e.detail.contains("3 of 3 backups used"), "{e}");
         assert!(e.detail.contains("hostup_vps_backups"), "{e}");
+        // A backup this plan replaces is deleted first: its place is free for the new one.
+        assert!(room_for_backup("vps_1", &full, 1).is_ok());
     }
 
     #[test]
@@ -128,10 +148,12 @@ mod tests {
             "actions": {"canCreateBackup": {"allowed": false,
                 "reason": "Job job_7 (restore) is running on this VPS.", "code": "job_in_progress"}}}),
         );
-        let e = room_for_backup("vps_1", &gated).unwrap_err();
+        let e = room_for_backup("vps_1", &gated, 0).unwrap_err();
         assert_eq!(e.attribute, Some(AttributePath::attribute(VPS_ID)));
         assert!(e.detail.contains("Job job_7 (restore) is running"), "{e}");
         assert!(e.detail.contains("code job_in_progress"), "{e}");
         assert!(e.detail.contains("Wait for the running job"), "{e}");
+        // Replacing a backup frees quota, not a running job.
+        assert!(room_for_backup("vps_1", &gated, 1).is_err());
     }
 }

@@ -5,7 +5,8 @@
 //! only takes new timeouts; delete removes the backup (404 counts as done); import takes
 //! `vps_id/backup_id`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,11 +46,23 @@ const LISTING: Reading = Reading {
 /// The resource; holds the provider's shared client and poll schedule.
 pub struct VpsBackupResource {
     shared: Arc<Shared>,
+    /// Backups this process's plan replaces, by VPS id. Terraform plans a replacement in two
+    /// calls, first against the prior state, then its create half from null; the second needs
+    /// to know which backup the first will delete, since it still counts against the quota.
+    replaced: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl VpsBackupResource {
     pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
-        VpsBackupResource { shared }
+        VpsBackupResource {
+            shared,
+            replaced: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn replaced_backups_of(&self, vps_id: &str) -> Vec<String> {
+        let replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
+        replaced.get(vps_id).cloned().unwrap_or_default()
     }
 }
 
@@ -416,8 +429,21 @@ impl Resource for VpsBackupResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
-        // A replacement's create half arrives as a create of its own (null prior).
-        if !req.is_create() || plan.planned.is_null() {
+        // A replacement's create half arrives as a create of its own (null prior), right after
+        // this call for the prior state: remember which backup it replaces.
+        if !req.is_create() {
+            if !plan.requires_replace.is_empty() {
+                if let (Some(vps), Some(id)) = (req.prior.get_str(VPS_ID), req.prior.get_str(ID)) {
+                    let mut replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
+                    replaced
+                        .entry(vps.to_owned())
+                        .or_default()
+                        .push(id.to_owned());
+                }
+            }
+            return;
+        }
+        if plan.planned.is_null() {
             return;
         }
         let client = match self.shared.client() {
@@ -432,7 +458,8 @@ impl Resource for VpsBackupResource {
             tracing::debug!("hostup_vps_backup: vps_id unknown at plan; checks run at apply");
             return;
         };
-        if let Err(d) = checks::run(&client, vps_id).await {
+        let replaced = self.replaced_backups_of(vps_id);
+        if let Err(d) = checks::run(&client, vps_id, &replaced).await {
             plan.diagnostics.push(d);
         }
     }
@@ -452,7 +479,9 @@ impl Resource for VpsBackupResource {
         let note = req.planned.get_str(NOTE).map(str::to_owned);
         // Fresh: the gate or the quota may have changed since the plan (or the plan could not
         // check, because vps_id was unknown then).
-        let before = match checks::run(&client, &vps_id).await {
+        // Nothing counts as freed here: a replaced backup is deleted before this create, unless
+        // create_before_destroy is set, and then the quota must really have room.
+        let before = match checks::run(&client, &vps_id, &[]).await {
             Ok(list) => list,
             Err(mut d) => {
                 d.detail.push_str(
