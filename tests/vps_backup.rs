@@ -370,6 +370,36 @@ async fn destroy_deletes_the_backup() {
     assert_eq!(sim_backups(&sim, SRC), [OLD]);
 }
 
+/// HostUp may answer a backup DELETE with a job instead of 204: destroy then waits for that job,
+/// and the backup is gone when it returns.
+#[tokio::test]
+async fn destroy_waits_for_a_delete_that_hostup_runs_as_a_job() {
+    let sim = Sim::start(
+        &fixture(),
+        &["--job-duration", "300ms", "--backup-delete", "job"],
+    );
+    let res = resource(&sim).await;
+    let cfg = config(&*res, SRC, None);
+    let p = plan(&*res, &cfg).await;
+    let made = create_with(&*res, &Context::default(), &p, &cfg).await;
+    assert!(made.diagnostics.is_empty(), "{:#?}", made.diagnostics);
+    let id = s(&made.new_state, "id").to_owned();
+    sim.reset_log();
+    let diags = delete(&*res, &made.new_state, &made.private).await;
+    assert!(diags.is_empty(), "{diags:#?}");
+    let log = sim.requests();
+    assert_eq!(
+        writes(&log),
+        [format!("DELETE {BACKUPS_OF_SRC}/{id} -> 202")]
+    );
+    let polls = log
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/api/jobs/"))
+        .count();
+    assert!(polls >= 1, "the delete job was followed: {log:#?}");
+    assert_eq!(sim_backups(&sim, SRC), [OLD], "gone when destroy returned");
+}
+
 // ----- import -------------------------------------------------------------------------------------
 
 #[tokio::test]

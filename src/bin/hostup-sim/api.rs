@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::middleware::{api_layer, credential, RequestId};
 use crate::problem::{FieldError, Problem};
+use crate::settings::BackupDelete;
 use crate::world::{Caller, JobKind, World};
 use crate::Shared;
 
@@ -407,6 +408,10 @@ async fn delete_backup(
             format!("VPS {id} has no backup {backup_id}."),
         ));
     };
+    if world.settings.backup_delete == BackupDelete::Job {
+        let job = world.start_job(&caller.client, &id, JobKind::DeleteBackup { backup_id });
+        return Ok((StatusCode::ACCEPTED, Json(world.accepted(&job))).into_response());
+    }
     world.vps[i].backups.remove(pos);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

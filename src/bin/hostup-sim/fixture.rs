@@ -39,6 +39,7 @@ pub struct FixtureSettings {
     pub poll_url_mode: Option<String>,
     pub job_envelope: Option<String>,
     pub gate_location: Option<String>,
+    pub backup_delete: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -101,6 +101,12 @@ pub struct Args {
     #[arg(long, value_name = "WHERE")]
     pub gate_location: Option<String>,
 
+    /// How DELETE /api/v2/vps/{id}/backups/{backupId} answers: sync (204 No Content, the backup
+    /// is gone at once) or job (202 with an operation; the backup is gone when the job ends)
+    /// [default: sync].
+    #[arg(long, value_name = "MODE")]
+    pub backup_delete: Option<String>,
+
     /// Append one JSON line per /api request (time, method, path, status, authPresent; never the
     /// key) to this file.
     #[arg(long, value_name = "FILE")]

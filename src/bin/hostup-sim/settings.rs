@@ -31,6 +31,15 @@ pub enum GateLocation {
     None,
 }
 
+/// How a backup DELETE answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupDelete {
+    /// 204: the backup is gone at once.
+    Sync,
+    /// 202 with an operation: the backup is gone when its job ends.
+    Job,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub job_duration: Duration,
@@ -45,6 +54,7 @@ pub struct Settings {
     pub poll_url_mode: PollUrlMode,
     pub job_envelope: JobEnvelope,
     pub gate_location: GateLocation,
+    pub backup_delete: BackupDelete,
     pub seed: u64,
 }
 
@@ -116,6 +126,11 @@ impl Settings {
                 Some("details") => GateLocation::Details,
                 Some("none") => GateLocation::None,
                 Some(other) => bail!("gate location {other:?}: use both, vps, details or none"),
+            },
+            backup_delete: match pick(&args.backup_delete, &fx.backup_delete) {
+                None | Some("sync") => BackupDelete::Sync,
+                Some("job") => BackupDelete::Job,
+                Some(other) => bail!("backup delete mode {other:?}: use sync or job"),
             },
             seed: args.seed,
         })

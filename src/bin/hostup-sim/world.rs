@@ -169,6 +169,9 @@ pub enum JobKind {
         backup_id: String,
         note: Option<String>,
     },
+    DeleteBackup {
+        backup_id: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -190,6 +193,7 @@ impl Job {
         match self.kind {
             JobKind::RestoreFromVps { .. } => "restore_from_vps",
             JobKind::CreateBackup { .. } => "backup_create",
+            JobKind::DeleteBackup { .. } => "backup_delete",
         }
     }
 }
@@ -379,6 +383,12 @@ impl World {
                     });
                 }
                 Ok(json!({"backupId": backup_id, "vpsId": job.vps_id}))
+            }
+            JobKind::DeleteBackup { backup_id } => {
+                if let Some(vps) = self.vps.iter_mut().find(|v| v.id == job.vps_id) {
+                    vps.backups.retain(|b| &b.id != backup_id);
+                }
+                Ok(json!({"backupId": backup_id, "vpsId": job.vps_id, "deleted": true}))
             }
         };
         let job = &mut self.jobs[index];
@@ -662,6 +672,9 @@ impl World {
                         0..=49 => "Creating backup image".to_string(),
                         _ => "Uploading backup to offsite storage".to_string(),
                     },
+                    JobKind::DeleteBackup { backup_id } => {
+                        format!("Deleting backup {backup_id} from offsite storage")
+                    }
                 };
                 JobView {
                     status: "in_progress",
