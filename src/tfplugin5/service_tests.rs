@@ -328,22 +328,27 @@ async fn unknown_type_and_malformed_value_become_error_diagnostics() {
     assert!(r.planned_state.is_none());
 }
 
+/// The plan of a new `test_thing` called `name`, as Terraform asks for it.
+async fn plan_create(svc: &ProviderService, name: &str) -> pb::plan_resource_change::Response {
+    let ty = thing_type();
+    let proposed = thing(Value::Null, name);
+    svc.plan_resource_change(Request::new(pb::plan_resource_change::Request {
+        type_name: "test_thing".into(),
+        prior_state: None,
+        proposed_new_state: dv(&proposed, &ty),
+        config: dv(&proposed, &ty),
+        ..Default::default()
+    }))
+    .await
+    .unwrap()
+    .into_inner()
+}
+
 #[tokio::test]
 async fn plan_of_a_create_marks_computed_attributes_unknown() {
     let (svc, _) = service();
     let ty = thing_type();
-    let proposed = thing(Value::Null, "web");
-    let r = svc
-        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-            type_name: "test_thing".into(),
-            prior_state: None,
-            proposed_new_state: dv(&proposed, &ty),
-            config: dv(&proposed, &ty),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let r = plan_create(&svc, "web").await;
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     let bytes = &r.planned_state.as_ref().unwrap().msgpack;
     assert!(bytes.windows(3).any(|w| w == UNKNOWN), "{bytes:02x?}");
@@ -356,19 +361,7 @@ async fn plan_of_a_create_marks_computed_attributes_unknown() {
 #[tokio::test]
 async fn a_plan_that_alters_a_configured_value_is_refused_at_that_attribute() {
     let (svc, _) = service();
-    let ty = thing_type();
-    let proposed = thing(Value::Null, "tamper");
-    let r = svc
-        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-            type_name: "test_thing".into(),
-            prior_state: None,
-            proposed_new_state: dv(&proposed, &ty),
-            config: dv(&proposed, &ty),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    let r = plan_create(&svc, "tamper").await;
     let errors: Vec<_> = r
         .diagnostics
         .iter()
