@@ -33,4 +33,4 @@ pub use models::{
     GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page, QuotaInfo, RestoreSource,
     SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
 };
-pub use wait::{JobProgress, PollBudget, PollSchedule, ProgressFn, WaitOptions, WaitOutcome};
+pub use wait::{JobProgress, PollSchedule, ProgressFn, WaitOptions, WaitOutcome};

@@ -44,9 +44,9 @@ const PROJECTION_SLACK: Duration = Duration::from_millis(50);
 const SCARCE_CAP_SHARE: f64 = 2.0;
 
 impl PollSchedule {
-    /// How long to sleep before the next poll, `elapsed` after the wait began, when the schedule
-    /// is at `interval` and the job last reported `percentage`. Without a usable percentage this
-    /// is the schedule's interval. With one, progress so far projects the end (`elapsed * 100 /
+    /// When to poll next (and whether that poll is aimed at the projected end), `elapsed` after
+    /// the wait began, when the schedule is at `interval` and the job last reported `percentage`.
+    /// Without a usable percentage this is the schedule's interval. With one, progress so far projects the end (`elapsed * 100 /
     /// percentage`, never early for a percentage rounded down) and the poll is aimed just past
     /// it, capped at the larger of `interval` and a quarter of `elapsed`; each poll re-projects.
     /// A blind schedule cannot be both prompt and frugal (a 120 s job wants a lag under 7 s,
@@ -56,18 +56,7 @@ impl PollSchedule {
     /// `elapsed` (so their times double) and projections may reach twice `elapsed`. Its floor
     /// (this wait's fair share of the poll budget, see `RateLimiter::poll_floor`) holds every
     /// poll back except the one aimed at the projected end, which is the poll worth sending. A
-    /// fixed schedule (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) is kept as asked.
-    pub fn wait_after(
-        &self,
-        interval: Duration,
-        elapsed: Duration,
-        percentage: Option<f64>,
-        budget: PollBudget,
-    ) -> Duration {
-        self.next_poll(interval, elapsed, percentage, budget).wait
-    }
-
-    /// [`wait_after`](Self::wait_after), also saying whether the poll is aimed at the end.
+    /// fixed schedule is kept as asked.
     fn next_poll(
         &self,
         interval: Duration,
@@ -79,7 +68,7 @@ impl PollSchedule {
             wait,
             at_projected_end: false,
         };
-        if self.initial >= self.max {
+        if self.is_fixed() {
             return held(interval);
         }
         let (blind, cap_share) = if budget.scarce {
@@ -103,6 +92,12 @@ impl PollSchedule {
         }
     }
 
+    /// A fixed schedule (`initial == max`, as `HOSTUP_POLL_INTERVAL_MS` sets) polls exactly as
+    /// asked: no projection, no budget.
+    fn is_fixed(&self) -> bool {
+        self.initial >= self.max
+    }
+
     fn next(&self, current: Duration) -> Duration {
         let factor = if self.factor.is_finite() && self.factor >= 1.0 {
             self.factor
@@ -123,12 +118,12 @@ struct NextPoll {
 
 /// What the client's rate limiter says about the request budget when a poll is scheduled.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct PollBudget {
+struct PollBudget {
     /// Short now: a 429 in the last minute, or under half of the window's requests left.
-    pub scarce: bool,
+    scarce: bool,
     /// The shortest gap between two polls of this wait that keeps the polls of every wait under
     /// way within their share of the announced budget; zero when HostUp announced none.
-    pub floor: Duration,
+    floor: Duration,
 }
 
 /// What the progress callback sees.
@@ -266,7 +261,7 @@ impl Client {
         let mut interval = opts.poll.initial;
         let started = Instant::now();
         let _counted = self.join_wait();
-        let fixed = opts.poll.initial >= opts.poll.max;
+        let fixed = opts.poll.is_fixed();
         // The POST's answer already said the job is queued or running: asking again at once
         // would only repeat it, so the first poll waits one interval (unless it said the job
         // already ended, when the poll fetches the record at once).
@@ -412,7 +407,8 @@ mod tests {
                 (frac * 100.0).floor().clamp(1.0, 99.0)
             };
             t += s
-                .wait_after(interval, Duration::from_secs_f64(t), Some(pct), budget)
+                .next_poll(interval, Duration::from_secs_f64(t), Some(pct), budget)
+                .wait
                 .as_secs_f64();
             interval = s.next(interval);
         }
@@ -472,18 +468,24 @@ mod tests {
         let s = PollBudget::default();
         let p = PollSchedule::default();
         let at = Duration::from_secs(30);
-        assert_eq!(p.wait_after(at, at, None, shared), Duration::from_secs(30));
         assert_eq!(
-            p.wait_after(Duration::from_secs(1), Duration::from_secs(2), None, shared),
+            p.next_poll(at, at, None, shared).wait,
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            p.next_poll(Duration::from_secs(1), Duration::from_secs(2), None, shared)
+                .wait,
             Duration::from_secs(20),
             "a blind poll waits for its share"
         );
         // 90% after 30 s: the end is 3.3 s away, and that poll goes, floor or not.
-        let end = p.wait_after(Duration::from_secs(10), at, Some(90.0), shared);
+        let end = p
+            .next_poll(Duration::from_secs(10), at, Some(90.0), shared)
+            .wait;
         assert!(end < Duration::from_secs(4), "{end:?}");
         assert_eq!(
             end,
-            p.wait_after(Duration::from_secs(10), at, Some(90.0), s)
+            p.next_poll(Duration::from_secs(10), at, Some(90.0), s).wait
         );
     }
 
@@ -492,14 +494,19 @@ mod tests {
         let s = PollSchedule::default();
         let ten = Duration::from_secs(10);
         let at = Duration::from_secs(100);
-        assert_eq!(s.wait_after(ten, at, None, PollBudget::default()), ten);
-        assert_eq!(s.wait_after(ten, at, Some(0.0), PollBudget::default()), ten);
+        assert_eq!(s.next_poll(ten, at, None, PollBudget::default()).wait, ten);
         assert_eq!(
-            s.wait_after(ten, at, Some(100.0), PollBudget::default()),
+            s.next_poll(ten, at, Some(0.0), PollBudget::default()).wait,
             ten
         );
         assert_eq!(
-            s.wait_after(ten, at, Some(f64::NAN), PollBudget::default()),
+            s.next_poll(ten, at, Some(100.0), PollBudget::default())
+                .wait,
+            ten
+        );
+        assert_eq!(
+            s.next_poll(ten, at, Some(f64::NAN), PollBudget::default())
+                .wait,
             ten
         );
         let fixed = PollSchedule {
@@ -508,30 +515,30 @@ mod tests {
             factor: 1.0,
         };
         assert_eq!(
-            fixed.wait_after(ten, at, Some(98.0), SCARCE),
+            fixed.next_poll(ten, at, Some(98.0), SCARCE).wait,
             ten,
             "a fixed schedule is kept, even when the budget is scarce"
         );
         // Scarce: blind polls wait at least as long as waited so far; a projection may reach
         // twice that.
-        assert_eq!(s.wait_after(ten, at, None, SCARCE), at);
+        assert_eq!(s.next_poll(ten, at, None, SCARCE).wait, at);
         assert_eq!(
-            s.wait_after(ten, at, Some(20.0), SCARCE),
+            s.next_poll(ten, at, Some(20.0), SCARCE).wait,
             Duration::from_secs(200)
         );
         // 80% after 100 s: the end is 25 s away, but a misleading percentage may cost at
         // most a quarter of the time waited so far.
         assert_eq!(
-            s.wait_after(ten, at, Some(80.0), PollBudget::default()),
+            s.next_poll(ten, at, Some(80.0), PollBudget::default()).wait,
             Duration::from_secs(25)
         );
         assert_eq!(
-            s.wait_after(ten, at, Some(50.0), PollBudget::default()),
+            s.next_poll(ten, at, Some(50.0), PollBudget::default()).wait,
             Duration::from_secs(25)
         );
         // Near the end the poll is aimed just past the projection, sooner than the schedule.
         assert_eq!(
-            s.wait_after(ten, at, Some(98.0), PollBudget::default()),
+            s.next_poll(ten, at, Some(98.0), PollBudget::default()).wait,
             Duration::from_secs_f64(100.0 * (100.0 / 98.0 - 1.0)) + PROJECTION_SLACK
         );
     }

@@ -682,9 +682,7 @@ impl Resource for VpsBackupResource {
                 }
             }
         };
-        let deleted = client.delete_backup(vps_id, &backup_id).await;
-        self.shared.cache().forget_backups_of(vps_id);
-        match deleted {
+        let diagnostics = match client.delete_backup(vps_id, &backup_id).await {
             Ok(DeleteOutcome::Deleted) => {
                 tracing::info!(vps_id, backup_id = %backup_id, "hostup_vps_backup: backup deleted");
                 Diagnostics::new()
@@ -696,11 +694,8 @@ impl Resource for VpsBackupResource {
             }
             Ok(DeleteOutcome::Queued(op)) => {
                 let timeout = timeouts::timeout_for(prior, "delete", DEFAULT_DELETE_TIMEOUT);
-                let waited = self
-                    .wait_for_delete(ctx, &client, &op, &backup_id, timeout)
-                    .await;
-                self.shared.cache().forget_backups_of(vps_id);
-                waited
+                self.wait_for_delete(ctx, &client, &op, &backup_id, timeout)
+                    .await
             }
             Err(e) => Diagnostic::error(
                 format!("Could not delete backup {backup_id}"),
@@ -710,7 +705,11 @@ impl Resource for VpsBackupResource {
                 ),
             )
             .into(),
-        }
+        };
+        // Whatever happened, restore sources and the VPS's quota may have moved; any answer read
+        // while a deletion job ran is dropped too.
+        self.shared.cache().forget_backups_of(vps_id);
+        diagnostics
     }
 
     async fn import(&self, _ctx: &Context, raw: &str) -> ImportResult {

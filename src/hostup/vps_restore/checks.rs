@@ -1,7 +1,7 @@
 //! The live checks of a restore, run at plan time and again at apply just before the POST (both
-//! through the shared read cache, the second accepting only answers seconds old): the target exists and is ours, its restore gate is
-//! open, the source is among its restore sources, the backup is under that source and fits the
-//! target's disk, and `confirm_target_name` matches. Every failure is an error at the attribute
+//! through the shared read cache, the second accepting only answers seconds old): the target
+//! exists and is ours, its restore gate is open, the source is among its restore sources, the
+//! backup is under that source and fits the target's disk, and `confirm_target_name` matches. Every failure is an error at the attribute
 //! it is about, with a detail that says what to do. Also the warning that tells the user what
 //! apply destroys.
 

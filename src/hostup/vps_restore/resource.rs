@@ -259,7 +259,8 @@ impl Resource for VpsRestoreResource {
                  applied. This is a bug in Terraform or the provider; please report it.",
             ));
         };
-        // Fresh reads: a backup can rotate away, a gate close or a name change after the plan.
+        // Checked again on answers seconds old (this apply's re-plan): a backup can rotate away,
+        // a gate close or a name change after the plan.
         let checked = match flow::fresh_checks(&self.shared, &client, &args).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(d),
