@@ -1,12 +1,14 @@
 //! The protocol-free vocabulary of a provider: values with explicit unknown and null, types,
 //! schemas with declared plan behaviour, attribute paths, diagnostics, and the traits a provider,
-//! its resources, data sources and actions implement.
+//! its resources, data sources and actions implement, and the engine that plans and applies a
+//! resource change with them (`server`). Nothing here knows the wire format.
 
 pub mod diagnostics;
 pub mod path;
 pub mod plan;
 pub mod provider;
 pub mod schema;
+pub mod server;
 pub mod timeouts;
 pub mod types;
 pub mod value;

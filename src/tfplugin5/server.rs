@@ -1,5 +1,6 @@
 //! The tfplugin5 `Provider` gRPC service: each RPC decodes its request, finds the resource, data
-//! source or action by type name, calls the framework trait, and encodes the answer. Every
+//! source or action by type name, calls the framework (its traits, or its plan/apply engine in
+//! `framework::server`), and encodes the answer. It decides nothing about a change itself. Every
 //! failure on the way (unknown type, undecodable value) becomes an error diagnostic in the
 //! response, never a panic or a bare gRPC status, because Terraform shows diagnostics to the user
 //! and only logs statuses. Schemas are built once, when the service is created.
@@ -12,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::framework::plan::{check_planned, plan_change};
+use crate::framework::server::{apply_resource_change, plan_resource_change};
 use crate::framework::{
     Action, ApplyRequest, Context, DataSource, Diagnostic, Diagnostics, PlanRequest, Provider,
     Resource, Schema, Type, Value,
@@ -51,15 +52,90 @@ impl<T: ?Sized> Registered<T> {
     }
 }
 
+/// The types of one kind (resources, data sources or actions) by type name.
+struct Registry<T: ?Sized> {
+    /// "resource", "data source", "action": how errors name the kind.
+    kind: &'static str,
+    by_name: HashMap<String, Registered<T>>,
+}
+
+impl<T: ?Sized> Registry<T> {
+    /// Indexes `handlers` by the name `describe` gives; a second handler of one name is reported
+    /// in `diagnostics` and left out.
+    fn new(
+        kind: &'static str,
+        handlers: Vec<Arc<T>>,
+        describe: impl Fn(&T) -> (String, Schema),
+        diagnostics: &mut Diagnostics,
+    ) -> Registry<T> {
+        let mut by_name = HashMap::new();
+        for handler in handlers {
+            let (name, schema) = describe(&handler);
+            if by_name.contains_key(&name) {
+                diagnostics.error(
+                    format!("Duplicate {kind} type"),
+                    format!("The {kind} type {name} is registered twice; the first one is used."),
+                );
+                continue;
+            }
+            by_name.insert(name, Registered::new(handler, schema));
+        }
+        Registry { kind, by_name }
+    }
+
+    /// The type `type_name` of provider `provider`, or the error that it has none.
+    fn get(&self, provider: &str, type_name: &str) -> Result<&Registered<T>, Diagnostic> {
+        self.by_name.get(type_name).ok_or_else(|| {
+            let kind = self.kind;
+            Diagnostic::error(
+                format!("Unknown {kind} type"),
+                format!("The provider {provider} has no {kind} type {type_name:?}."),
+            )
+        })
+    }
+
+    /// The type `type_name` and the request's values decoded against its schema; each value is
+    /// named (`"prior state"`) so a malformed one is reported as such.
+    fn get_decoded<const N: usize>(
+        &self,
+        provider: &str,
+        type_name: &str,
+        values: [(Option<&pb::DynamicValue>, &str); N],
+    ) -> Result<(&Registered<T>, [Value; N]), Diagnostic> {
+        let r = self.get(provider, type_name)?;
+        let mut decoded = Vec::with_capacity(N);
+        for (dv, what) in values {
+            decoded.push(decode(dv, &r.value_type, what)?);
+        }
+        let decoded: [Value; N] = decoded
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one value decoded per input"));
+        Ok((r, decoded))
+    }
+
+    fn wire_schemas(&self) -> HashMap<String, pb::Schema> {
+        self.by_name
+            .iter()
+            .map(|(k, r)| (k.clone(), r.wire_schema.clone()))
+            .collect()
+    }
+
+    fn sorted_names(&self) -> impl Iterator<Item = String> {
+        let mut names: Vec<String> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names.into_iter()
+    }
+}
+
 /// The gRPC face of a framework `Provider`. Cheap to share: every RPC takes `&self`, and RPCs run
 /// concurrently.
 pub struct ProviderService {
     provider: Arc<dyn Provider>,
     provider_type: Type,
     provider_schema: pb::Schema,
-    resources: HashMap<String, Registered<dyn Resource>>,
-    data_sources: HashMap<String, Registered<dyn DataSource>>,
-    actions: HashMap<String, Registered<dyn Action>>,
+    resources: Registry<dyn Resource>,
+    data_sources: Registry<dyn DataSource>,
+    actions: Registry<dyn Action>,
     /// Problems found while registering types (duplicate names), reported by GetSchema.
     schema_diagnostics: Diagnostics,
     /// The token handed to every call; `Stop` cancels it for good.
@@ -71,19 +147,19 @@ impl ProviderService {
     pub fn new(provider: Arc<dyn Provider>) -> ProviderService {
         let provider_schema = provider.schema();
         let mut schema_diagnostics = Diagnostics::new();
-        let resources = index(
+        let resources = Registry::new(
             "resource",
             provider.resources(),
             |r| (r.type_name().to_string(), r.schema()),
             &mut schema_diagnostics,
         );
-        let data_sources = index(
+        let data_sources = Registry::new(
             "data source",
             provider.data_sources(),
             |d| (d.type_name().to_string(), d.schema()),
             &mut schema_diagnostics,
         );
-        let actions = index(
+        let actions = Registry::new(
             "action",
             provider.actions(),
             |a| (a.type_name().to_string(), a.schema()),
@@ -125,7 +201,7 @@ impl ProviderService {
         &self,
         req: &pb::upgrade_resource_state::Request,
     ) -> Result<pb::DynamicValue, Failure> {
-        let r = self.resource(&req.type_name)?;
+        let r = self.resources.get(self.provider_name(), &req.type_name)?;
         let json = stored_state_json(req.raw_state.as_ref(), &req.type_name)?;
         let upgraded = r
             .handler
@@ -151,62 +227,9 @@ impl ProviderService {
         Ok(encode(&value, &r.value_type, "upgraded state")?)
     }
 
-    fn resource(&self, type_name: &str) -> Result<&Registered<dyn Resource>, Diagnostic> {
-        self.resources
-            .get(type_name)
-            .ok_or_else(|| unknown_type("resource", self.provider.type_name(), type_name))
+    fn provider_name(&self) -> &str {
+        self.provider.type_name()
     }
-
-    /// The resource of a plan or apply request and its three values, decoded against its type.
-    fn resource_change(
-        &self,
-        type_name: &str,
-        values: [(Option<&pb::DynamicValue>, &str); 3],
-    ) -> Result<(&Registered<dyn Resource>, [Value; 3]), Diagnostic> {
-        let r = self.resource(type_name)?;
-        let [a, b, c] = values.map(|(dv, what)| decode(dv, &r.value_type, what));
-        Ok((r, [a?, b?, c?]))
-    }
-
-    fn data_source(&self, type_name: &str) -> Result<&Registered<dyn DataSource>, Diagnostic> {
-        self.data_sources
-            .get(type_name)
-            .ok_or_else(|| unknown_type("data source", self.provider.type_name(), type_name))
-    }
-
-    fn action(&self, type_name: &str) -> Result<&Registered<dyn Action>, Diagnostic> {
-        self.actions
-            .get(type_name)
-            .ok_or_else(|| unknown_type("action", self.provider.type_name(), type_name))
-    }
-}
-
-fn index<T: ?Sized>(
-    kind: &str,
-    handlers: Vec<Arc<T>>,
-    describe: impl Fn(&T) -> (String, Schema),
-    diagnostics: &mut Diagnostics,
-) -> HashMap<String, Registered<T>> {
-    let mut out = HashMap::new();
-    for handler in handlers {
-        let (name, schema) = describe(&handler);
-        if out.contains_key(&name) {
-            diagnostics.error(
-                format!("Duplicate {kind} type"),
-                format!("The {kind} type {name} is registered twice; the first one is used."),
-            );
-            continue;
-        }
-        out.insert(name, Registered::new(handler, schema));
-    }
-    out
-}
-
-fn unknown_type(kind: &str, provider: &str, type_name: &str) -> Diagnostic {
-    Diagnostic::error(
-        format!("Unknown {kind} type"),
-        format!("The provider {provider} has no {kind} type {type_name:?}."),
-    )
 }
 
 /// Decodes a DynamicValue: msgpack when present, else JSON, else null (Terraform's own rule).
@@ -300,13 +323,19 @@ impl ProviderRpc for ProviderService {
         reply(m::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: wire(self.schema_diagnostics.clone()),
-            resources: sorted_names(&self.resources)
+            resources: self
+                .resources
+                .sorted_names()
                 .map(|type_name| m::ResourceMetadata { type_name })
                 .collect(),
-            data_sources: sorted_names(&self.data_sources)
+            data_sources: self
+                .data_sources
+                .sorted_names()
                 .map(|type_name| m::DataSourceMetadata { type_name })
                 .collect(),
-            actions: sorted_names(&self.actions)
+            actions: self
+                .actions
+                .sorted_names()
                 .map(|type_name| m::ActionMetadata { type_name })
                 .collect(),
             ..Default::default()
@@ -319,10 +348,11 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         reply(pb::get_provider_schema::Response {
             provider: Some(self.provider_schema.clone()),
-            resource_schemas: schemas_of(&self.resources),
-            data_source_schemas: schemas_of(&self.data_sources),
+            resource_schemas: self.resources.wire_schemas(),
+            data_source_schemas: self.data_sources.wire_schemas(),
             action_schemas: self
                 .actions
+                .by_name
                 .iter()
                 .map(|(k, r)| {
                     let schema = Some(r.wire_schema.clone());
@@ -384,10 +414,12 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::validate_resource_type_config::Response>, Status> {
         use pb::validate_resource_type_config::Response as R;
         let req = request.into_inner();
-        let diagnostics = match self.resource(&req.type_name).and_then(|r| {
-            decode(req.config.as_ref(), &r.value_type, "resource configuration").map(|c| (r, c))
-        }) {
-            Ok((r, config)) => r.handler.validate(&self.context(), &config).await,
+        let diagnostics = match self.resources.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.config.as_ref(), "resource configuration")],
+        ) {
+            Ok((r, [config])) => r.handler.validate(&self.context(), &config).await,
             Err(d) => d.into(),
         };
         reply(R {
@@ -401,15 +433,12 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::validate_data_source_config::Response>, Status> {
         use pb::validate_data_source_config::Response as R;
         let req = request.into_inner();
-        let diagnostics = match self.data_source(&req.type_name).and_then(|d| {
-            decode(
-                req.config.as_ref(),
-                &d.value_type,
-                "data source configuration",
-            )
-            .map(|c| (d, c))
-        }) {
-            Ok((d, config)) => d.handler.validate(&self.context(), &config).await,
+        let diagnostics = match self.data_sources.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.config.as_ref(), "data source configuration")],
+        ) {
+            Ok((d, [config])) => d.handler.validate(&self.context(), &config).await,
             Err(d) => d.into(),
         };
         reply(R {
@@ -423,10 +452,12 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
         use pb::validate_action_config::Response as R;
         let req = request.into_inner();
-        let diagnostics = match self.action(&req.type_name).and_then(|a| {
-            decode(req.config.as_ref(), &a.value_type, "action configuration").map(|c| (a, c))
-        }) {
-            Ok((a, config)) => a.handler.validate(&self.context(), &config).await,
+        let diagnostics = match self.actions.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.config.as_ref(), "action configuration")],
+        ) {
+            Ok((a, [config])) => a.handler.validate(&self.context(), &config).await,
             Err(d) => d.into(),
         };
         reply(R {
@@ -482,9 +513,11 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         use pb::read_resource::Response as R;
         let req = request.into_inner();
-        let (r, state) = match self.resource(&req.type_name).and_then(|r| {
-            decode(req.current_state.as_ref(), &r.value_type, "current state").map(|s| (r, s))
-        }) {
+        let (r, [state]) = match self.resources.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.current_state.as_ref(), "current state")],
+        ) {
             Ok(found) => found,
             Err(d) => {
                 return reply(R {
@@ -515,7 +548,8 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         use pb::plan_resource_change::Response as R;
         let req = request.into_inner();
-        let decoded = self.resource_change(
+        let decoded = self.resources.get_decoded(
+            self.provider_name(),
             &req.type_name,
             [
                 (req.prior_state.as_ref(), "prior state"),
@@ -532,48 +566,15 @@ impl ProviderRpc for ProviderService {
                 })
             }
         };
-        let ctx = self.context();
-
-        if proposed.is_null() {
-            // A destroy: the planned state must stay null; the resource may only veto or warn.
-            let diagnostics = if prior.is_null() {
-                Diagnostics::new()
-            } else {
-                r.handler.plan_destroy(&ctx, &prior).await
-            };
-            let mut diagnostics = diagnostics;
-            let planned_state = encode_into(
-                &Value::Null,
-                &r.value_type,
-                "planned state",
-                &mut diagnostics,
-            );
-            return reply(R {
-                planned_state,
-                planned_private: req.prior_private,
-                diagnostics: wire(diagnostics),
-                ..Default::default()
-            });
-        }
-
         let plan_request = PlanRequest {
             prior,
             config,
             proposed,
             prior_private: req.prior_private,
         };
-        let mut plan = plan_change(&r.schema, &plan_request);
-        r.handler.modify_plan(&ctx, &plan_request, &mut plan).await;
+        let plan =
+            plan_resource_change(&*r.handler, &r.schema, &self.context(), &plan_request).await;
         let mut diagnostics = plan.diagnostics;
-        if !diagnostics.has_errors() {
-            // A resource that altered a configured value would have Terraform reject the whole
-            // plan with a generic message; name the attribute instead.
-            diagnostics.extend(check_planned(
-                &r.schema,
-                &plan_request.config,
-                &plan.planned,
-            ));
-        }
         let planned_state = encode_into(
             &plan.planned,
             &r.value_type,
@@ -595,7 +596,8 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         use pb::apply_resource_change::Response as R;
         let req = request.into_inner();
-        let decoded = self.resource_change(
+        let decoded = self.resources.get_decoded(
+            self.provider_name(),
             &req.type_name,
             [
                 (req.prior_state.as_ref(), "prior state"),
@@ -612,33 +614,15 @@ impl ProviderRpc for ProviderService {
                 })
             }
         };
-        let ctx = self.context();
         let apply = ApplyRequest {
             prior,
             planned,
             config,
             private: req.planned_private,
         };
-
-        let (new_state, private, mut diagnostics) = if apply.planned.is_null() {
-            let prior = apply.prior.clone();
-            let private = apply.private.clone();
-            let diagnostics = r.handler.delete(&ctx, apply).await;
-            if diagnostics.has_errors() {
-                // A failed delete keeps the object in state, so it is not forgotten.
-                (prior, private, diagnostics)
-            } else {
-                (Value::Null, Vec::new(), diagnostics)
-            }
-        } else {
-            let result = if apply.prior.is_null() {
-                r.handler.create(&ctx, apply).await
-            } else {
-                r.handler.update(&ctx, apply).await
-            };
-            // Recorded even alongside errors: that is how an interrupted create stays in state.
-            (result.new_state, result.private, result.diagnostics)
-        };
+        let result = apply_resource_change(&*r.handler, &self.context(), apply).await;
+        let (new_state, private, mut diagnostics) =
+            (result.new_state, result.private, result.diagnostics);
         let new_state = encode_into(&new_state, &r.value_type, "new state", &mut diagnostics);
         reply(R {
             new_state,
@@ -654,7 +638,7 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         use pb::import_resource_state::{ImportedResource, Response as R};
         let req = request.into_inner();
-        let r = match self.resource(&req.type_name) {
+        let r = match self.resources.get(self.provider_name(), &req.type_name) {
             Ok(r) => r,
             Err(d) => {
                 return reply(R {
@@ -694,14 +678,11 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         use pb::read_data_source::Response as R;
         let req = request.into_inner();
-        let (d, config) = match self.data_source(&req.type_name).and_then(|d| {
-            decode(
-                req.config.as_ref(),
-                &d.value_type,
-                "data source configuration",
-            )
-            .map(|c| (d, c))
-        }) {
+        let (d, [config]) = match self.data_sources.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.config.as_ref(), "data source configuration")],
+        ) {
             Ok(found) => found,
             Err(diag) => {
                 return reply(R {
@@ -731,10 +712,12 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::plan_action::Response>, Status> {
         use pb::plan_action::Response as R;
         let req = request.into_inner();
-        let diagnostics = match self.action(&req.action_type).and_then(|a| {
-            decode(req.config.as_ref(), &a.value_type, "action configuration").map(|c| (a, c))
-        }) {
-            Ok((a, config)) => a.handler.plan(&self.context(), &config).await,
+        let diagnostics = match self.actions.get_decoded(
+            self.provider_name(),
+            &req.action_type,
+            [(req.config.as_ref(), "action configuration")],
+        ) {
+            Ok((a, [config])) => a.handler.plan(&self.context(), &config).await,
             Err(d) => d.into(),
         };
         reply(R {
@@ -749,11 +732,13 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<EventStream<pb::invoke_action::Event>>, Status> {
         let req = request.into_inner();
         let (events, stream) = mpsc::channel(ACTION_PROGRESS_BUFFER);
-        let found = self.action(&req.action_type).and_then(|a| {
-            decode(req.config.as_ref(), &a.value_type, "action configuration").map(|c| (a, c))
-        });
+        let found = self.actions.get_decoded(
+            self.provider_name(),
+            &req.action_type,
+            [(req.config.as_ref(), "action configuration")],
+        );
         match found {
-            Ok((a, config)) => {
+            Ok((a, [config])) => {
                 tokio::spawn(run_action(
                     a.handler.clone(),
                     self.context(),
@@ -836,18 +821,6 @@ fn completed(diagnostics: Diagnostics) -> pb::invoke_action::Event {
             diagnostics: wire(diagnostics),
         })),
     }
-}
-
-fn schemas_of<T: ?Sized>(m: &HashMap<String, Registered<T>>) -> HashMap<String, pb::Schema> {
-    m.iter()
-        .map(|(k, r)| (k.clone(), r.wire_schema.clone()))
-        .collect()
-}
-
-fn sorted_names<T: ?Sized>(m: &HashMap<String, Registered<T>>) -> impl Iterator<Item = String> {
-    let mut names: Vec<String> = m.keys().cloned().collect();
-    names.sort();
-    names.into_iter()
 }
 
 /// Why an upgrade failed: one diagnostic of ours, or the resource's own.

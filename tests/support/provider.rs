@@ -1,11 +1,11 @@
 //! The provider as the trait-level tests drive it, without Terraform: a `HostupProvider` configured
-//! against a running [`Sim`], its resources and data sources found by type name, and the
-//! framework's part of a plan and an apply done the way the gRPC layer does it, so a test speaks
-//! to one resource the way Terraform would.
+//! against a running [`Sim`], its resources and data sources found by type name, and plans and
+//! applies run through the framework's own engine (`framework::server`, the one the gRPC layer
+//! calls), so a test speaks to one resource the way Terraform would.
 
 use std::sync::Arc;
 
-use terraform_provider_hostup::framework::plan::{check_planned, plan_change};
+use terraform_provider_hostup::framework::server::{apply_resource_change, plan_resource_change};
 use terraform_provider_hostup::framework::{
     ApplyRequest, ApplyResult, Context, DataSource, Diagnostic, Plan, PlanRequest, Provider,
     Resource, Value,
@@ -17,11 +17,16 @@ use super::sim::Sim;
 /// A provider configured with `key` against `sim`. Jobs are polled every 50 ms, so a test's waits
 /// last about as long as the simulator's jobs do. Configuring must give no diagnostic at all.
 pub async fn configured_provider(sim: &Sim, key: &str) -> HostupProvider {
+    configured_provider_at(sim.base_url(), key).await
+}
+
+/// As [`configured_provider`], against any `endpoint` (a proxy in front of a simulator).
+pub async fn configured_provider_at(endpoint: &str, key: &str) -> HostupProvider {
     let provider =
         HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
     let cfg = Value::object([
         ("api_key", Value::from(key)),
-        ("endpoint", Value::from(sim.base_url())),
+        ("endpoint", Value::from(endpoint)),
     ]);
     let diags = provider
         .configure(&Context::default(), &cfg, "1.15.5")
@@ -74,14 +79,16 @@ pub fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRe
     }
 }
 
-/// The framework's plan for `config` (create when `prior` is null), adjusted by the resource and
-/// checked the way the framework checks it before Terraform sees it.
+/// The engine's plan for `config` (create when `prior` is null), as Terraform would receive it.
+/// A plan the engine flags as altering a configured value fails the test.
 pub async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
-    let schema = res.schema();
     let req = plan_request(res, prior, config);
-    let mut p = plan_change(&schema, &req);
-    res.modify_plan(&Context::default(), &req, &mut p).await;
-    let bugs = check_planned(&schema, config, &p.planned);
+    let p = plan_resource_change(res, &res.schema(), &Context::default(), &req).await;
+    let bugs: Vec<_> = p
+        .diagnostics
+        .iter()
+        .filter(|d| d.summary.starts_with("provider bug"))
+        .collect();
     assert!(bugs.is_empty(), "invalid plan: {bugs:?}");
     p
 }
@@ -91,23 +98,20 @@ pub async fn plan(res: &dyn Resource, config: &Value) -> Plan {
     plan_from(res, &Value::Null, config).await
 }
 
-/// Applies the create plan `p` under `ctx`.
+/// Applies the create plan `p` under `ctx`, through the engine.
 pub async fn create_with(
     res: &dyn Resource,
     ctx: &Context,
     p: &Plan,
     config: &Value,
 ) -> ApplyResult {
-    res.create(
-        ctx,
-        ApplyRequest {
-            prior: Value::Null,
-            planned: p.planned.clone(),
-            config: config.clone(),
-            private: p.private.clone(),
-        },
-    )
-    .await
+    let req = ApplyRequest {
+        prior: Value::Null,
+        planned: p.planned.clone(),
+        config: config.clone(),
+        private: p.private.clone(),
+    };
+    apply_resource_change(res, ctx, req).await
 }
 
 pub fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
