@@ -25,8 +25,8 @@ use super::config::{ApiKey, ClientConfig, RetryPolicy};
 use super::endpoint::{validate_id, Endpoint};
 use super::error::{excerpt, redact, ApiError, HttpError, Problem};
 use super::models::{
-    BackupList, DeleteOutcome, GateLookup, GateOrigin, Job, Operation, Page, RestoreSource,
-    RestoreSourcesBody, Vps, VpsDetails,
+    BackupList, DeleteOutcome, GateLookup, Job, Operation, Page, RestoreSource, RestoreSourcesBody,
+    Vps, VpsDetails,
 };
 use super::ratelimit::{reset_wait, retry_after, RateLimiter, WaitTicket};
 
@@ -301,22 +301,13 @@ impl Client {
     /// `GET /vps/{id}`, else of `/details`, else [`GateLookup::Unknown`].
     pub async fn restore_gate(&self, id: &str) -> Result<GateLookup, ApiError> {
         let vps = self.get_vps(id).await?;
-        if let Some(gate) = vps.actions.and_then(|a| a.can_restore_from_another_vps) {
-            return Ok(GateLookup::Found {
-                gate,
-                origin: GateOrigin::Vps,
-            });
+        match GateLookup::from_answers(&vps, None) {
+            GateLookup::Unknown => {
+                let details = self.get_vps_details(id).await?;
+                Ok(GateLookup::from_answers(&vps, Some(&details)))
+            }
+            found => Ok(found),
         }
-        let details = self.get_vps_details(id).await?;
-        Ok(
-            match details.actions.and_then(|a| a.can_restore_from_another_vps) {
-                Some(gate) => GateLookup::Found {
-                    gate,
-                    origin: GateOrigin::Details,
-                },
-                None => GateLookup::Unknown,
-            },
-        )
     }
 
     /// `GET /api/v2/vps/{id}/backups/restore-sources`: what can be restored onto this target.

@@ -227,6 +227,21 @@ impl fmt::Display for HttpError {
     }
 }
 
+/// What HostUp may have done with a request that failed ([`ApiError::delivery`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The request never left the client (no connection, or refused before it was built):
+    /// HostUp did nothing.
+    NotSent,
+    /// HostUp answered with a refusal (a status below 500): it did not act on the request.
+    Refused,
+    /// No usable answer (a 5xx, no answer in time, a broken connection): HostUp may have acted.
+    /// The error's text says so for every write, so a user checks before repeating it.
+    Unknown,
+    /// HostUp answered with success, but the answer could not be used: it acted on the request.
+    Accepted,
+}
+
 /// The error of every client call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -388,22 +403,29 @@ impl ApiError {
         self.status() == Some(404)
     }
 
-    /// Whether HostUp may have received (and acted on) the request. `false` only when that is
-    /// certain: the connection was never made, or the request was refused before it was built.
-    pub fn may_have_reached_hostup(&self) -> bool {
+    /// What HostUp may have done with the failed request, as far as the client can know. For a
+    /// write this decides what a user is told: that nothing changed, or to check HostUp before
+    /// trying again.
+    pub fn delivery(&self) -> Delivery {
         match self {
-            ApiError::Http(_)
-            | ApiError::Decode { .. }
-            | ApiError::Timeout { .. }
-            | ApiError::Transport { .. }
-            | ApiError::JobRecordExpired { .. }
-            | ApiError::TooManyPages { .. } => true,
+            ApiError::Http(h) if h.status < 500 => Delivery::Refused,
+            ApiError::JobRecordExpired { .. } => Delivery::Refused,
+            ApiError::Http(_) | ApiError::Timeout { .. } | ApiError::Transport { .. } => {
+                Delivery::Unknown
+            }
+            ApiError::Decode { .. } | ApiError::TooManyPages { .. } => Delivery::Accepted,
             ApiError::Connect { .. }
             | ApiError::InvalidConfig(_)
             | ApiError::InvalidId { .. }
             | ApiError::ForeignPollUrl { .. }
-            | ApiError::InvalidPollUrl { .. } => false,
+            | ApiError::InvalidPollUrl { .. } => Delivery::NotSent,
         }
+    }
+
+    /// Whether HostUp may have received (and acted on) the request. `false` only when that is
+    /// certain: the connection was never made, or the request was refused before it was built.
+    pub fn may_have_reached_hostup(&self) -> bool {
+        self.delivery() != Delivery::NotSent
     }
 
     pub(crate) fn set_attempts(&mut self, n: u32) {
@@ -468,6 +490,69 @@ pub(crate) fn shown(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_post_whose_outcome_is_unknown_says_so_and_only_those() {
+        let http = |status| {
+            ApiError::Http(Box::new(HttpError {
+                method: "POST".into(),
+                path: "/api/v2/vps/vps_1/backups".into(),
+                status,
+                problem: None,
+                body_excerpt: None,
+                retry_after: None,
+                attempts: 1,
+            }))
+        };
+        let unknown = [
+            http(500),
+            http(503),
+            ApiError::Timeout {
+                method: "POST".into(),
+                path: "/p".into(),
+                timeout: Duration::from_secs(30),
+                attempts: 1,
+            },
+            ApiError::Transport {
+                method: "POST".into(),
+                path: "/p".into(),
+                reason: "reset".into(),
+                attempts: 1,
+            },
+        ];
+        for e in unknown {
+            assert_eq!(e.delivery(), Delivery::Unknown, "{e}");
+            assert!(e.to_string().contains("may have reached HostUp"), "{e}");
+        }
+        for (e, delivery) in [
+            (http(409), Delivery::Refused),
+            (http(429), Delivery::Refused),
+            (
+                ApiError::Decode {
+                    method: "POST".into(),
+                    path: "/p".into(),
+                    status: 202,
+                    expected: "job",
+                    reason: "not JSON".into(),
+                },
+                Delivery::Accepted,
+            ),
+            (
+                ApiError::Connect {
+                    method: "POST".into(),
+                    path: "/p".into(),
+                    origin: "https://x".into(),
+                    reason: "refused".into(),
+                    attempts: 1,
+                },
+                Delivery::NotSent,
+            ),
+        ] {
+            assert_eq!(e.delivery(), delivery, "{e}");
+            assert!(!e.to_string().contains("may have reached HostUp"), "{e}");
+            assert_eq!(e.may_have_reached_hostup(), delivery != Delivery::NotSent);
+        }
+    }
 
     #[test]
     fn problem_document_is_read_with_field_errors() {

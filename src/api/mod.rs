@@ -27,10 +27,10 @@ mod wait;
 pub use client::{Client, RequestCounts, DEFAULT_MAX_PAGES};
 pub use config::{ApiKey, ClientConfig, RetryPolicy, DEFAULT_ENDPOINT};
 pub use endpoint::validate_id;
-pub use error::{ApiError, FieldError, HttpError, Problem};
+pub use error::{ApiError, Delivery, FieldError, HttpError, Problem};
 pub use models::{
-    Backup, BackupActions, BackupList, Bandwidth, Billing, DeleteOutcome, Gate, GateLookup,
-    GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page, QuotaInfo, RestoreSource,
-    SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
+    job_poll_path, Backup, BackupActions, BackupList, Bandwidth, Billing, DeleteOutcome, Gate,
+    GateLookup, GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page, QuotaInfo,
+    RestoreSource, SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
 };
 pub use wait::{JobProgress, PollSchedule, ProgressFn, WaitOptions, WaitOutcome};

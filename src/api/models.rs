@@ -10,6 +10,8 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::error::ApiError;
+
 /// Field deserializers that turn the odd shapes HostUp may send into `None` instead of errors.
 mod de {
     use super::*;
@@ -212,6 +214,37 @@ pub enum GateLookup {
     },
     /// Neither endpoint carries the gate; the caller goes on and warns that it could not check.
     Unknown,
+}
+
+impl GateLookup {
+    /// The cross-VPS restore gate from what was read: the summary's first, else the details'
+    /// (when they were read), else unknown. The one place this order is decided.
+    pub fn from_answers(vps: &Vps, details: Option<&VpsDetails>) -> GateLookup {
+        let gate = |actions: Option<&VpsActions>| {
+            actions.and_then(|a| a.can_restore_from_another_vps.clone())
+        };
+        if let Some(gate) = gate(vps.actions.as_ref()) {
+            GateLookup::Found {
+                gate,
+                origin: GateOrigin::Vps,
+            }
+        } else if let Some(gate) = details.and_then(|d| gate(d.actions.as_ref())) {
+            GateLookup::Found {
+                gate,
+                origin: GateOrigin::Details,
+            }
+        } else {
+            GateLookup::Unknown
+        }
+    }
+
+    /// The gate, when one was found.
+    pub fn gate(&self) -> Option<&Gate> {
+        match self {
+            GateLookup::Found { gate, .. } => Some(gate),
+            GateLookup::Unknown => None,
+        }
+    }
 }
 
 /// `GET /api/v2/vps` page.
@@ -428,6 +461,14 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// The documented location of job `job_id` (`/api/jobs/{jobId}`, outside `/api/v2`), for a
+/// job whose answer carried no `pollUrl` or whose poll URL was not kept. Refuses an id that is
+/// not a HostUp id, so nothing odd is put into a URL.
+pub fn job_poll_path(job_id: &str) -> Result<String, ApiError> {
+    super::endpoint::validate_id("job id", job_id)?;
+    Ok(format!("/api/jobs/{job_id}"))
+}
+
 /// The answer of an asynchronous write: a queued job and where to poll it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
@@ -451,10 +492,7 @@ impl Operation {
         let job_id = non_empty(obj.get("jobId")).ok_or("`operation.jobId` is missing")?;
         let poll_url = match non_empty(obj.get("pollUrl")) {
             Some(p) => p,
-            None => {
-                super::endpoint::validate_id("job id", &job_id).map_err(|e| e.to_string())?;
-                format!("/api/jobs/{job_id}")
-            }
+            None => job_poll_path(&job_id).map_err(|e| e.to_string())?,
         };
         let status = non_empty(obj.get("status"))
             .map(|s| JobStatus::parse(&s))
