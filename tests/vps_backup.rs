@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 use support::provider::{
-    configured_resource, create_with, known_str as s, plan, plan_from, the_error,
+    configured_provider_at, configured_resource, create_with, known_str as s, plan, plan_from,
+    resource_named, the_error,
 };
 use support::sim::{backup_posts, matching, writes, Sim};
+use terraform_provider_hostup::framework::server::apply_resource_change;
 use terraform_provider_hostup::framework::{
     ApplyRequest, AttributePath, Context, Diagnostic, Resource, Value,
 };
@@ -81,17 +83,16 @@ fn with_timeouts(mut c: Value, create: &str) -> Value {
 }
 
 async fn delete(res: &dyn Resource, state: &Value, private: &[u8]) -> Vec<Diagnostic> {
-    res.delete(
-        &Context::default(),
-        ApplyRequest {
-            prior: state.clone(),
-            planned: Value::Null,
-            config: Value::Null,
-            private: private.to_vec(),
-        },
-    )
-    .await
-    .into_vec()
+    let req = ApplyRequest {
+        prior: state.clone(),
+        planned: Value::Null,
+        config: Value::Null,
+        private: private.to_vec(),
+    };
+    apply_resource_change(res, &Context::default(), req)
+        .await
+        .diagnostics
+        .into_vec()
 }
 
 // ----- plan ---------------------------------------------------------------------------------------
@@ -186,17 +187,13 @@ async fn changing_note_or_vps_replaces_and_timeouts_change_in_place() {
     assert!(p.requires_replace.is_empty());
     assert_eq!(p.planned.get_str("id"), state.get_str("id"), "id kept");
     sim.reset_log();
-    let updated = res
-        .update(
-            &Context::default(),
-            ApplyRequest {
-                prior: state.clone(),
-                planned: p.planned.clone(),
-                config: slower,
-                private: made.private.clone(),
-            },
-        )
-        .await;
+    let req = ApplyRequest {
+        prior: state.clone(),
+        planned: p.planned.clone(),
+        config: slower,
+        private: made.private.clone(),
+    };
+    let updated = apply_resource_change(&*res, &Context::default(), req).await;
     assert!(updated.diagnostics.is_empty());
     assert_eq!(updated.new_state.get_str("id"), state.get_str("id"));
     assert!(
@@ -439,4 +436,35 @@ async fn import_by_vps_and_backup_id() {
         .summary
         .contains("VPS not found"));
     assert!(writes(&sim.requests()).is_empty(), "import never writes");
+}
+
+#[tokio::test]
+async fn an_accepted_backup_whose_answer_cannot_be_read_says_it_may_have_started() {
+    let sim = sim("200ms");
+    // HostUp takes the backup; its answer reaches the provider as an HTML page.
+    let swap = sim.answer_swap(
+        "POST",
+        BACKUPS_OF_SRC,
+        202,
+        "text/html",
+        "<html><body>Accepted</body></html>",
+    );
+    let provider = configured_provider_at(swap.base_url(), KEY).await;
+    let res = resource_named(&provider, "hostup_vps_backup");
+    let cfg = config(&*res, SRC, Some("lost answer"));
+    let p = plan(&*res, &cfg).await;
+    let r = create_with(&*res, &Context::default(), &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert_eq!(e.summary, "The backup may have started", "{e}");
+    for never in ["nothing was changed", "did not start"] {
+        assert!(!e.detail.contains(never), "{never:?} in {e}");
+    }
+    for needle in ["HTTP 202", "the VPS's backups", "second backup"] {
+        assert!(e.detail.contains(needle), "{needle:?} missing in {e}");
+    }
+    assert_eq!(
+        backup_posts(&sim.requests()),
+        [202],
+        "one backup, not sent again"
+    );
 }

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 use support::provider::{
-    configured_resource, create_with, errors, known_str as s, plan, plan_from, the_error,
+    configured_provider_at, configured_resource, create_with, errors, known_str as s, plan,
+    plan_from, resource_named, the_error,
 };
 use support::sim::{matching, restore_posts, Sim};
+use terraform_provider_hostup::framework::server::apply_resource_change;
 use terraform_provider_hostup::framework::{
     ApplyRequest, ApplyResult, AttributePath, Context, Plan, Resource, Severity, Value,
 };
@@ -634,6 +636,37 @@ async fn bursts_of_503_and_429_still_give_exactly_one_accepted_post() {
 }
 
 #[tokio::test]
+async fn an_accepted_restore_whose_answer_cannot_be_read_says_it_may_have_started() {
+    let sim = start("300ms", &[]);
+    // HostUp carries the restore out; its answer reaches the provider as an HTML page.
+    let swap = sim.answer_swap(
+        "POST",
+        "/restore-from-vps",
+        202,
+        "text/html",
+        "<html><body>Accepted</body></html>",
+    );
+    let provider = configured_provider_at(swap.base_url(), KEY).await;
+    let res = resource_named(&provider, "hostup_vps_restore");
+    let cfg = restore_config(&*res, NEWEST);
+    let p = plan(&*res, &cfg).await;
+    let r = create(&*res, &p, &cfg).await;
+    let e = the_error(r.diagnostics);
+    assert_eq!(e.summary, "The restore may have started", "{e}");
+    for never in ["nothing was changed", "did not start"] {
+        assert!(!e.detail.contains(never), "{never:?} in {e}");
+    }
+    for needle in ["HTTP 202", "the target VPS and its jobs", "restore twice"] {
+        assert!(e.detail.contains(needle), "{needle:?} missing in {e}");
+    }
+    assert_eq!(
+        restore_posts(&sim.requests()),
+        [202],
+        "HostUp accepted exactly one restore, and it was not sent again"
+    );
+}
+
+#[tokio::test]
 async fn a_503_on_the_post_is_not_retried_and_says_to_check_hostup() {
     let sim = start("300ms", &[]);
     let res = resource(&sim).await;
@@ -730,17 +763,13 @@ async fn update_and_delete_make_no_api_request() {
     planned.set("timeouts", Value::object([("create", Value::from("2h"))]));
     planned.set("status", Value::Unknown);
     let cfg = with_timeout(restore_config(&*res, NEWEST), "2h");
-    let u = res
-        .update(
-            &Context::default(),
-            ApplyRequest {
-                prior: done.new_state.clone(),
-                planned,
-                config: cfg,
-                private: done.private.clone(),
-            },
-        )
-        .await;
+    let req = ApplyRequest {
+        prior: done.new_state.clone(),
+        planned,
+        config: cfg,
+        private: done.private.clone(),
+    };
+    let u = apply_resource_change(&*res, &Context::default(), req).await;
     assert!(u.diagnostics.is_empty());
     assert_eq!(
         s(&u.new_state, "status"),
@@ -748,18 +777,15 @@ async fn update_and_delete_make_no_api_request() {
         "unknown takes the prior value"
     );
     assert_eq!(u.private, done.private);
-    let d = res
-        .delete(
-            &Context::default(),
-            ApplyRequest {
-                prior: u.new_state,
-                planned: Value::Null,
-                config: Value::Null,
-                private: done.private,
-            },
-        )
-        .await;
-    assert!(d.is_empty(), "{d:?}");
+    let req = ApplyRequest {
+        prior: u.new_state,
+        planned: Value::Null,
+        config: Value::Null,
+        private: done.private,
+    };
+    let d = apply_resource_change(&*res, &Context::default(), req).await;
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
+    assert!(d.new_state.is_null(), "the record is forgotten");
     assert!(sim.requests().is_empty(), "update and delete touch no API");
 }
 

@@ -2,12 +2,18 @@
 //! framework traits and the HostUp API client.
 
 pub mod actions;
+pub mod attributes;
 pub mod cache;
 pub mod config;
 pub mod data_sources;
+pub mod diagnostics;
+pub mod job;
 pub mod provider;
+pub mod shared;
 pub mod source_pool;
+pub mod values;
 pub mod vps_backup;
 pub mod vps_restore;
 
-pub use provider::{HostupProvider, Shared};
+pub use provider::HostupProvider;
+pub use shared::Shared;

@@ -1,13 +1,14 @@
-//! `HostupProvider`: the provider block, configured once per provider process, and the state its
-//! resources and data sources share — one API client (and so one rate limiter) per process.
+//! `HostupProvider`: the provider block, configured once per provider process, handing every
+//! resource, data source and action the same [`Shared`] state: one API client (and so one rate
+//! limiter), one read cache and one poll schedule per process.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use url::Url;
 
-use super::cache::ReadCache;
 use super::config::{self, Resolved};
+use super::shared::Shared;
 use super::vps_backup::VpsBackupResource;
 use super::vps_restore::VpsRestoreResource;
 use crate::api::{ApiKey, Client, ClientConfig, PollSchedule};
@@ -15,74 +16,6 @@ use crate::framework::{
     Action, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource,
     Schema, Value,
 };
-
-/// What `configure` produced.
-#[derive(Clone, Debug)]
-enum Configured {
-    Ready(Client),
-    /// Settings unknown until apply: API checks are deferred.
-    Deferred,
-}
-
-/// State shared by the provider and every resource and data source it serves.
-#[derive(Debug, Default)]
-pub struct Shared {
-    configured: RwLock<Option<Configured>>,
-    /// Plan-time reads shared by every resource of this process (one read per target).
-    cache: ReadCache,
-    /// How job waits poll; `HOSTUP_POLL_INTERVAL_MS` sets a fixed interval (tests, debugging).
-    poll: RwLock<PollSchedule>,
-}
-
-impl Shared {
-    /// The API client. `Ok(None)` when the provider's settings are not known yet (plan-time checks
-    /// are then skipped); an error when the provider was never configured.
-    pub fn client(&self) -> Result<Option<Client>, Diagnostic> {
-        match &*self.configured.read().unwrap_or_else(|e| e.into_inner()) {
-            Some(Configured::Ready(c)) => Ok(Some(c.clone())),
-            Some(Configured::Deferred) => Ok(None),
-            None => Err(Diagnostic::error(
-                "Provider not configured",
-                "The hostup provider was used before Terraform configured it. This is a bug in \
-                 the provider or in Terraform; please report it.",
-            )),
-        }
-    }
-
-    /// Like `client`, for operations that cannot go on without the API (apply, read).
-    pub fn require_client(&self) -> Result<Client, Diagnostic> {
-        self.client()?.ok_or_else(|| {
-            Diagnostic::error(
-                "Provider settings unknown",
-                "The hostup provider's api_key or endpoint is still unknown; it must be known \
-                 before resources can be applied or read.",
-            )
-        })
-    }
-
-    fn set(&self, c: Configured) {
-        *self.configured.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
-    }
-
-    /// Configures with a ready client (for tests that drive resources without Terraform).
-    pub fn set_client(&self, client: Client) {
-        self.set(Configured::Ready(client));
-    }
-
-    /// The process-wide plan-time read cache.
-    pub fn cache(&self) -> &ReadCache {
-        &self.cache
-    }
-
-    /// The schedule job waits poll with.
-    pub fn poll_schedule(&self) -> PollSchedule {
-        self.poll.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn set_poll_schedule(&self, poll: PollSchedule) {
-        *self.poll.write().unwrap_or_else(|e| e.into_inner()) = poll;
-    }
-}
 
 /// Environment variable that makes job waits poll at a fixed interval, in milliseconds.
 pub const ENV_POLL_INTERVAL_MS: &str = "HOSTUP_POLL_INTERVAL_MS";
@@ -189,12 +122,12 @@ impl Provider for HostupProvider {
         let mut diags = self.read_poll_env();
         diags.extend(match config::resolve(config, &*self.env) {
             Ok(Resolved::Unknown) => {
-                self.shared.set(Configured::Deferred);
+                self.shared.set_deferred();
                 Diagnostics::new()
             }
             Ok(Resolved::Ready(settings)) => match client_for(&settings, terraform_version) {
                 Ok(client) => {
-                    self.shared.set(Configured::Ready(client));
+                    self.shared.set_client(client);
                     Diagnostics::new()
                 }
                 Err(d) => d,

@@ -9,7 +9,7 @@
 //! [`Sim::wait_for_requests`] must not wait for a task spawned on that same runtime to act.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread;
@@ -214,37 +214,55 @@ impl Sim {
         body: Option<&Value>,
         bearer: Option<&str>,
     ) -> (u16, String) {
-        let mut stream = TcpStream::connect(&self.addr)
-            .unwrap_or_else(|e| panic!("connect to hostup-sim at {}: {e}", self.addr));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("read timeout");
         let body = body.map(Value::to_string).unwrap_or_default();
-        let auth = bearer
-            .map(|k| format!("Authorization: Bearer {k}\r\n"))
-            .unwrap_or_default();
-        // HTTP/1.0: the answer ends when the connection closes, never chunked.
-        let request = format!(
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\n{auth}Content-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
+        exchange(&self.addr, method, path, &body, bearer)
+    }
+
+    /// A loopback proxy in front of this simulator that carries every request out unchanged,
+    /// but answers the requests whose method is `method` and whose path ends with `path_suffix`
+    /// with `status` and `body` (`content_type`) instead of the simulator's answer: HostUp acted on
+    /// the request, and its answer was lost or garbled on the way back.
+    pub fn answer_swap(
+        &self,
+        method: &str,
+        path_suffix: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> AnswerSwap {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the answer-swap proxy");
+        let base = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let upstream = self.addr.clone();
+        let swap = (
+            method.to_owned(),
+            path_suffix.to_owned(),
+            format!(
+                "HTTP/1.1 {status} Swapped\r\nContent-Type: {content_type}\r\nContent-Length: \
+                 {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
         );
-        stream
-            .write_all(request.as_bytes())
-            .expect("send to hostup-sim");
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .expect("read hostup-sim answer");
-        let raw = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or_else(|| panic!("no HTTP status in {head:?}"));
-        (status, body.to_owned())
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let Some((method, path, bearer, body)) = read_request(&mut conn) else {
+                    continue;
+                };
+                let (status, answer) =
+                    exchange(&upstream, &method, &path, &body, bearer.as_deref());
+                let reply = if method == swap.0 && path.ends_with(&swap.1) {
+                    swap.2.clone()
+                } else {
+                    format!(
+                        "HTTP/1.1 {status} Forwarded\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        AnswerSwap { base }
     }
 
     /// An admin call that must succeed; returns the body parsed as JSON (`Null` when empty).
@@ -326,6 +344,91 @@ impl Sim {
             thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// A running [`Sim::answer_swap`] proxy; it serves until the test process ends.
+pub struct AnswerSwap {
+    base: String,
+}
+
+impl AnswerSwap {
+    /// `http://127.0.0.1:PORT`, to configure as the provider's endpoint.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+}
+
+/// One HTTP/1.0 exchange with the server at `addr`: `(status, body)`.
+#[track_caller]
+fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    bearer: Option<&str>,
+) -> (u16, String) {
+    let mut stream =
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to hostup-sim at {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    let auth = bearer
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    // HTTP/1.0: the answer ends when the connection closes, never chunked.
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("send to hostup-sim");
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .expect("read hostup-sim answer");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {head:?}"));
+    (status, body.to_owned())
+}
+
+/// Reads one HTTP/1.1 request: method, path with query, the bearer token, the body.
+fn read_request(conn: &mut TcpStream) -> Option<(String, String, Option<String>, String)> {
+    let mut reader = BufReader::new(conn.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next()?.to_owned(), words.next()?.to_owned());
+    let (mut length, mut bearer) = (0usize, None);
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse().ok()?;
+        } else if name.eq_ignore_ascii_case("authorization") {
+            bearer = value.strip_prefix("Bearer ").map(str::to_owned);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((
+        method,
+        path,
+        bearer,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
 }
 
 impl Drop for Sim {

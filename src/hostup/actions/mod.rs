@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::provider::Shared;
+use super::shared::Shared;
 use crate::framework::Action;
 
 pub mod vps_restore;

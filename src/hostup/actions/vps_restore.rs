@@ -18,7 +18,7 @@ use crate::framework::{
     Action, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics, ProgressSender,
     Schema, Value,
 };
-use crate::hostup::provider::Shared;
+use crate::hostup::shared::Shared;
 use crate::hostup::vps_restore::flow::{self, target_label};
 use crate::hostup::vps_restore::model::{
     RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,

@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{api_failure, failed, id_and_client, number, text, validate_id_attribute, Reading};
-use crate::api::{Gate, GateLookup, GateOrigin, Vps, VpsDetails};
+use super::{failed, id_and_client};
+use crate::api::{Gate, GateLookup, Vps, VpsDetails};
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Value,
 };
+use crate::hostup::attributes::validate_id_attribute;
 use crate::hostup::cache::MaxAge;
-use crate::hostup::provider::Shared;
+use crate::hostup::diagnostics::{read_failure, Reading};
+use crate::hostup::shared::Shared;
+use crate::hostup::values::{number, text};
 
 const ID: &str = "id";
 
@@ -24,27 +27,6 @@ pub struct VpsDataSource {
 impl VpsDataSource {
     pub fn new(shared: Arc<Shared>) -> VpsDataSource {
         VpsDataSource { shared }
-    }
-}
-
-/// The cross-VPS restore gate, looked up the way the API client does it: the summary first, then
-/// the details, else unknown.
-pub fn restore_gate(vps: &Vps, details: &VpsDetails) -> GateLookup {
-    let gate = |actions: Option<&crate::api::VpsActions>| {
-        actions.and_then(|a| a.can_restore_from_another_vps.clone())
-    };
-    if let Some(gate) = gate(vps.actions.as_ref()) {
-        GateLookup::Found {
-            gate,
-            origin: GateOrigin::Vps,
-        }
-    } else if let Some(gate) = gate(details.actions.as_ref()) {
-        GateLookup::Found {
-            gate,
-            origin: GateOrigin::Details,
-        }
-    } else {
-        GateLookup::Unknown
     }
 }
 
@@ -60,7 +42,7 @@ fn blocked_reason(gate: &Gate) -> String {
 
 /// The data source's state from the two API answers.
 pub fn to_state(id: &str, vps: &Vps, details: &VpsDetails) -> Value {
-    let (allowed, reason, code) = match restore_gate(vps, details) {
+    let (allowed, reason, code) = match GateLookup::from_answers(vps, Some(details)) {
         GateLookup::Found { gate, .. } if gate.allowed => {
             (Value::Bool(true), Value::Null, Value::Null)
         }
@@ -160,17 +142,13 @@ impl DataSource for VpsDataSource {
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        validate_id_attribute(config, ID)
+        validate_id_attribute(config, ID, "VPS id")
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
         let (id, client) = match id_and_client(&self.shared, &config, ID) {
             Ok(found) => found,
             Err(done) => return done,
-        };
-        const READING: Reading = Reading {
-            action: "read the VPS",
-            scope: "read:vm",
         };
         // Through the per-process cache: a plan that also checks restores onto this VPS reads it
         // once, not once per reader.
@@ -181,7 +159,7 @@ impl DataSource for VpsDataSource {
         );
         let (vps, details) = match (vps, details) {
             (Ok(v), Ok(d)) => (v, d),
-            (Err(e), _) | (_, Err(e)) => return failed(api_failure(&e, ID, &id, READING)),
+            (Err(e), _) | (_, Err(e)) => return failed(read_failure(&e, ID, &id, Reading::VPS)),
         };
         ReadResult {
             new_state: to_state(&id, &vps, &details),
@@ -193,6 +171,7 @@ impl DataSource for VpsDataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::GateOrigin;
     use serde_json::json;
 
     fn vps(body: serde_json::Value) -> Vps {
@@ -246,7 +225,7 @@ mod tests {
                 "reason": "An unpaid order blocks changes.", "code": "pending_order"}}}),
         );
         assert!(matches!(
-            restore_gate(&v, &d),
+            GateLookup::from_answers(&v, Some(&d)),
             GateLookup::Found {
                 origin: GateOrigin::Details,
                 ..
@@ -281,7 +260,7 @@ mod tests {
     fn missing_gate_and_fields_are_null_not_unknown() {
         let v = vps(json!({"id": "vps_1", "powerState": ""}));
         let d = details(json!({"id": "vps_1"}));
-        assert_eq!(restore_gate(&v, &d), GateLookup::Unknown);
+        assert_eq!(GateLookup::from_answers(&v, Some(&d)), GateLookup::Unknown);
         let s = to_state("vps_1", &v, &d);
         for attr in [
             "name",

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{
-    api_failure, backup_type, failed, id_and_client, newest_first, validate_id_attribute,
-    BackupFields, Reading, BACKUP_FIELDS_DOC,
-};
+use super::{failed, id_and_client};
 use crate::api::Backup;
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Type, Value,
 };
-use crate::hostup::provider::Shared;
+use crate::hostup::attributes::validate_id_attribute;
+use crate::hostup::diagnostics::{read_failure, Reading};
+use crate::hostup::shared::Shared;
+use crate::hostup::values::{backup_type, newest_first, BackupFields, BACKUP_FIELDS_DOC};
 
 const VPS_ID: &str = "vps_id";
 const BACKUPS: &str = "backups";
@@ -91,17 +91,13 @@ impl DataSource for VpsBackupsDataSource {
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        validate_id_attribute(config, VPS_ID)
+        validate_id_attribute(config, VPS_ID, "VPS id")
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
         let (id, client) = match id_and_client(&self.shared, &config, VPS_ID) {
             Ok(found) => found,
             Err(done) => return done,
-        };
-        const READING: Reading = Reading {
-            action: "list the backups of the VPS",
-            scope: "read:vm",
         };
         match client.list_backups(&id).await {
             Ok(list) => ReadResult {
@@ -111,7 +107,7 @@ impl DataSource for VpsBackupsDataSource {
                 ]),
                 ..Default::default()
             },
-            Err(e) => failed(api_failure(&e, VPS_ID, &id, READING)),
+            Err(e) => failed(read_failure(&e, VPS_ID, &id, Reading::BACKUPS)),
         }
     }
 }

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{
-    api_failure, backup_type, failed, id_and_client, newest_first, text, validate_id_attribute,
-    BackupFields, Reading, BACKUP_FIELDS_DOC,
-};
+use super::{failed, id_and_client};
 use crate::api::{RestoreSource, SourceType};
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostics, ReadResult, Schema, Type, Value,
 };
+use crate::hostup::attributes::validate_id_attribute;
 use crate::hostup::cache::MaxAge;
-use crate::hostup::provider::Shared;
+use crate::hostup::diagnostics::{read_failure, Reading};
+use crate::hostup::shared::Shared;
+use crate::hostup::values::{backup_type, newest_first, text, BackupFields, BACKUP_FIELDS_DOC};
 
 const TARGET: &str = "target_vps_id";
 const SOURCES: &str = "sources";
@@ -133,17 +133,13 @@ impl DataSource for VpsRestoreSourcesDataSource {
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        validate_id_attribute(config, TARGET)
+        validate_id_attribute(config, TARGET, "VPS id")
     }
 
     async fn read(&self, _ctx: &Context, config: Value) -> ReadResult {
         let (id, client) = match id_and_client(&self.shared, &config, TARGET) {
             Ok(found) => found,
             Err(done) => return done,
-        };
-        const READING: Reading = Reading {
-            action: "list the restore sources of the VPS",
-            scope: "backup:vm",
         };
         // Shared with the restore resource's plan-time checks: one read per target and run.
         match self
@@ -159,7 +155,7 @@ impl DataSource for VpsRestoreSourcesDataSource {
                 ]),
                 ..Default::default()
             },
-            Err(e) => failed(api_failure(&e, TARGET, &id, READING)),
+            Err(e) => failed(read_failure(&e, TARGET, &id, Reading::RESTORE_SOURCES)),
         }
     }
 }

@@ -4,14 +4,9 @@
 
 use crate::api::{BackupList, Client};
 use crate::framework::{AttributePath, Diagnostic};
-use crate::hostup::data_sources::{api_failure, Reading};
+use crate::hostup::diagnostics::{closed_gate, read_failure, Reading};
 
 use super::model::VPS_ID;
-
-const LISTING: Reading = Reading {
-    action: "list the backups of the VPS",
-    scope: "read:vm",
-};
 
 /// Reads the VPS's backup list and checks that a new backup may be taken. `replaced` are backups
 /// of this VPS that the same plan replaces: Terraform deletes them before it creates their
@@ -25,7 +20,7 @@ pub async fn run(
     let list = client
         .list_backups(vps_id)
         .await
-        .map_err(|e| api_failure(&e, VPS_ID, vps_id, LISTING))?;
+        .map_err(|e| read_failure(&e, VPS_ID, vps_id, Reading::BACKUPS))?;
     let freed = list
         .backups
         .iter()
@@ -69,28 +64,12 @@ pub fn room_for_backup(vps_id: &str, list: &BackupList, freed: usize) -> Result<
         |code: Option<&str>| matches!(code, Some("quota_exceeded" | "backup_quota_exceeded"));
     match gate {
         Some(g) if !g.allowed && freed > 0 && quota_only(g.code.as_deref()) => Ok(()),
-        Some(g) if !g.allowed => {
-            let reason = g.reason.as_deref().unwrap_or("HostUp gave no reason");
-            let code = g.code.as_deref().unwrap_or("none given");
-            let advice = match g.code.as_deref() {
-                Some("job_in_progress") => "Wait for the running job to finish, then plan again.",
-                Some("quota_exceeded" | "backup_quota_exceeded") => {
-                    "Delete a backup you no longer need or raise the backup quota, then plan again."
-                }
-                Some("pending_order") => {
-                    "Settle the open order in the HostUp control panel, then plan again."
-                }
-                _ => "Resolve it in the HostUp control panel, then plan again.",
-            };
-            Err(Diagnostic::error(
-                "HostUp does not allow a backup of this VPS now",
-                format!(
-                    "HostUp blocks creating a backup of VPS {vps_id}: {reason} (code {code}). \
-                     {advice}"
-                ),
-            )
-            .at(at))
-        }
+        Some(g) if !g.allowed => Err(closed_gate(
+            "HostUp does not allow a backup of this VPS now",
+            format!("HostUp blocks creating a backup of VPS {vps_id}"),
+            g,
+        )
+        .at(at)),
         Some(_) => Ok(()),
         None => {
             tracing::warn!(

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{validate_id, Backup, Job};
+use crate::api::{job_poll_path, validate_id, Backup, Job};
 use crate::framework::Value;
-use crate::hostup::data_sources::{number, text};
+use crate::hostup::values::{number, text};
 
 pub const VPS_ID: &str = "vps_id";
 pub const NOTE: &str = "note";
@@ -84,8 +84,7 @@ impl Private {
         if !self.poll_url.trim().is_empty() {
             return Some(self.poll_url.clone());
         }
-        validate_id("job id", job_id).ok()?;
-        Some(format!("/api/jobs/{job_id}"))
+        job_poll_path(job_id).ok()
     }
 }
 

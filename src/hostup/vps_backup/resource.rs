@@ -11,16 +11,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::{
-    ApiError, Client, DeleteOutcome, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
-};
+use crate::api::{ApiError, Client, DeleteOutcome, JobProgress, JobStatus, Operation};
 use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, Plan, PlanRequest, ReadResult, Resource, Schema, Value,
 };
-use crate::hostup::data_sources::{api_failure, validate_id_attribute, Reading};
-use crate::hostup::provider::Shared;
+use crate::hostup::attributes::validate_id_attribute;
+use crate::hostup::diagnostics::{read_failure, write_failure, Reading, Writing};
+use crate::hostup::job::{self, Ending, JobSubject};
+use crate::hostup::shared::Shared;
 
 use super::checks;
 use super::model::{
@@ -37,11 +37,6 @@ pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 const TIMEOUT_OPERATIONS: &[&str] = &["create", "delete"];
-
-const LISTING: Reading = Reading {
-    action: "list the backups of the VPS",
-    scope: "read:vm",
-};
 
 /// The resource; holds the provider's shared client and poll schedule.
 pub struct VpsBackupResource {
@@ -131,22 +126,17 @@ pub fn schema() -> Schema {
 /// The error of a create POST: at `vps_id` when HostUp's answer is about the VPS, with what the
 /// failure means for a second apply.
 fn post_error(vps_id: &str, e: &ApiError) -> Diagnostic {
+    const BACKUP: Writing = Writing {
+        what: "backup",
+        check: "the VPS's backups",
+        risk: "take a second backup and use quota",
+    };
     let about_vps = matches!(
         e.code(),
         Some("vps_not_ready" | "vps_not_found" | "backup_quota_exceeded")
     ) || e.status() == Some(404);
-    let mut detail = format!("Creating a backup of VPS {vps_id} failed: {e}");
-    if detail.contains("may have reached HostUp") {
-        // The client already said the request may have been carried out.
-    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
-        detail.push_str(
-            " HostUp may have started the backup anyway. Check the VPS's backups in HostUp \
-             before applying again: applying again could take a second backup and use quota.",
-        );
-    } else {
-        detail.push_str(" HostUp did not start a backup; nothing was changed.");
-    }
-    let d = Diagnostic::error("HostUp refused the backup", detail);
+    let mut d = write_failure(e, BACKUP);
+    d.detail = format!("Creating a backup of VPS {vps_id} failed: {}", d.detail);
     if about_vps {
         d.at(at(VPS_ID))
     } else {
@@ -166,14 +156,6 @@ fn recovery_advice(job_id: &str) -> String {
     )
 }
 
-fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
-    let mut s = status.as_str().to_owned();
-    if let Some(pct) = p.and_then(|p| p.percentage) {
-        s.push_str(&format!(", {pct:.0}% done"));
-    }
-    s
-}
-
 /// What a create job turned into, found by polling it again (read and delete after an apply
 /// that stopped waiting).
 enum JobLookup {
@@ -185,12 +167,6 @@ enum JobLookup {
 }
 
 impl VpsBackupResource {
-    fn wait_options(&self, ctx: &Context, timeout: Duration) -> WaitOptions {
-        WaitOptions::new(timeout)
-            .with_cancel(ctx.cancellation().clone())
-            .with_poll(self.shared.poll_schedule())
-    }
-
     /// Polls a create job once more and, when it has finished, names the backup it made.
     async fn lookup_job(
         &self,
@@ -251,76 +227,43 @@ impl VpsBackupResource {
         let vps_id = state.get_str(VPS_ID).unwrap_or_default().to_owned();
         let note = state.get_str(NOTE).map(str::to_owned);
         let job_id = op.job_id.as_str();
-        let last: Arc<std::sync::Mutex<Option<JobProgress>>> = Arc::default();
-        let seen = last.clone();
-        let opts = self
-            .wait_options(ctx, timeout)
-            .with_progress(move |p: &JobProgress| {
-                let mut last = seen.lock().unwrap_or_else(|e| e.into_inner());
-                if last.as_ref().is_none_or(|l| l.status != p.status) {
-                    tracing::info!(
-                        job_id = %p.job_id,
-                        status = %p.status,
-                        percentage = p.percentage,
-                        message = p.message.as_deref().unwrap_or(""),
-                        "hostup_vps_backup: backup progress"
-                    );
-                }
-                *last = Some(p.clone());
-            });
-        let outcome = client.wait_for_job(op, opts).await;
-        let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut diags = Diagnostics::new();
-        let job = match outcome {
-            Ok(WaitOutcome::Completed(job)) => job,
-            Ok(WaitOutcome::Failed { reason, .. }) => {
-                diags.error(
-                    format!("Backup of VPS {vps_id} failed"),
-                    format!(
-                        "HostUp job {job_id} failed: {reason}. No backup was made. Terraform \
-                         records this hostup_vps_backup as tainted; fix the cause, then run \
-                         `terraform apply` to take a new backup."
-                    ),
+        let subject = JobSubject {
+            name: format!("backup of VPS {vps_id}"),
+            accepted: "backup",
+            after_failure: "No backup was made. Terraform records this hostup_vps_backup as \
+                            tainted; fix the cause, then run `terraform apply` to take a new \
+                            backup."
+                .to_owned(),
+            recovery: recovery_advice(job_id),
+            timeout_name: "the create timeout",
+        };
+        let mut last_status: Option<JobStatus> = None;
+        let log_progress = move |p: &JobProgress| {
+            if last_status.as_ref() != Some(&p.status) {
+                tracing::info!(
+                    job_id = %p.job_id,
+                    status = %p.status,
+                    percentage = p.percentage,
+                    message = p.message.as_deref().unwrap_or(""),
+                    "hostup_vps_backup: backup progress"
                 );
-                return (state, diags);
-            }
-            Ok(WaitOutcome::TimedOut { last_status, .. }) => {
-                diags.error(
-                    format!("Timed out waiting for the backup of VPS {vps_id}"),
-                    format!(
-                        "HostUp job {job_id} was still {} when the create timeout of {} ran \
-                         out. {}",
-                        describe_progress(&last_status, last.as_ref()),
-                        format_duration(timeout),
-                        recovery_advice(job_id)
-                    ),
-                );
-                return (state, diags);
-            }
-            Ok(WaitOutcome::Cancelled { last_status, .. }) => {
-                diags.error(
-                    format!("Backup of VPS {vps_id} interrupted"),
-                    format!(
-                        "Terraform was interrupted while HostUp job {job_id} was {}; the \
-                         provider stopped waiting, but the job itself was not cancelled. {}",
-                        describe_progress(&last_status, last.as_ref()),
-                        recovery_advice(job_id)
-                    ),
-                );
-                return (state, diags);
-            }
-            Err(e) => {
-                diags.error(
-                    format!("Lost track of the backup of VPS {vps_id}"),
-                    format!(
-                        "HostUp accepted the backup as job {job_id}, but following it failed: \
-                         {e} {}",
-                        recovery_advice(job_id)
-                    ),
-                );
-                return (state, diags);
+                last_status = Some(p.status.clone());
             }
         };
+        let settled = job::settle(
+            ctx,
+            &self.shared,
+            client,
+            op,
+            timeout,
+            &subject,
+            log_progress,
+        )
+        .await;
+        let Ending::Completed(job) = settled.ending else {
+            return (state, settled.diagnostics);
+        };
+        let mut diags = Diagnostics::new();
         let after = client.list_backups(&vps_id).await;
         let listed = after.as_ref().map(|l| l.backups.as_slice()).unwrap_or(&[]);
         match resolve_new_backup(Some(&job), &private.known_before, listed, note.as_deref()) {
@@ -373,42 +316,22 @@ impl VpsBackupResource {
         backup: &str,
         timeout: Duration,
     ) -> Diagnostics {
-        let job_id = op.job_id.as_str();
-        let outcome = client
-            .wait_for_job(op, self.wait_options(ctx, timeout))
-            .await;
-        let mut diags = Diagnostics::new();
         let retry = "The backup stays in Terraform state; run `terraform destroy` (or apply) \
                      again to confirm the deletion: a backup that is gone by then counts as \
                      deleted.";
-        match outcome {
-            Ok(WaitOutcome::Completed(_)) => {}
-            Ok(WaitOutcome::Failed { reason, .. }) => diags.error(
-                format!("Deleting backup {backup} failed"),
-                format!("HostUp job {job_id} failed: {reason}. {retry}"),
+        let subject = JobSubject {
+            name: format!("deletion of backup {backup}"),
+            accepted: "deletion",
+            after_failure: retry.to_owned(),
+            recovery: format!(
+                "The deletion continues at HostUp. {retry} To wait longer, raise \
+                 `timeouts.delete`."
             ),
-            Ok(WaitOutcome::TimedOut { last_status, .. }) => diags.error(
-                format!("Timed out waiting for the deletion of backup {backup}"),
-                format!(
-                    "HostUp job {job_id} was still {last_status} when the delete timeout of {} \
-                     ran out; it continues at HostUp. {retry} To wait longer, raise \
-                     `timeouts.delete`.",
-                    format_duration(timeout)
-                ),
-            ),
-            Ok(WaitOutcome::Cancelled { last_status, .. }) => diags.error(
-                format!("Deletion of backup {backup} interrupted"),
-                format!(
-                    "Terraform was interrupted while HostUp job {job_id} was {last_status}; the \
-                     job itself continues at HostUp. {retry}"
-                ),
-            ),
-            Err(e) => diags.error(
-                format!("Lost track of the deletion of backup {backup}"),
-                format!("HostUp accepted the deletion as job {job_id}, but following it failed: {e} {retry}"),
-            ),
-        }
-        diags
+            timeout_name: "the delete timeout",
+        };
+        job::settle(ctx, &self.shared, client, op, timeout, &subject, |_| {})
+            .await
+            .diagnostics
     }
 }
 
@@ -423,7 +346,7 @@ impl Resource for VpsBackupResource {
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {
-        let mut diags = validate_id_attribute(config, VPS_ID);
+        let mut diags = validate_id_attribute(config, VPS_ID, "VPS id");
         diags.extend(timeouts::validate_timeouts(config, TIMEOUT_OPERATIONS));
         diags
     }
@@ -611,7 +534,7 @@ impl Resource for VpsBackupResource {
                  the backup stays in state (see the resource docs)"
             ),
             Err(e) => {
-                let mut d = api_failure(&e, VPS_ID, &vps_id, LISTING);
+                let mut d = read_failure(&e, VPS_ID, &vps_id, Reading::BACKUPS);
                 d.detail.push_str(" The state was kept as it is.");
                 return keep(state, private, d.into());
             }
@@ -728,7 +651,7 @@ impl Resource for VpsBackupResource {
         let list = match client.list_backups(&id.vps_id).await {
             Ok(list) => list,
             Err(e) => {
-                let mut d = api_failure(&e, VPS_ID, &id.vps_id, LISTING);
+                let mut d = read_failure(&e, VPS_ID, &id.vps_id, Reading::BACKUPS);
                 // Import has no configuration to point into.
                 d.attribute = None;
                 return fail(d);
@@ -759,10 +682,7 @@ impl Resource for VpsBackupResource {
         let mut state = schema().block.empty_value();
         state.set(VPS_ID, Value::from(id.vps_id.as_str()));
         state.set(ID, Value::from(backup.id.as_str()));
-        state.set(
-            NOTE,
-            crate::hostup::data_sources::text(backup.note.as_deref()),
-        );
+        state.set(NOTE, crate::hostup::values::text(backup.note.as_deref()));
         write_facts(&mut state, backup);
         ImportResult {
             state,

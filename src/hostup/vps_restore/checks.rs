@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{ApiError, Client, RestoreSource, SourceBackup, Vps, VpsDetails};
+use crate::api::{ApiError, Client, GateLookup, RestoreSource, SourceBackup, Vps, VpsDetails};
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 
 use super::model::{
@@ -15,7 +15,9 @@ use super::model::{
     TARGET_VPS_ID,
 };
 use crate::hostup::cache::{MaxAge, ReadCache};
+use crate::hostup::diagnostics::{closed_gate, read_failure, Reading};
 use crate::hostup::source_pool::SourceList;
+use crate::hostup::values;
 
 /// How many of a source's backups an error lists.
 const LISTED_BACKUPS: usize = 5;
@@ -66,6 +68,11 @@ fn at(name: &str) -> AttributePath {
     AttributePath::attribute(name)
 }
 
+/// A failed read of the target, at `target_vps_id`.
+fn target_read_failure(e: &ApiError, target_id: &str, reading: Reading) -> Diagnostic {
+    read_failure(e, TARGET_VPS_ID, target_id, reading.of_target())
+}
+
 /// "web-01 (vps_…)" or just the id when HostUp gave no name.
 fn named(name: Option<&str>, id: &str) -> String {
     match name {
@@ -74,39 +81,15 @@ fn named(name: Option<&str>, id: &str) -> String {
     }
 }
 
-/// The error for a failed read of the target, at `target_vps_id`.
-fn target_read_error(id: &str, what: &str, e: &ApiError) -> Diagnostic {
-    let (summary, detail) = match e.status() {
-        Some(404) => (
-            "Target VPS not found".to_owned(),
-            format!(
-                "HostUp has no VPS {id} that this API key can see ({e}). Check the id: it must \
-                 be a VPS of the account the API key belongs to. The hostup_vps data source or \
-                 `GET /api/v2/vps` lists your VPS ids."
-            ),
-        ),
-        Some(403) => (
-            "Not allowed to read the target VPS".to_owned(),
-            format!(
-                "HostUp refused to show {what} of VPS {id} ({e}). The API key needs the scopes \
-                 read:vm and backup:vm; create a key with both in the HostUp control panel."
-            ),
-        ),
-        _ => (
-            "Could not check the restore target".to_owned(),
-            format!(
-                "Reading {what} of VPS {id} failed, so the restore could not be checked: {e} \
-                 Nothing was changed; try the plan again."
-            ),
-        ),
-    };
-    Diagnostic::error(summary, detail).at(at(TARGET_VPS_ID))
-}
-
-/// Backups newest first (RFC 3339 strings of one format sort as time); undated ones last.
+/// Backups newest first, in the order the data sources list them.
 fn newest_first(backups: &[SourceBackup]) -> Vec<&SourceBackup> {
     let mut v: Vec<&SourceBackup> = backups.iter().collect();
-    v.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    v.sort_by(|a, b| {
+        values::newest_first(
+            (a.created_at.as_deref(), &a.id),
+            (b.created_at.as_deref(), &b.id),
+        )
+    });
     v
 }
 
@@ -174,11 +157,11 @@ pub async fn check_target(
     let mut diags = Diagnostics::new();
     let vps = match reads.vps(target_id).await {
         Ok(v) => v,
-        Err(e) => return Err(target_read_error(target_id, "the summary", &e).into()),
+        Err(e) => return Err(target_read_failure(&e, target_id, Reading::VPS).into()),
     };
     let details = match reads.details(target_id).await {
         Ok(d) => d,
-        Err(e) => return Err(target_read_error(target_id, "the details", &e).into()),
+        Err(e) => return Err(target_read_failure(&e, target_id, Reading::VPS_DETAILS).into()),
     };
     let target_name = vps
         .name
@@ -187,34 +170,16 @@ pub async fn check_target(
         .or_else(|| details.hostname.clone());
     let target = named(target_name.as_deref(), target_id);
 
-    let gate = vps
-        .actions
-        .as_ref()
-        .and_then(|a| a.can_restore_from_another_vps.clone())
-        .or_else(|| {
-            details
-                .actions
-                .as_ref()
-                .and_then(|a| a.can_restore_from_another_vps.clone())
-        });
-    let gate_checked = gate.is_some();
-    if let Some(gate) = gate.filter(|g| !g.allowed) {
-        let reason = gate.reason.as_deref().unwrap_or("HostUp gave no reason");
-        let code = gate.code.as_deref().unwrap_or("none given");
-        let advice = match gate.code.as_deref() {
-            Some("job_in_progress") => "Wait for the running job to finish, then plan again.",
-            Some("pending_order") => {
-                "Settle the open order in the HostUp control panel, then plan again."
-            }
-            _ => "Resolve it in the HostUp control panel, then plan again.",
-        };
-        diags.error_at(
-            at(TARGET_VPS_ID),
-            "HostUp does not allow a restore onto this VPS now",
-            format!(
-                "HostUp blocks restoring another VPS's backup onto {target}: {reason} \
-                 (code {code}). {advice}"
-            ),
+    let lookup = GateLookup::from_answers(&vps, Some(&details));
+    let gate_checked = lookup.gate().is_some();
+    if let Some(gate) = lookup.gate().filter(|g| !g.allowed) {
+        diags.push(
+            closed_gate(
+                "HostUp does not allow a restore onto this VPS now",
+                format!("HostUp blocks restoring another VPS's backup onto {target}"),
+                gate,
+            )
+            .at(at(TARGET_VPS_ID)),
         );
     }
 
@@ -256,7 +221,7 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
     let sources = match reads.sources(target_id).await {
         Ok(s) => s,
         Err(e) => {
-            diags.push(target_read_error(target_id, "the restore sources", &e));
+            diags.push(target_read_failure(&e, target_id, Reading::RESTORE_SOURCES));
             return Err(diags);
         }
     };

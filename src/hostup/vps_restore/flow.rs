@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use crate::api::{
-    validate_id, ApiError, Client, Job, JobProgress, JobStatus, Operation, WaitOptions, WaitOutcome,
-};
-use crate::framework::timeouts::format_duration;
+use crate::api::{ApiError, Client, JobProgress, JobStatus, Operation};
 use crate::framework::{AttributePath, Context, Diagnostic, Diagnostics, Value};
-use crate::hostup::provider::Shared;
+use crate::hostup::attributes::validate_id_attribute;
+use crate::hostup::diagnostics::{write_failure, Writing};
+use crate::hostup::job::{self, Ending, JobSubject};
+use crate::hostup::shared::Shared;
 
 use super::checks::{self, Reads};
 use super::model::{
@@ -40,11 +40,7 @@ pub fn static_checks(config: &Value) -> Diagnostics {
         (SOURCE_VPS_ID, "source VPS id"),
         (BACKUP_ID, "backup id"),
     ] {
-        if let Some(id) = config.get(name).and_then(Value::as_str) {
-            if let Err(e) = validate_id(role, id) {
-                diags.error_at(at(name), format!("Invalid {role}"), e.to_string());
-            }
-        }
+        diags.extend(validate_id_attribute(config, name, role));
     }
     if let (Some(t), Some(s)) = (config.get_str(TARGET_VPS_ID), config.get_str(SOURCE_VPS_ID)) {
         if t == s {
@@ -184,6 +180,11 @@ pub async fn post(
 
 /// The error of a restore POST, at the attribute HostUp pointed at when it did.
 fn post_error(e: &ApiError) -> Diagnostic {
+    const RESTORE: Writing = Writing {
+        what: "restore",
+        check: "the target VPS and its jobs",
+        risk: "restore twice",
+    };
     let pointer = e
         .problem()
         .and_then(|p| p.errors.iter().find_map(|f| f.pointer.clone()));
@@ -193,40 +194,28 @@ fn post_error(e: &ApiError) -> Diagnostic {
         (_, Some("vps_not_ready" | "vps_not_found")) => Some(TARGET_VPS_ID),
         _ => None,
     };
-    let mut detail = e.to_string();
-    let warned = detail.contains("may have reached HostUp");
-    if warned {
-        // The client already said the request may have been carried out.
-    } else if matches!(e, ApiError::Http(_)) && e.status().is_some_and(|s| s >= 500) {
-        detail.push_str(
-            " HostUp may have started the restore anyway. Check the target VPS and its jobs in \
-             HostUp before applying again: applying again could restore twice.",
-        );
-    } else if !e.may_have_reached_hostup() || e.status().is_some_and(|s| s < 500) {
-        detail.push_str(" HostUp did not start a restore; nothing was changed.");
-    }
-    let d = Diagnostic::error("HostUp refused the restore", detail);
+    let d = write_failure(e, RESTORE);
     match attribute {
         Some(a) => d.at(at(a)),
         None => d,
     }
 }
 
-/// "in_progress, 45% done: Writing disk".
-pub fn describe_progress(status: &JobStatus, p: Option<&JobProgress>) -> String {
-    let mut s = status.as_str().to_owned();
-    if let Some(p) = p {
-        match (p.percentage, p.message.as_deref()) {
-            (Some(pct), Some(msg)) => s.push_str(&format!(", {pct:.0}% done: {msg}")),
-            (Some(pct), None) => s.push_str(&format!(", {pct:.0}% done")),
-            (None, Some(msg)) => s.push_str(&format!(": {msg}")),
-            (None, None) => {}
+impl Caller {
+    /// The restore job of `target`, in this caller's words.
+    fn job_subject(self, target: &str, job_id: &str) -> JobSubject {
+        JobSubject {
+            name: format!("restore of {target}"),
+            accepted: "restore",
+            after_failure: format!(
+                "The target VPS may be stopped or partly written; check it in HostUp. {}",
+                self.after_failure()
+            ),
+            recovery: self.recovery_advice(job_id),
+            timeout_name: self.timeout_name(),
         }
     }
-    s
-}
 
-impl Caller {
     /// What to do after a wait that ended without an answer; shared by timeout, Stop and lost
     /// track.
     fn recovery_advice(self, job_id: &str) -> String {
@@ -269,18 +258,6 @@ impl Caller {
     }
 }
 
-/// A request id HostUp put into a failed job's result, if any.
-fn job_request_id(job: &Job) -> Option<String> {
-    let r = job.result.as_ref()?;
-    [
-        r.get("requestId"),
-        r.get("error").and_then(|e| e.get("requestId")),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|v| v.as_str().map(str::to_owned))
-}
-
 /// "web-01 (vps_…)" or the id.
 pub fn target_label(c: &Checked) -> String {
     match c.target_name.as_deref() {
@@ -316,93 +293,28 @@ pub async fn wait(
     client: &Client,
     sent: Sent<'_>,
     caller: Caller,
-    mut on_progress: impl FnMut(&JobProgress) + Send + 'static,
+    on_progress: impl FnMut(&JobProgress) + Send + 'static,
 ) -> WaitEnd {
     let Sent {
         op,
         checked,
         timeout,
     } = sent;
-    let last = std::sync::Arc::new(std::sync::Mutex::new(None::<JobProgress>));
-    let seen = last.clone();
-    let opts = WaitOptions::new(timeout)
-        .with_cancel(ctx.cancellation().clone())
-        .with_poll(shared.poll_schedule())
-        .with_progress(move |p: &JobProgress| {
-            on_progress(p);
-            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
-        });
-    let outcome = client.wait_for_job(op, opts).await;
-    let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let target = target_label(checked);
-    let job_id = op.job_id.as_str();
-    let mut diags = Diagnostics::new();
-    let (status, completed_at) = match outcome {
-        Ok(WaitOutcome::Completed(job)) => {
-            tracing::info!(job_id, target = %target, "hostup_vps_restore: restore completed");
-            (
-                JobStatus::Completed,
-                Some(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
-            )
-        }
-        Ok(WaitOutcome::Failed { reason, job, .. }) => {
-            let rid = job_request_id(&job)
-                .map(|r| format!(" [request id {r}]"))
-                .unwrap_or_default();
-            diags.error(
-                format!("Restore of {target} failed"),
-                format!(
-                    "HostUp job {job_id} failed: {reason}{rid}. The target VPS may be stopped or \
-                     partly written; check it in HostUp. {}",
-                    caller.after_failure()
-                ),
-            );
-            (
-                JobStatus::Failed,
-                Some(job.finished_at.clone().unwrap_or_else(now_rfc3339)),
-            )
-        }
-        Ok(WaitOutcome::TimedOut { last_status, .. }) => {
-            diags.error(
-                format!("Timed out waiting for the restore of {target}"),
-                format!(
-                    "HostUp job {job_id} was still {} when {} of {} ran out. {}",
-                    describe_progress(&last_status, last.as_ref()),
-                    caller.timeout_name(),
-                    format_duration(timeout),
-                    caller.recovery_advice(job_id)
-                ),
-            );
-            (last_status, None)
-        }
-        Ok(WaitOutcome::Cancelled { last_status, .. }) => {
-            diags.error(
-                format!("Restore of {target} interrupted"),
-                format!(
-                    "Terraform was interrupted while HostUp job {job_id} was {}; the provider \
-                     stopped waiting, but the job itself was not cancelled. {}",
-                    describe_progress(&last_status, last.as_ref()),
-                    caller.recovery_advice(job_id)
-                ),
-            );
-            (last_status, None)
-        }
-        Err(e) => {
-            diags.error(
-                format!("Lost track of the restore of {target}"),
-                format!(
-                    "HostUp accepted the restore as job {job_id}, but following it failed: {e} {}",
-                    caller.recovery_advice(job_id)
-                ),
-            );
-            let status = last.map_or_else(|| op.status.clone(), |p| p.status);
-            (status, None)
-        }
-    };
+    let subject = caller.job_subject(&target, &op.job_id);
+    let settled = job::settle(ctx, shared, client, op, timeout, &subject, on_progress).await;
+    if matches!(settled.ending, Ending::Completed(_)) {
+        tracing::info!(job_id = %op.job_id, target = %target, "hostup_vps_restore: restore completed");
+    }
+    let completed_at = settled.ended().then(|| {
+        settled
+            .finished_at()
+            .map_or_else(now_rfc3339, str::to_owned)
+    });
     WaitEnd {
-        status,
+        status: settled.last_status,
         completed_at,
-        diagnostics: diags,
+        diagnostics: settled.diagnostics,
     }
 }
 

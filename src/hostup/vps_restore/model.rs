@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::api::{validate_id, Job, JobStatus, Operation, SourceType};
+use crate::api::{job_poll_path, Job, JobStatus, Operation, SourceType};
 use crate::framework::Value;
 
 pub const TARGET_VPS_ID: &str = "target_vps_id";
@@ -151,8 +151,7 @@ impl Private {
                 return Some(p.poll_url);
             }
         }
-        validate_id("job id", job_id).ok()?;
-        Some(format!("/api/jobs/{job_id}"))
+        job_poll_path(job_id).ok()
     }
 }
 

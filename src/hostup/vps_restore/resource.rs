@@ -11,13 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::api::{validate_id, Client, JobProgress, JobStatus, Operation};
+use crate::api::{job_poll_path, Client, JobProgress, JobStatus, Operation};
 use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
-use crate::hostup::provider::Shared;
+use crate::hostup::shared::Shared;
 
 use super::flow::{self, target_label, Caller};
 use super::model::{
@@ -396,12 +396,15 @@ impl Resource for VpsRestoreResource {
             diagnostics: Diagnostic::error(summary, detail).into(),
             ..Default::default()
         };
-        if let Err(e) = validate_id("job id", id) {
-            return fail(
-                "Invalid import id",
-                format!("Import hostup_vps_restore by its HostUp job id. {e}"),
-            );
-        }
+        let poll_url = match job_poll_path(id) {
+            Ok(url) => url,
+            Err(e) => {
+                return fail(
+                    "Invalid import id",
+                    format!("Import hostup_vps_restore by its HostUp job id. {e}"),
+                )
+            }
+        };
         let client = match self.shared.require_client() {
             Ok(c) => c,
             Err(d) => {
@@ -411,7 +414,6 @@ impl Resource for VpsRestoreResource {
                 }
             }
         };
-        let poll_url = format!("/api/jobs/{id}");
         let job = match client.get_job(&poll_url).await {
             Ok(job) => job,
             Err(e) if e.is_not_found() => {
