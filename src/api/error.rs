@@ -354,6 +354,23 @@ pub enum ApiError {
     TooManyPages { what: &'static str, pages: usize },
 }
 
+#[cfg(test)]
+impl ApiError {
+    /// HostUp's answer `status` to `method path`, with `body` read as a problem document, as the
+    /// client would report it after one attempt (tests of code that maps errors).
+    pub(crate) fn answered(method: &str, path: &str, status: u16, body: &str) -> ApiError {
+        ApiError::Http(Box::new(HttpError {
+            method: method.into(),
+            path: path.into(),
+            status,
+            problem: Problem::from_body(body.as_bytes()),
+            body_excerpt: None,
+            retry_after: None,
+            attempts: 1,
+        }))
+    }
+}
+
 fn reached_advice(method: &str) -> &'static str {
     if method.eq_ignore_ascii_case("GET") {
         "This was a read, so nothing changed; try again later."
@@ -493,17 +510,7 @@ mod tests {
 
     #[test]
     fn every_post_whose_outcome_is_unknown_says_so_and_only_those() {
-        let http = |status| {
-            ApiError::Http(Box::new(HttpError {
-                method: "POST".into(),
-                path: "/api/v2/vps/vps_1/backups".into(),
-                status,
-                problem: None,
-                body_excerpt: None,
-                retry_after: None,
-                attempts: 1,
-            }))
-        };
+        let http = |status| ApiError::answered("POST", "/api/v2/vps/vps_1/backups", status, "");
         let unknown = [
             http(500),
             http(503),
@@ -603,18 +610,13 @@ mod tests {
 
     #[test]
     fn http_error_display_names_code_detail_pointer_and_request_id() {
-        let err = ApiError::Http(Box::new(HttpError {
-            method: "POST".into(),
-            path: "/api/v2/vps/vps_a/backups/actions/restore-from-vps".into(),
-            status: 409,
-            problem: Problem::from_body(
-                br#"{"title":"Not ready","detail":"A job is running","code":"vps_not_ready","requestId":"req_9",
+        let err = ApiError::answered(
+            "POST",
+            "/api/v2/vps/vps_a/backups/actions/restore-from-vps",
+            409,
+            r#"{"title":"Not ready","detail":"A job is running","code":"vps_not_ready","requestId":"req_9",
                 "errors":[{"pointer":"/sourceVpsId","detail":"same VPS","code":"same_vps"}]}"#,
-            ),
-            body_excerpt: None,
-            retry_after: None,
-            attempts: 1,
-        }));
+        );
         let s = err.to_string();
         for part in [
             "HTTP 409",

@@ -159,6 +159,18 @@ pub struct ReadResult {
     pub diagnostics: Diagnostics,
 }
 
+impl ReadResult {
+    /// A refresh that keeps (or updates) the object: its state, its private data, and what the
+    /// read had to say.
+    pub fn kept(new_state: Value, private: Vec<u8>, diagnostics: Diagnostics) -> ReadResult {
+        ReadResult {
+            new_state,
+            private,
+            diagnostics,
+        }
+    }
+}
+
 /// The outcome of an import: the state to record before Terraform refreshes it.
 #[derive(Clone, Debug, Default)]
 pub struct ImportResult {

@@ -182,18 +182,9 @@ pub(crate) fn closed_gate(summary: &str, blocked: String, gate: &Gate) -> Diagno
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{HttpError, Problem};
 
     fn http(method: &str, status: u16, body: &str) -> ApiError {
-        ApiError::Http(Box::new(HttpError {
-            method: method.into(),
-            path: "/api/v2/vps/vps_1".into(),
-            status,
-            problem: Problem::from_body(body.as_bytes()),
-            body_excerpt: None,
-            retry_after: None,
-            attempts: 1,
-        }))
+        ApiError::answered(method, "/api/v2/vps/vps_1", status, body)
     }
 
     #[test]

@@ -455,11 +455,7 @@ impl Resource for VpsBackupResource {
     }
 
     async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
-        let keep = |state: Value, private: Vec<u8>, diagnostics: Diagnostics| ReadResult {
-            new_state: state,
-            private,
-            diagnostics,
-        };
+        let keep = ReadResult::kept;
         let client = match self.shared.require_client() {
             Ok(c) => c,
             Err(d) => return keep(state, private, d.into()),
@@ -695,7 +691,6 @@ impl Resource for VpsBackupResource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{HttpError, Problem};
 
     #[test]
     fn inputs_force_replacement_and_outputs_are_kept_computed() {
@@ -719,15 +714,7 @@ mod tests {
     }
 
     fn http(status: u16, body: &str) -> ApiError {
-        ApiError::Http(Box::new(HttpError {
-            method: "POST".into(),
-            path: "/api/v2/vps/vps_1/backups".into(),
-            status,
-            problem: Problem::from_body(body.as_bytes()),
-            body_excerpt: None,
-            retry_after: None,
-            attempts: 1,
-        }))
+        ApiError::answered("POST", "/api/v2/vps/vps_1/backups", status, body)
     }
 
     #[test]

@@ -318,11 +318,7 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
-        let keep = |state: Value, private: Vec<u8>, diagnostics: Diagnostics| ReadResult {
-            new_state: state,
-            private,
-            diagnostics,
-        };
+        let keep = ReadResult::kept;
         let client = match self.shared.require_client() {
             Ok(c) => c,
             Err(d) => return keep(state, private, d.into()),
