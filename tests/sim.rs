@@ -796,7 +796,7 @@ async fn example_fixture_serves_and_bad_fixtures_are_refused() {
         ("not json", "parsing fixture"),
     ] {
         std::fs::write(&bad, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_hostup-sim"))
+        let out = Command::new(support::sim::binary())
             .arg("--fixture")
             .arg(&bad)
             .output()

@@ -58,13 +58,17 @@ pub struct ServeOptions {
 /// `ProviderServer::new(p).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)`.
 pub async fn serve<S>(provider_service: S, options: ServeOptions) -> anyhow::Result<()>
 where
-    S: tonic::codegen::Service<tonic::codegen::http::Request<Body>, Error = Infallible>
-        + NamedService
+    // The response type every tonic-generated server has; naming it (rather than tonic's
+    // `axum::response::IntoResponse` bound) keeps axum out of this crate's direct dependencies.
+    S: tonic::codegen::Service<
+            tonic::codegen::http::Request<Body>,
+            Response = tonic::codegen::http::Response<Body>,
+            Error = Infallible,
+        > + NamedService
         + Clone
         + Send
         + Sync
         + 'static,
-    S::Response: axum::response::IntoResponse,
     S::Future: Send + 'static,
 {
     serve_routes(Routes::new(provider_service), options).await

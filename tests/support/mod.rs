@@ -344,16 +344,20 @@ pub fn for_newest_cli(body: impl FnOnce(&TerraformCli)) {
     }
 }
 
+/// `target/<profile>/`, where cargo puts the binaries of this workspace build.
+pub fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // Integration tests live in target/<profile>/deps/.
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary outside target/<profile>/deps")
+        .to_path_buf()
+}
+
 /// Path of a cargo example built next to this test binary (`target/<profile>/examples/<name>`).
 /// `cargo build --all-targets` (or `cargo build --examples`) builds it; this panics if it is missing.
 pub fn cargo_example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // Integration tests live in target/<profile>/deps/.
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary outside target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
+    let path = target_profile_dir().join("examples").join(name);
     assert!(
         path.is_file(),
         "{} does not exist: build it with `cargo build --examples` (make test does)",

@@ -113,6 +113,22 @@ fn fixture_dir(fixture: &Value) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// The `hostup-sim` binary of this build, `target/<profile>/hostup-sim`. The simulator is a
+/// package of its own in the workspace, so cargo sets no `CARGO_BIN_EXE_hostup-sim` for the
+/// provider's tests; it is a default member, so `cargo build` / `cargo test` at the root build it
+/// (`cargo test -p terraform-provider-hostup` alone does not, and may find a stale one).
+pub fn binary() -> PathBuf {
+    let name = format!("hostup-sim{}", std::env::consts::EXE_SUFFIX);
+    let path = super::target_profile_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist: build it with `cargo build -p hostup-sim` (a plain `cargo build` or \
+         `cargo test` at the workspace root does)",
+        path.display()
+    );
+    path
+}
+
 /// A running `hostup-sim`; killed on drop.
 pub struct Sim {
     child: Child,
@@ -149,7 +165,7 @@ impl Sim {
     fn spawn(dir: tempfile::TempDir, fixture: &Path, args: &[&str], log_to_file: bool) -> Sim {
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).expect("stderr file");
         let request_log = log_to_file.then(|| dir.path().join("requests.jsonl"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostup-sim"));
+        let mut cmd = Command::new(binary());
         cmd.arg("--fixture").arg(fixture);
         if let Some(file) = &request_log {
             cmd.arg("--request-log").arg(file);

@@ -20,8 +20,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::problem::Problem;
+use crate::render::iso;
 use crate::settings::Settings;
-use crate::world::iso;
 use crate::Shared;
 
 /// "The next `remaining` matching requests fail with `status`."

@@ -208,7 +208,7 @@ async fn restore_sources(
     let world = locked(&state);
     let caller = authorize(&world, &headers, BACKUP)?;
     let i = world.find_vps(&caller, &id)?;
-    Ok(Json(json!({"sources": world.restore_sources(&world.vps[i])})).into_response())
+    Ok(Json(json!({"sources": world.restore_sources_json(&world.vps[i])})).into_response())
 }
 
 /// Parses an optional JSON object body; an empty body is an empty object.

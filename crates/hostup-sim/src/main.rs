@@ -11,6 +11,7 @@ mod api;
 mod fixture;
 mod middleware;
 mod problem;
+mod render;
 mod settings;
 mod world;
 

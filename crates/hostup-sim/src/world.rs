@@ -5,21 +5,19 @@
 //! first calls [`World::advance`], which finishes the jobs whose time has come and applies their
 //! effects, then drops job records past their retention. Anything a client can observe goes
 //! through a request, so the outcome is the same as with a ticking worker, and deterministic.
+//!
+//! This is the model only; the HostUp JSON shapes a client sees of it are `render.rs`'s.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::fixture::{parse_time, Fixture, FixtureBackup, FixtureGate};
 use crate::problem::Problem;
-use crate::settings::{GateLocation, JobEnvelope, PollUrlMode, Settings};
-
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use crate::settings::Settings;
 
 #[derive(Clone, Debug)]
 pub struct Gate {
@@ -29,7 +27,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn open() -> Gate {
+    pub fn open() -> Gate {
         Gate {
             allowed: true,
             reason: None,
@@ -52,9 +50,6 @@ impl Gate {
             },
             None => Gate::open(),
         }
-    }
-    pub fn json(&self) -> Value {
-        json!({"allowed": self.allowed, "reason": self.reason, "code": self.code})
     }
 }
 
@@ -83,28 +78,6 @@ impl Backup {
                 .unwrap_or_else(|| format!("vzdump-qemu-{}.vma.zst", 100 + index)),
             fail_restore: b.fail_restore.clone(),
         })
-    }
-
-    pub fn json(&self) -> Value {
-        let created = iso(self.created_at);
-        json!({
-            "id": self.id,
-            "displayId": format!("{created} ({})", self.storage_key),
-            "storageKey": self.storage_key,
-            "createdAt": created,
-            "sizeGb": number(self.size_gb),
-            "backupType": self.backup_type,
-            "note": self.note,
-        })
-    }
-}
-
-/// Whole numbers as JSON integers, others as floats, so the fixture decides the wire type.
-fn number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        json!(n as i64)
-    } else {
-        json!(n)
     }
 }
 
@@ -183,13 +156,14 @@ pub struct Job {
     pub started: Instant,
     pub created_at: DateTime<Utc>,
     pub duration: Duration,
-    /// `Some` once finished: the result object or the failure reason.
-    pub outcome: Option<Result<Value, String>>,
+    /// `Some` once finished: success (its result object is rendered from `kind`) or the failure
+    /// reason.
+    pub outcome: Option<Result<(), String>>,
     pub finished: Option<(Instant, DateTime<Utc>)>,
 }
 
 impl Job {
-    fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         match self.kind {
             JobKind::RestoreFromVps { .. } => "restore_from_vps",
             JobKind::CreateBackup { .. } => "backup_create",
@@ -199,11 +173,27 @@ impl Job {
 }
 
 /// Where a job stands at one instant, as both envelopes report it.
-struct JobView {
-    status: &'static str,
-    state: &'static str,
-    percentage: u32,
-    message: String,
+pub struct JobView {
+    pub status: &'static str,
+    pub state: &'static str,
+    pub percentage: u32,
+    pub message: String,
+}
+
+/// Whether a restore source is a live VPS or what is kept of a terminated service.
+#[derive(Clone, Copy, Debug)]
+pub enum SourceKind {
+    Server,
+    Retained,
+}
+
+/// One candidate source of a restore, borrowed from the world.
+pub struct RestoreSource<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub service_status: &'a str,
+    pub kind: SourceKind,
+    pub backups: &'a [Backup],
 }
 
 pub struct Caller {
@@ -364,10 +354,7 @@ impl World {
                     });
                     target.restore_count += 1;
                 }
-                Ok(
-                    json!({"targetVpsId": job.vps_id, "sourceVpsId": source_vps_id,
-                          "backupId": backup_id}),
-                )
+                Ok(())
             }
             JobKind::CreateBackup { backup_id, note } => {
                 if let Some(vps) = self.vps.iter_mut().find(|v| v.id == job.vps_id) {
@@ -382,13 +369,13 @@ impl World {
                         fail_restore: None,
                     });
                 }
-                Ok(json!({"backupId": backup_id, "vpsId": job.vps_id}))
+                Ok(())
             }
             JobKind::DeleteBackup { backup_id } => {
                 if let Some(vps) = self.vps.iter_mut().find(|v| v.id == job.vps_id) {
                     vps.backups.retain(|b| &b.id != backup_id);
                 }
-                Ok(json!({"backupId": backup_id, "vpsId": job.vps_id, "deleted": true}))
+                Ok(())
             }
         };
         let job = &mut self.jobs[index];
@@ -410,7 +397,7 @@ impl World {
     }
 
     /// A fixture gate, closed further by a running job or an inactive service.
-    fn effective_gate(&self, vps: &Vps, base: &Gate) -> Gate {
+    pub fn effective_gate(&self, vps: &Vps, base: &Gate) -> Gate {
         if let Some(job) = self.running_job_on(&vps.id) {
             return Gate::closed(
                 "job_in_progress",
@@ -454,7 +441,7 @@ impl World {
     }
 
     /// Backups plus backups still being created, so a burst of POSTs cannot overshoot.
-    fn quota_used(&self, vps: &Vps) -> u32 {
+    pub fn quota_used(&self, vps: &Vps) -> u32 {
         let pending = self
             .jobs
             .iter()
@@ -467,126 +454,32 @@ impl World {
         (vps.backups.len() + pending) as u32
     }
 
-    pub fn vps_json(&self, vps: &Vps, with_actions: bool) -> Value {
-        let power = match self.running_job_on(&vps.id) {
-            Some(Job {
-                kind: JobKind::RestoreFromVps { .. },
-                ..
-            }) => Some("stopped".to_string()),
-            _ => vps.power_state.clone(),
-        };
-        let mut body = json!({
-            "id": vps.id,
-            "name": vps.name,
-            "primaryIp": vps.primary_ip,
-            "serviceStatus": vps.service_status,
-            "powerState": power,
-            "operatingSystem": vps.operating_system,
-            "billing": vps.billing,
-            "resources": {
-                "cpuCores": number(vps.cpu_cores),
-                "memoryGb": number(vps.memory_gb),
-                "storageGb": number(vps.storage_gb),
-            },
-            "restoreCount": vps.restore_count,
-            "restoredFrom": vps.restored_from.as_ref().map(|r| json!({
-                "sourceVpsId": r.source_vps_id,
-                "backupId": r.backup_id,
-                "jobId": r.job_id,
-                "completedAt": iso(r.completed_at),
-            })),
-        });
-        if with_actions {
-            let mut actions = self.power_actions(vps);
-            if matches!(
-                self.settings.gate_location,
-                GateLocation::Both | GateLocation::Vps
-            ) {
-                actions["canRestoreFromAnotherVps"] = self.restore_gate(vps).json();
-            }
-            body["actions"] = actions;
-        }
-        body
-    }
-
-    fn power_actions(&self, vps: &Vps) -> Value {
-        let power = self.effective_gate(vps, &Gate::open()).json();
-        json!({"canRestart": power, "canReset": power})
-    }
-
-    pub fn details_json(&self, vps: &Vps) -> Value {
-        let mut actions = self.power_actions(vps);
-        if matches!(
-            self.settings.gate_location,
-            GateLocation::Both | GateLocation::Details
-        ) {
-            actions["canRestoreFromAnotherVps"] = self.restore_gate(vps).json();
-        }
-        actions["canCreateBackup"] = self.create_backup_gate(vps).json();
-        let mut body = self.vps_json(vps, false);
-        let obj = body.as_object_mut().expect("vps_json builds an object");
-        obj.remove("resources");
-        let extra = json!({
-            "productName": vps.product_name,
-            "hostname": vps.hostname,
-            "createdAt": iso(vps.created_at),
-            "nextDueAt": null,
-            "cpuCores": number(vps.cpu_cores),
-            "memoryGb": number(vps.memory_gb),
-            "storageGb": number(vps.storage_gb),
-            "backupsIncluded": vps.backup_quota.unwrap_or(0),
-            "bandwidth": {"usedGb": 12.5, "limitGb": 1000, "inboundGb": 4.5, "outboundGb": 8,
-                          "usagePercent": 1.25},
-            "actions": actions,
-        });
-        if let Value::Object(extra) = extra {
-            obj.extend(extra);
-        }
-        body
-    }
-
-    pub fn backups_json(&self, vps: &Vps) -> Value {
-        let used = self.quota_used(vps);
-        let limit = vps.backup_quota;
-        json!({
-            "backups": newest_first(&vps.backups).iter().map(|b| b.json()).collect::<Vec<_>>(),
-            "quotaInfo": {
-                "used": used,
-                "limit": limit,
-                "remaining": limit.map(|l| l.saturating_sub(used)),
-            },
-            "actions": {
-                "canCreateBackup": self.create_backup_gate(vps).json(),
-                "canRestore": self.effective_gate(vps, &vps.same_restore_gate).json(),
-            },
-        })
-    }
-
     /// Candidate sources for `target`: other live VPSes of the same client with backups, then the
     /// client's retained sources. Never the target.
-    pub fn restore_sources(&self, target: &Vps) -> Vec<Value> {
+    pub fn restore_sources(&self, target: &Vps) -> Vec<RestoreSource<'_>> {
         let servers = self
             .vps
             .iter()
             .filter(|v| v.client == target.client && v.id != target.id && !v.backups.is_empty())
-            .map(|v| (&v.id, &v.name, &v.service_status, "server", &v.backups));
+            .map(|v| RestoreSource {
+                id: &v.id,
+                name: &v.name,
+                service_status: &v.service_status,
+                kind: SourceKind::Server,
+                backups: &v.backups,
+            });
         let retained = self
             .retained
             .iter()
             .filter(|r| r.client == target.client && r.id != target.id && !r.backups.is_empty())
-            .map(|r| (&r.id, &r.name, &r.service_status, "retained", &r.backups));
-        servers
-            .chain(retained)
-            .map(|(id, name, status, kind, backups)| {
-                json!({
-                    "id": id,
-                    "name": name,
-                    "serviceStatus": status,
-                    "sourceType": kind,
-                    "backups": newest_first(backups).iter().map(|b| b.json()).collect::<Vec<_>>(),
-                })
-            })
-            .collect()
+            .map(|r| RestoreSource {
+                id: &r.id,
+                name: &r.name,
+                service_status: &r.service_status,
+                kind: SourceKind::Retained,
+                backups: &r.backups,
+            });
+        servers.chain(retained).collect()
     }
 
     /// The backups of a restore source of `client`, if `id` is one (target exclusion is the
@@ -617,22 +510,7 @@ impl World {
         id
     }
 
-    pub fn poll_url(&self, job_id: &str) -> String {
-        let path = format!("/api/jobs/{job_id}");
-        match &self.settings.poll_url_mode {
-            PollUrlMode::Relative => path,
-            PollUrlMode::Absolute => format!("{}{path}", self.base_url),
-            PollUrlMode::Foreign(origin) => format!("{}{path}", origin.trim_end_matches('/')),
-        }
-    }
-
-    /// The 202 answer to an accepted write.
-    pub fn accepted(&self, job_id: &str) -> Value {
-        json!({"operation": {"status": "queued", "jobId": job_id,
-                             "pollUrl": self.poll_url(job_id), "result": null}})
-    }
-
-    fn job_view(job: &Job, now: Instant) -> JobView {
+    pub fn job_view(job: &Job, now: Instant) -> JobView {
         match &job.outcome {
             Some(Ok(_)) => JobView {
                 status: "completed",
@@ -686,99 +564,6 @@ impl World {
         }
     }
 
-    /// The answer of `GET /api/jobs/{id}` in the configured envelope.
-    pub fn job_json(&self, job: &Job, now: Instant, request_uuid: &str) -> Value {
-        let view = Self::job_view(job, now);
-        let result = match &job.outcome {
-            Some(Ok(inner)) => json!({
-                "success": true, "type": job.type_name(), "clientId": job.client,
-                "result": inner,
-                "timestamp": job.finished.map(|(_, t)| iso(t)),
-            }),
-            Some(Err(reason)) => json!({
-                "success": false, "type": job.type_name(), "clientId": job.client,
-                "error": reason, "message": reason,
-                "timestamp": job.finished.map(|(_, t)| iso(t)),
-            }),
-            None => Value::Null,
-        };
-        match self.settings.job_envelope {
-            JobEnvelope::V2 => json!({"operation": {
-                "status": view.status,
-                "jobId": job.id,
-                "pollUrl": self.poll_url(&job.id),
-                "result": result,
-                "progress": {"percentage": view.percentage, "message": view.message},
-            }}),
-            JobEnvelope::Legacy => {
-                let finished = matches!(view.status, "completed" | "failed");
-                json!({
-                    "success": true,
-                    "timestamp": iso(Utc::now()),
-                    "requestId": request_uuid,
-                    "data": {
-                        "jobId": job.id,
-                        "queueType": "vps",
-                        "type": job.type_name(),
-                        "jobName": job.type_name(),
-                        "state": view.state,
-                        "status": view.status,
-                        "statusKey": format!("jobs.status.{}", view.state),
-                        "progress": view.percentage,
-                        "progressTextKey": null,
-                        "progressMessage": view.message,
-                        "progressDetails": {"percentage": view.percentage,
-                                            "message": view.message,
-                                            "current": view.percentage, "total": 100},
-                        "result": result,
-                        "failedReason": match &job.outcome {
-                            Some(Err(r)) => Value::String(r.clone()),
-                            _ => Value::Null,
-                        },
-                        "isCompleted": view.status == "completed",
-                        "isFailed": view.status == "failed",
-                        "isRunning": view.status == "in_progress",
-                        "isWaiting": view.status == "queued",
-                        "isScheduled": false,
-                        "delay": 0,
-                        "vmId": job.vps_id,
-                        "createdAt": iso(job.created_at),
-                        "finishedAt": if finished { job.finished.map(|(_, t)| iso(t)) } else { None },
-                    }
-                })
-            }
-        }
-    }
-
-    /// The whole world for `/_sim/state`; key strings are left out.
-    pub fn state_json(&self, now: Instant) -> Value {
-        json!({
-            "baseUrl": self.base_url,
-            "clients": self.clients.iter().map(|(id, name)| json!({"id": id, "name": name}))
-                .collect::<Vec<_>>(),
-            "apiKeys": self.keys.iter().map(|k| json!({
-                "label": k.label, "client": k.client, "scopes": k.scopes}))
-                .collect::<Vec<_>>(),
-            "vps": self.vps.iter().map(|v| {
-                let mut body = self.details_json(v);
-                body["client"] = json!(v.client);
-                body["backups"] = self.backups_json(v)["backups"].clone();
-                body
-            }).collect::<Vec<_>>(),
-            "retained": self.retained.iter().map(|r| json!({
-                "id": r.id, "client": r.client, "name": r.name,
-                "serviceStatus": r.service_status,
-                "backups": newest_first(&r.backups).iter().map(|b| b.json()).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "jobs": self.jobs.iter().map(|j| {
-                let view = Self::job_view(j, now);
-                json!({"id": j.id, "client": j.client, "vpsId": j.vps_id, "type": j.type_name(),
-                       "status": view.status, "percentage": view.percentage,
-                       "message": view.message})
-            }).collect::<Vec<_>>(),
-        })
-    }
-
     /// Removes a backup wherever it lives; true when it existed.
     pub fn remove_backup(&mut self, backup_id: &str) -> bool {
         let lists = self
@@ -826,12 +611,6 @@ impl World {
     }
 }
 
-fn newest_first(backups: &[Backup]) -> Vec<&Backup> {
-    let mut v: Vec<&Backup> = backups.iter().collect();
-    v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -841,11 +620,5 @@ mod tests {
         let id = make_id("job", 7);
         assert_eq!(id, "job_01000000000000000000000007");
         assert_eq!(id.len() - "job_".len(), 26);
-    }
-
-    #[test]
-    fn whole_numbers_stay_integers_on_the_wire() {
-        assert_eq!(number(80.0), json!(80));
-        assert_eq!(number(12.4), json!(12.4));
     }
 }
