@@ -10,6 +10,7 @@
 pub mod env;
 pub mod handshake;
 mod listener;
+mod routes;
 mod services;
 pub mod tls;
 
@@ -23,7 +24,6 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
-use tonic::service::Routes;
 
 use crate::proto::plugin::grpc_controller_server::GrpcControllerServer;
 use crate::proto::plugin::grpc_stdio_server::GrpcStdioServer;
@@ -31,6 +31,7 @@ use handshake::ListenAddr;
 use listener::Listener;
 
 pub use env::{EnvError, PluginEnv};
+pub use routes::GrpcRoutes;
 
 /// The health-check service name go-plugin's `Ping` asks about.
 pub const HEALTH_SERVICE_NAME: &str = "plugin";
@@ -58,8 +59,7 @@ pub struct ServeOptions {
 /// `ProviderServer::new(p).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)`.
 pub async fn serve<S>(provider_service: S, options: ServeOptions) -> anyhow::Result<()>
 where
-    // The response type every tonic-generated server has; naming it (rather than tonic's
-    // `axum::response::IntoResponse` bound) keeps axum out of this crate's direct dependencies.
+    // The request and response types every tonic-generated server has.
     S: tonic::codegen::Service<
             tonic::codegen::http::Request<Body>,
             Response = tonic::codegen::http::Response<Body>,
@@ -71,12 +71,15 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    serve_routes(Routes::new(provider_service), options).await
+    serve_routes(GrpcRoutes::new().add_service(provider_service), options).await
 }
 
-/// [`serve`] for services already gathered in tonic [`Routes`] (possibly none, which serves only
+/// [`serve`] for services already gathered in [`GrpcRoutes`] (possibly none, which serves only
 /// the go-plugin services).
-pub async fn serve_routes(provider_routes: Routes, options: ServeOptions) -> anyhow::Result<()> {
+pub async fn serve_routes(
+    provider_routes: GrpcRoutes,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
     let vars = process_env();
     serve_with_env(provider_routes, &options, &vars, std::io::stdout()).await
 }
@@ -93,7 +96,7 @@ pub fn process_env() -> HashMap<String, String> {
 /// handshake line (or the debug banner) to `handshake_out`, then serves until shut down.
 /// Returns `Ok(())` after a Shutdown call (or Ctrl-C in debug mode).
 pub async fn serve_with_env<W: Write + Send>(
-    provider_routes: Routes,
+    provider_routes: GrpcRoutes,
     options: &ServeOptions,
     vars: &HashMap<String, String>,
     mut handshake_out: W,
@@ -155,12 +158,11 @@ pub async fn serve_with_env<W: Write + Send>(
     drop(handshake_out);
     tracing::info!(address = %addr.address(), tls = cert_der.is_some(), debug = options.debug, "plugin serving");
 
-    let server = tonic::transport::Server::builder()
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-            shutdown.clone().cancelled_owned(),
-        );
+    let server = tonic::transport::Server::builder().serve_with_incoming_shutdown(
+        routes,
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+        shutdown.clone().cancelled_owned(),
+    );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result.context("gRPC server failed")?,
@@ -274,7 +276,7 @@ mod tests {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let server = tokio::spawn(async move {
-            serve_with_env(Routes::default(), &options, &vars, LineSink(tx)).await
+            serve_with_env(GrpcRoutes::new(), &options, &vars, LineSink(tx)).await
         });
         let line = tokio::task::spawn_blocking(move || rx.recv().unwrap())
             .await
