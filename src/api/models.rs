@@ -16,7 +16,7 @@ use super::error::ApiError;
 mod de {
     use super::*;
 
-    pub fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    pub(super) fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
         let v = Value::deserialize(d)?;
@@ -26,7 +26,7 @@ mod de {
         Ok(serde_json::from_value(v).ok())
     }
 
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    pub(super) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
@@ -35,21 +35,23 @@ mod de {
         })
     }
 
-    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    pub(super) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Ok(super::number(&Value::deserialize(d)?))
     }
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(super) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Ok(super::number(&Value::deserialize(d)?)
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
             .map(|f| f as i64))
     }
 
-    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
     }
 
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    pub(super) fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
         Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
     }
 }
