@@ -169,6 +169,19 @@ impl Default for ReadCache {
     }
 }
 
+/// Counts only: the answers can be large, and the key type need not print.
+impl<K, V> fmt::Debug for SingleFlight<K, V>
+where
+    K: Eq + Hash + Clone,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SingleFlight")
+            .field("ttl", &self.ttl)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
 impl fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadCache")

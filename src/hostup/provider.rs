@@ -2,6 +2,7 @@
 //! resource, data source and action the same [`Shared`] state: one API client (and so one rate
 //! limiter), one read cache and one poll schedule per process.
 
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -42,6 +43,15 @@ type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct HostupProvider {
     shared: Arc<Shared>,
     env: EnvLookup,
+}
+
+/// Leaves the environment lookup out: it is a closure, and what it reads includes the API key.
+impl fmt::Debug for HostupProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostupProvider")
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for HostupProvider {

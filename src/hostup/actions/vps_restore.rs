@@ -38,6 +38,7 @@ const MIN_GAP: Duration = Duration::from_secs(3);
 const QUIET: Duration = Duration::from_secs(30);
 
 /// The action; holds the provider's shared client, read cache and poll schedule.
+#[derive(Debug)]
 pub struct VpsRestoreAction {
     shared: Arc<Shared>,
 }

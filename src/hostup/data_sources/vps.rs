@@ -20,6 +20,7 @@ use crate::hostup::values::{number, text};
 const ID: &str = "id";
 
 /// The `hostup_vps` data source.
+#[derive(Debug)]
 pub struct VpsDataSource {
     shared: Arc<Shared>,
 }

@@ -20,6 +20,7 @@ const VPS_ID: &str = "vps_id";
 const BACKUPS: &str = "backups";
 
 /// The `hostup_vps_backups` data source.
+#[derive(Debug)]
 pub struct VpsBackupsDataSource {
     shared: Arc<Shared>,
 }

@@ -23,6 +23,7 @@ const TARGET: &str = "target_vps_id";
 const SOURCES: &str = "sources";
 
 /// The `hostup_vps_restore_sources` data source.
+#[derive(Debug)]
 pub struct VpsRestoreSourcesDataSource {
     shared: Arc<Shared>,
 }

@@ -39,6 +39,7 @@ pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const TIMEOUT_OPERATIONS: &[&str] = &["create", "delete"];
 
 /// The resource; holds the provider's shared client and poll schedule.
+#[derive(Debug)]
 pub struct VpsBackupResource {
     shared: Arc<Shared>,
     /// Backups this process's plan replaces, by VPS id. Terraform plans a replacement in two

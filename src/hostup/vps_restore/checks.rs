@@ -24,7 +24,7 @@ const LISTED_BACKUPS: usize = 5;
 
 /// Where the checks read from: the process's shared read cache, accepting answers as old as the
 /// moment allows.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Reads<'a> {
     cache: &'a ReadCache,
     client: &'a Client,

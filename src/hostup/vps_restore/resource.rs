@@ -35,6 +35,7 @@ pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// The resource; holds the provider's shared client, read cache and poll schedule.
+#[derive(Debug)]
 pub struct VpsRestoreResource {
     shared: Arc<Shared>,
 }
