@@ -47,6 +47,7 @@ impl<K, V> SingleFlight<K, V>
 where
     K: Eq + Hash + Clone,
 {
+    /// An empty table; an answer is reused for `ttl` after it arrives.
     pub fn new(ttl: Duration) -> SingleFlight<K, V> {
         SingleFlight {
             ttl,
@@ -149,6 +150,7 @@ where
         self.slots.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Whether no key is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -193,6 +195,7 @@ impl fmt::Debug for ReadCache {
 }
 
 impl ReadCache {
+    /// An empty cache whose answers are reused for `ttl`; [`DEFAULT_TTL`] by default.
     pub fn new(ttl: Duration) -> ReadCache {
         ReadCache {
             vps: SingleFlight::new(ttl),

@@ -76,6 +76,7 @@ impl HostupProvider {
         }
     }
 
+    /// The state this provider shares with its types: client, read cache, poll schedule.
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
     }

@@ -32,6 +32,7 @@ struct Table {
 }
 
 impl SourcePool {
+    /// An empty pool.
     pub fn new() -> SourcePool {
         SourcePool::default()
     }
@@ -70,6 +71,7 @@ impl SourcePool {
             .len()
     }
 
+    /// Whether the pool tracks no source.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

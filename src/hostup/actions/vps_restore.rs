@@ -24,11 +24,13 @@ use crate::hostup::vps_restore::model::{
     RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
 };
 
+/// The action's type name, as written in `action "hostup_vps_restore"`.
 pub const TYPE_NAME: &str = "hostup_vps_restore";
 
 /// How long the action waits for the job when `timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+/// The attribute that sets how long to wait for the job, e.g. `"45m"`.
 pub const TIMEOUT: &str = "timeout";
 
 /// Changes are shown at most this often, so a fast-moving percentage does not flood the CLI.
@@ -44,6 +46,7 @@ pub struct VpsRestoreAction {
 }
 
 impl VpsRestoreAction {
+    /// The action, using the provider's shared client and cache.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreAction {
         VpsRestoreAction { shared }
     }

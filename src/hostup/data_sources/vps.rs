@@ -26,6 +26,7 @@ pub struct VpsDataSource {
 }
 
 impl VpsDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsDataSource {
         VpsDataSource { shared }
     }
@@ -81,6 +82,7 @@ pub fn to_state(id: &str, vps: &Vps, details: &VpsDetails) -> Value {
     ])
 }
 
+/// The `hostup_vps` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

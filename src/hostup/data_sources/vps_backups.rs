@@ -26,6 +26,7 @@ pub struct VpsBackupsDataSource {
 }
 
 impl VpsBackupsDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsBackupsDataSource {
         VpsBackupsDataSource { shared }
     }
@@ -58,6 +59,7 @@ pub fn backups_value(backups: &[Backup]) -> Value {
     )
 }
 
+/// The `hostup_vps_backups` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

@@ -29,6 +29,7 @@ pub struct VpsRestoreSourcesDataSource {
 }
 
 impl VpsRestoreSourcesDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreSourcesDataSource {
         VpsRestoreSourcesDataSource { shared }
     }
@@ -96,6 +97,7 @@ pub fn sources_value<S: Borrow<RestoreSource>>(sources: &[S]) -> Value {
     Value::List(sorted.into_iter().map(source_value).collect())
 }
 
+/// The `hostup_vps_restore_sources` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

@@ -28,6 +28,7 @@ use super::model::{
     JOB_ID, NOTE, SIZE_GB, VPS_ID,
 };
 
+/// The resource's type name, as written in `resource "hostup_vps_backup"`.
 pub const TYPE_NAME: &str = "hostup_vps_backup";
 
 /// Offsite backups are slow; an hour covers large disks.
@@ -49,6 +50,7 @@ pub struct VpsBackupResource {
 }
 
 impl VpsBackupResource {
+    /// The resource, using the provider's shared client and poll schedule.
     pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
         VpsBackupResource {
             shared,

@@ -26,6 +26,7 @@ use super::model::{
     SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
+/// The resource's type name, as written in `resource "hostup_vps_restore"`.
 pub const TYPE_NAME: &str = "hostup_vps_restore";
 
 /// The create timeout when the configuration sets none.
@@ -41,6 +42,7 @@ pub struct VpsRestoreResource {
 }
 
 impl VpsRestoreResource {
+    /// The resource, using the provider's shared client, read cache and poll schedule.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreResource {
         VpsRestoreResource { shared }
     }
