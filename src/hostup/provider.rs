@@ -216,4 +216,22 @@ mod tests {
         assert!(p.shared().client().unwrap().is_none());
         assert!(p.shared().require_client().is_err());
     }
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_api_key() {
+        let p =
+            HostupProvider::with_env(|k| (k == config::ENV_API_KEY).then(|| "env_secret_9".into()));
+        let diags = p
+            .configure(
+                &Context::default(),
+                &block("block_secret_7", "http://127.0.0.1:9"),
+                "1.9.5",
+            )
+            .await;
+        assert!(diags.is_empty(), "{diags:?}");
+        let shown = format!("{p:?} {:?}", VpsRestoreResource::new(p.shared()));
+        assert!(shown.contains("Client"), "{shown}");
+        assert!(!shown.contains("block_secret_7"), "{shown}");
+        assert!(!shown.contains("env_secret_9"), "{shown}");
+    }
 }
