@@ -19,7 +19,7 @@ pub struct Problem {
     pub type_url: Option<String>,
     /// A short summary of the kind of problem, the same for every occurrence.
     pub title: Option<String>,
-    /// The HTTP status HostUp put into the document; the response's own status is `HttpError::status`.
+    /// The HTTP status HostUp put into the document; the answer's own is `HttpError::status`.
     pub status: Option<u16>,
     /// What went wrong this time, in HostUp's words.
     pub detail: Option<String>,
@@ -42,7 +42,7 @@ pub struct FieldError {
     pub pointer: Option<String>,
     /// What is wrong with that field.
     pub detail: Option<String>,
-    /// A machine code for the field problem, e.g. `required`.
+    /// A machine code for the field problem, e.g. `missing_required`.
     pub code: Option<String>,
 }
 

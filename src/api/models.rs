@@ -136,7 +136,7 @@ pub struct Billing {
     /// `true` for a pay-as-you-go Cloud VPS, `false` for a fixed-cycle one.
     #[serde(default, deserialize_with = "de::lenient")]
     pub is_payg: Option<bool>,
-    /// Length of a multi-year billing period, in years.
+    /// The billing period in years, e.g. `1`.
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub period_years: Option<i64>,
 }
@@ -210,7 +210,7 @@ pub struct VpsDetails {
     /// `running`, `stopped`, … (kept open-ended).
     #[serde(default, deserialize_with = "de::opt_string")]
     pub power_state: Option<String>,
-    /// When the VPS was ordered, ISO 8601 as sent.
+    /// When the VPS was created, ISO 8601 as sent.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
     /// When the next invoice is due, ISO 8601 as sent.
@@ -339,7 +339,8 @@ impl<'de> Deserialize<'de> for SourceType {
 pub struct SourceBackup {
     /// The backup id, `bkp_…`; what a restore is asked for.
     pub id: String,
-    /// For people: the time and the archive name, e.g. `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
+    /// For people: the time and the archive name, e.g.
+    /// `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub display_id: Option<String>,
     /// The archive's name in backup storage, e.g. `vzdump-qemu-101.vma.zst`.
@@ -391,7 +392,8 @@ pub(crate) struct RestoreSourcesBody {
 pub struct Backup {
     /// The backup id, `bkp_…`.
     pub id: String,
-    /// For people: the time and the archive name, e.g. `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
+    /// For people: the time and the archive name, e.g.
+    /// `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub display_id: Option<String>,
     /// The archive's name in backup storage, e.g. `vzdump-qemu-101.vma.zst`.
@@ -495,11 +497,11 @@ impl DeleteOutcome {
 /// strings this client has never seen, means "still running".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobStatus {
-    /// `pending`: accepted, not started.
+    /// `pending`: not started yet.
     Pending,
-    /// `queued`: waiting for a worker.
+    /// `queued`: accepted and queued, the status of a fresh operation.
     Queued,
-    /// `waiting`: waiting on something else, e.g. another job of the VPS.
+    /// `waiting`: not running yet.
     Waiting,
     /// `active`: running.
     Active,

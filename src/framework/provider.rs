@@ -196,7 +196,7 @@ impl ReadResult {
 /// The outcome of an import: the state to record before Terraform refreshes it.
 #[derive(Clone, Debug, Default)]
 pub struct ImportResult {
-    /// The state that imported the object, at least its id.
+    /// The imported object's state: at least its id; the refresh after import fills in the rest.
     pub state: Value,
     /// Private bytes stored with the imported state.
     pub private: Vec<u8>,

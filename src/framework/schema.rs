@@ -238,7 +238,8 @@ impl Attribute {
         self
     }
 
-    /// Keeps the prior state's value in plans instead of marking it unknown ("use state for unknown").
+    /// Keeps the prior state's value in plans instead of marking it unknown ("use state for
+    /// unknown").
     pub fn keep_prior(mut self) -> Attribute {
         self.keep_prior = true;
         self

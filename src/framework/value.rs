@@ -30,7 +30,7 @@ impl Number {
         }
     }
 
-    /// The number as an `i64` when it is whole and exact (floats below 2^53); `None` otherwise.
+    /// The number as an `i64` when it is whole and exact (a float only below 9e15, where it is exact); `None` otherwise.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(*i),
@@ -102,7 +102,7 @@ impl Value {
         Value::Number(Number::Int(i))
     }
 
-    /// A known number; stored as an integer when `f` is whole and exact, as Terraform would send it.
+    /// A known number; an integer when `f` is whole and exact, as Terraform would send it.
     pub fn float(f: f64) -> Value {
         if f.fract() == 0.0 && f.abs() < 9.0e15 {
             Value::Number(Number::Int(f as i64))
@@ -134,7 +134,7 @@ impl Value {
         }
     }
 
-    /// Whether the value itself is unknown (not whether something inside it is; see `is_wholly_known`).
+    /// Whether the value itself is unknown; `is_wholly_known` looks inside it too.
     pub fn is_unknown(&self) -> bool {
         match self {
             Value::Unknown => true,

@@ -30,7 +30,8 @@ pub const TYPE_NAME: &str = "hostup_vps_restore";
 /// How long the action waits for the job when `timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
-/// The attribute that sets how long to wait for the job, e.g. `"45m"`.
+/// The attribute that sets how long to wait for the job, e.g. `30m`; [`DEFAULT_TIMEOUT`] when
+/// unset.
 pub const TIMEOUT: &str = "timeout";
 
 /// Changes are shown at most this often, so a fast-moving percentage does not flood the CLI.

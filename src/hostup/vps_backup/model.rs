@@ -15,7 +15,7 @@ pub const VPS_ID: &str = "vps_id";
 pub const NOTE: &str = "note";
 /// `timeouts`: the block with the create and delete timeouts.
 pub const TIMEOUTS: &str = "timeouts";
-/// `id`: the backup id, `bkp_…`, once the create job has finished.
+/// `id`: the backup id, `bkp_…`; null until the create job is seen to finish.
 pub const ID: &str = "id";
 /// `created_at`: when HostUp took the backup.
 pub const CREATED_AT: &str = "created_at";

@@ -284,7 +284,7 @@ pub struct Sent<'a> {
     pub op: &'a Operation,
     /// What the checks found before the request was sent.
     pub checked: &'a Checked,
-    /// How long to wait for the job, from `timeouts.create`.
+    /// How long to wait for the job: the resource's `timeouts.create` or the action's `timeout`.
     pub timeout: Duration,
 }
 
