@@ -15,14 +15,14 @@ use terraform_provider_hostup::framework::{
     Diagnostics, ImportResult, NestedBlock, Provider, ReadResult, Resource, Schema, Type, Value,
 };
 
-pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/hostup/echo";
+pub(crate) const PROVIDER_ADDRESS: &str = "registry.terraform.io/hostup/echo";
 
 /// How long a create may stall when the configuration sets no `timeouts.create`.
 const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 const TIMEOUT_OPERATIONS: &[&str] = &["create"];
 
-pub struct EchoProvider;
+pub(crate) struct EchoProvider;
 
 #[async_trait]
 impl Provider for EchoProvider {
@@ -56,9 +56,9 @@ impl Provider for EchoProvider {
     }
 }
 
-pub struct EchoThing;
+pub(crate) struct EchoThing;
 
-pub fn thing_schema() -> Schema {
+pub(crate) fn thing_schema() -> Schema {
     let rule = Block::new()
         .description("An ordered rule, echoed as given.")
         .attribute(Attribute::string("name").required())
@@ -118,7 +118,7 @@ pub fn thing_schema() -> Schema {
 }
 
 /// Static checks: `name` must be a non-empty word, `slow_create_ms` not negative, timeouts valid.
-pub fn validate_thing(config: &Value) -> Diagnostics {
+pub(crate) fn validate_thing(config: &Value) -> Diagnostics {
     let mut diags = validate_timeouts(config, TIMEOUT_OPERATIONS);
     if let Some(name) = config.get_str("name") {
         if name.is_empty() || name.chars().any(char::is_whitespace) {
@@ -145,7 +145,7 @@ fn computed_later(name: &str, revision: i64) -> String {
 }
 
 /// The state recorded for `planned` at `revision`: the plan's unknowns filled in.
-pub fn applied_state(planned: &Value, revision: i64) -> Value {
+pub(crate) fn applied_state(planned: &Value, revision: i64) -> Value {
     let mut state = planned.clone();
     let name = planned.get_str("name").unwrap_or_default().to_string();
     if state.get("id").is_none_or(Value::is_unknown) {
@@ -161,7 +161,7 @@ pub fn applied_state(planned: &Value, revision: i64) -> Value {
 }
 
 /// The error a create returns when `fail_on_create` is set.
-pub fn requested_failure(planned: &Value) -> Option<Diagnostic> {
+pub(crate) fn requested_failure(planned: &Value) -> Option<Diagnostic> {
     let value = planned.get_str("fail_on_create")?;
     Some(
         Diagnostic::error(
@@ -174,14 +174,14 @@ pub fn requested_failure(planned: &Value) -> Option<Diagnostic> {
 
 /// How a stalled create ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Stall {
+pub(crate) enum Stall {
     Finished,
     Interrupted,
     TimedOut(Duration),
 }
 
 /// Waits `delay`, unless Terraform stops the provider or the create timeout passes first.
-pub async fn stall(ctx: &Context, delay: Duration, timeout: Duration) -> Stall {
+pub(crate) async fn stall(ctx: &Context, delay: Duration, timeout: Duration) -> Stall {
     tokio::select! {
         _ = tokio::time::sleep(delay) => Stall::Finished,
         _ = tokio::time::sleep(timeout), if timeout < delay => Stall::TimedOut(timeout),
@@ -189,7 +189,7 @@ pub async fn stall(ctx: &Context, delay: Duration, timeout: Duration) -> Stall {
     }
 }
 
-pub async fn create_thing(ctx: &Context, req: &ApplyRequest) -> ApplyResult {
+pub(crate) async fn create_thing(ctx: &Context, req: &ApplyRequest) -> ApplyResult {
     if let Some(failure) = requested_failure(&req.planned) {
         return ApplyResult::failed(failure);
     }
@@ -228,7 +228,7 @@ pub async fn create_thing(ctx: &Context, req: &ApplyRequest) -> ApplyResult {
     }
 }
 
-pub fn update_thing(req: &ApplyRequest) -> ApplyResult {
+pub(crate) fn update_thing(req: &ApplyRequest) -> ApplyResult {
     let revision = req
         .prior
         .get("revision")
@@ -239,7 +239,7 @@ pub fn update_thing(req: &ApplyRequest) -> ApplyResult {
 }
 
 /// Refresh: the stored object is the truth; values an import could not know are filled in.
-pub fn refresh_thing(state: Value) -> Value {
+pub(crate) fn refresh_thing(state: Value) -> Value {
     if state.is_null() {
         return state;
     }
@@ -256,7 +256,7 @@ pub fn refresh_thing(state: Value) -> Value {
 }
 
 /// `echo-<name>` becomes a state holding that id and name, everything else empty.
-pub fn import_thing(id: &str) -> ImportResult {
+pub(crate) fn import_thing(id: &str) -> ImportResult {
     let name = id.strip_prefix("echo-").unwrap_or_default();
     let config = Value::object([("name", Value::from(name))]);
     if name.is_empty() || validate_thing(&config).has_errors() {
@@ -317,7 +317,7 @@ impl Resource for EchoThing {
     }
 }
 
-pub struct EchoData;
+pub(crate) struct EchoData;
 
 fn typed_inputs() -> [(&'static str, Type); 4] {
     [
@@ -328,7 +328,7 @@ fn typed_inputs() -> [(&'static str, Type); 4] {
     ]
 }
 
-pub fn data_schema() -> Schema {
+pub(crate) fn data_schema() -> Schema {
     let mut block = Block::new().description("Echoes its inputs.").attribute(
         Attribute::new("input", Type::Dynamic)
             .optional()
@@ -357,7 +357,7 @@ pub fn data_schema() -> Schema {
 
 /// Length of a value as a user would count it: characters of a string, elements or entries of
 /// a collection; none for other values.
-pub fn length_of(v: &Value) -> Option<i64> {
+pub(crate) fn length_of(v: &Value) -> Option<i64> {
     let n = match v.unwrap_dynamic() {
         Value::String(s) => s.chars().count(),
         Value::List(e) | Value::Set(e) | Value::Tuple(e) => e.len(),
@@ -367,7 +367,7 @@ pub fn length_of(v: &Value) -> Option<i64> {
     i64::try_from(n).ok()
 }
 
-pub fn read_data(config: Value) -> Value {
+pub(crate) fn read_data(config: Value) -> Value {
     let mut state = config;
     let input = state.get("input").cloned().unwrap_or_default();
     // A dynamic value travels with its type; a plain one gets the type it evidently has.

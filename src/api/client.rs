@@ -40,13 +40,18 @@ pub const DEFAULT_MAX_PAGES: usize = 50;
 /// How many requests the client has sent, per method; every retry counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCounts {
+    /// `GET` requests.
     pub get: u64,
+    /// `POST` requests.
     pub post: u64,
+    /// `DELETE` requests.
     pub delete: u64,
+    /// Requests with any other method.
     pub other: u64,
 }
 
 impl RequestCounts {
+    /// All requests, whatever the method.
     pub fn total(&self) -> u64 {
         self.get + self.post + self.delete + self.other
     }

@@ -17,6 +17,7 @@ impl ApiKey {
         ApiKey(key.into().trim().to_owned())
     }
 
+    /// Whether the key is empty (after trimming), which the client refuses.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -78,9 +79,11 @@ pub struct ClientConfig {
     /// HostUp's root URL, e.g. `https://cloud.hostup.se` (a trailing `/api/v2` is accepted and
     /// dropped). Must be `https`, except on a loopback host (127.0.0.0/8, ::1, localhost).
     pub endpoint: Url,
+    /// The key sent as `Authorization: Bearer`; never printed.
     pub api_key: ApiKey,
     /// Limit on one send, from connecting until the whole body is read.
     pub request_timeout: Duration,
+    /// When and how often failed requests are sent again.
     pub retry: RetryPolicy,
     /// Appended to `User-Agent: terraform-provider-hostup/<version>`, e.g. `terraform/1.9.5`.
     pub user_agent_suffix: Option<String>,

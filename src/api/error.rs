@@ -17,13 +17,19 @@ use serde_json::Value;
 pub struct Problem {
     /// `type`: a URL such as `https://developer.hostup.se/errors/not_found`.
     pub type_url: Option<String>,
+    /// A short summary of the kind of problem, the same for every occurrence.
     pub title: Option<String>,
+    /// The HTTP status HostUp put into the document; the answer's own is `HttpError::status`.
     pub status: Option<u16>,
+    /// What went wrong this time, in HostUp's words.
     pub detail: Option<String>,
     /// The stable machine code to branch on, e.g. `vps_not_ready`.
     pub code: Option<String>,
+    /// The request path the problem is about.
     pub instance: Option<String>,
+    /// HostUp's id of the request, to quote to HostUp support.
     pub request_id: Option<String>,
+    /// When HostUp saw the problem (RFC 3339 text, as sent).
     pub timestamp: Option<String>,
     /// Field-level problems, present with `invalid_request`.
     pub errors: Vec<FieldError>,
@@ -34,7 +40,9 @@ pub struct Problem {
 pub struct FieldError {
     /// A JSON pointer into the request body, e.g. `/sourceVpsId`.
     pub pointer: Option<String>,
+    /// What is wrong with that field.
     pub detail: Option<String>,
+    /// A machine code for the field problem, e.g. `missing_required`.
     pub code: Option<String>,
 }
 
@@ -116,9 +124,11 @@ impl Problem {
 /// HostUp answered with a non-success status.
 #[derive(Debug, Clone)]
 pub struct HttpError {
+    /// The HTTP method, upper case.
     pub method: String,
     /// The request path (no query, no host).
     pub path: String,
+    /// The HTTP status of the answer.
     pub status: u16,
     /// The problem document, when the body was one.
     pub problem: Option<Problem>,
@@ -131,10 +141,12 @@ pub struct HttpError {
 }
 
 impl HttpError {
+    /// The problem document's `code`, when there was one.
     pub fn code(&self) -> Option<&str> {
         self.problem.as_ref()?.code.as_deref()
     }
 
+    /// The problem document's `requestId`, to quote to HostUp support.
     pub fn request_id(&self) -> Option<&str> {
         self.problem.as_ref()?.request_id.as_deref()
     }
@@ -257,10 +269,15 @@ pub enum ApiError {
          network, then try again."
     )]
     Connect {
+        /// The HTTP method, upper case.
         method: String,
+        /// The request path (no query, no host).
         path: String,
+        /// Scheme, host and port the client tried to reach.
         origin: String,
+        /// Why the connection failed, redacted.
         reason: String,
+        /// How many times sending was tried.
         attempts: u32,
     },
 
@@ -271,9 +288,13 @@ pub enum ApiError {
         reached_advice(method)
     )]
     Timeout {
+        /// The HTTP method, upper case.
         method: String,
+        /// The request path (no query, no host).
         path: String,
+        /// The limit that ran out, `ClientConfig::request_timeout`.
         timeout: Duration,
+        /// How many times the request was sent.
         attempts: u32,
     },
 
@@ -284,9 +305,13 @@ pub enum ApiError {
         reached_advice(method)
     )]
     Transport {
+        /// The HTTP method, upper case.
         method: String,
+        /// The request path (no query, no host).
         path: String,
+        /// What broke, redacted.
         reason: String,
+        /// How many times the request was sent.
         attempts: u32,
     },
 
@@ -296,10 +321,15 @@ pub enum ApiError {
          ({reason}). This provider may be out of date with the HostUp API."
     )]
     Decode {
+        /// The HTTP method, upper case.
         method: String,
+        /// The request path (no query, no host).
         path: String,
+        /// The success status HostUp answered with.
         status: u16,
+        /// What the body should have been, e.g. `VPS list page`.
         expected: &'static str,
+        /// Why the body did not decode.
         reason: String,
     },
 
@@ -313,9 +343,11 @@ pub enum ApiError {
          '_' and '-' (1 to 64 characters), e.g. vps_01hxa3b4c5d6e7f8g9h0j1k2m3."
     )]
     InvalidId {
+        /// What the id was for, e.g. `VPS id` or `backup id`.
         role: &'static str,
         /// The offending value, quoted, escaped and shortened.
         shown: String,
+        /// What is wrong with it, e.g. `it is empty`.
         problem: &'static str,
     },
 
@@ -326,13 +358,20 @@ pub enum ApiError {
          endpoint."
     )]
     ForeignPollUrl {
+        /// The origin of the URL HostUp returned.
         poll_origin: String,
+        /// The configured endpoint's origin, the only one the key goes to.
         endpoint_origin: String,
     },
 
     /// A job poll URL that cannot be used at all.
     #[error("HostUp returned an unusable job poll URL {shown}: {reason}.")]
-    InvalidPollUrl { shown: String, reason: String },
+    InvalidPollUrl {
+        /// The URL, quoted, escaped and shortened.
+        shown: String,
+        /// Why it cannot be used, e.g. `it contains credentials`.
+        reason: String,
+    },
 
     /// The job record answered 404 while we were waiting for it.
     #[error(
@@ -342,7 +381,9 @@ pub enum ApiError {
         request_id.as_deref().map(|r| format!(" [request id {r}]")).unwrap_or_default()
     )]
     JobRecordExpired {
+        /// The job whose record is gone.
         job_id: String,
+        /// HostUp's id of the 404 answer, when it sent one.
         request_id: Option<String>,
     },
 
@@ -351,7 +392,12 @@ pub enum ApiError {
         "HostUp's {what} list did not end after {pages} pages; stopped to avoid an endless walk. \
          Narrow the query or raise the page cap."
     )]
-    TooManyPages { what: &'static str, pages: usize },
+    TooManyPages {
+        /// Which list, e.g. `VPS`.
+        what: &'static str,
+        /// The page cap that was reached.
+        pages: usize,
+    },
 }
 
 #[cfg(test)]
@@ -416,6 +462,7 @@ impl ApiError {
         }
     }
 
+    /// Whether HostUp answered 404 (the object or job record does not exist).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }

@@ -16,7 +16,7 @@ use super::error::ApiError;
 mod de {
     use super::*;
 
-    pub fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    pub(super) fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
         d: D,
     ) -> Result<Option<T>, D::Error> {
         let v = Value::deserialize(d)?;
@@ -26,7 +26,7 @@ mod de {
         Ok(serde_json::from_value(v).ok())
     }
 
-    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    pub(super) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
@@ -35,21 +35,23 @@ mod de {
         })
     }
 
-    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    pub(super) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Ok(super::number(&Value::deserialize(d)?))
     }
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(super) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Ok(super::number(&Value::deserialize(d)?)
             .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
             .map(|f| f as i64))
     }
 
-    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    pub(super) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Ok(matches!(Value::deserialize(d)?, Value::Bool(true)))
     }
 
-    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    pub(super) fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
         Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
     }
 }
@@ -77,6 +79,7 @@ pub struct Gate {
     /// A gate without a readable `allowed` counts as closed.
     #[serde(default, deserialize_with = "de::flag")]
     pub allowed: bool,
+    /// Why the action is not allowed, in HostUp's words; usually `None` when it is.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub reason: Option<String>,
     /// Machine-readable blocker, e.g. `pending_order` or `job_in_progress`.
@@ -88,38 +91,52 @@ pub struct Gate {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VpsActions {
+    /// Gate of restoring this VPS from a backup of another VPS (the headline operation).
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_restore_from_another_vps: Option<Gate>,
+    /// Gate of restarting the VPS.
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_restart: Option<Gate>,
+    /// Gate of resetting the VPS.
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_reset: Option<Gate>,
 }
 
+/// The operating system a VPS runs, as HostUp names it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperatingSystem {
+    /// For people, e.g. `Ubuntu 24.04`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub display_name: Option<String>,
+    /// Lower-case family, e.g. `ubuntu`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub family: Option<String>,
+    /// The release, e.g. `24.04`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub version: Option<String>,
+    /// An edition within the release, when HostUp names one.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub variant: Option<String>,
 }
 
+/// What a VPS costs and how it is billed.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Billing {
+    /// The price per billing cycle, in `currency_code`.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub amount: Option<f64>,
+    /// ISO 4217 code, e.g. `SEK`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub currency_code: Option<String>,
+    /// `monthly`, `quarterly`, … `free`; pay-as-you-go VPS report `monthly`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub billing_cycle: Option<String>,
+    /// `true` for a pay-as-you-go Cloud VPS, `false` for a fixed-cycle one.
     #[serde(default, deserialize_with = "de::lenient")]
     pub is_payg: Option<bool>,
+    /// The billing period in years, e.g. `1`.
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub period_years: Option<i64>,
 }
@@ -129,9 +146,12 @@ pub struct Billing {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Vps {
+    /// The VPS id, `vps_…`; the key of every other VPS route.
     pub id: String,
+    /// The name the customer gave the VPS, e.g. `app-01`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub name: Option<String>,
+    /// The primary IP address, e.g. `192.0.2.10`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub primary_ip: Option<String>,
     /// `active`, `suspended`, `terminated`, `pending`, …
@@ -140,25 +160,34 @@ pub struct Vps {
     /// `running`, `stopped`, …
     #[serde(default, deserialize_with = "de::opt_string")]
     pub power_state: Option<String>,
+    /// The installed operating system, when HostUp says.
     #[serde(default, deserialize_with = "de::lenient")]
     pub operating_system: Option<OperatingSystem>,
+    /// What the VPS costs.
     #[serde(default, deserialize_with = "de::lenient")]
     pub billing: Option<Billing>,
+    /// The action gates; `None` when this answer carries none.
     #[serde(default, deserialize_with = "de::lenient")]
     pub actions: Option<VpsActions>,
 }
 
+/// Network traffic of a VPS in its current billing period, in gigabytes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bandwidth {
+    /// Traffic used so far.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub used_gb: Option<f64>,
+    /// Traffic included in the plan.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub limit_gb: Option<f64>,
+    /// Traffic received.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub inbound_gb: Option<f64>,
+    /// Traffic sent.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub outbound_gb: Option<f64>,
+    /// `used_gb` as a percentage of `limit_gb`.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub usage_percent: Option<f64>,
 }
@@ -167,31 +196,45 @@ pub struct Bandwidth {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VpsDetails {
+    /// The VPS id, `vps_…`.
     pub id: String,
+    /// The product the VPS was ordered as, e.g. `VPS XS`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub product_name: Option<String>,
+    /// The VPS's host name, e.g. `web-01.example.com`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub hostname: Option<String>,
+    /// `active`, `suspended`, `terminated`, `pending`, … (kept open-ended).
     #[serde(default, deserialize_with = "de::opt_string")]
     pub service_status: Option<String>,
+    /// `running`, `stopped`, … (kept open-ended).
     #[serde(default, deserialize_with = "de::opt_string")]
     pub power_state: Option<String>,
+    /// When the VPS was created, ISO 8601 as sent.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
+    /// When the next invoice is due, ISO 8601 as sent.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub next_due_at: Option<String>,
+    /// What the VPS costs.
     #[serde(default, deserialize_with = "de::lenient")]
     pub billing: Option<Billing>,
+    /// Virtual CPU cores.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub cpu_cores: Option<f64>,
+    /// Memory, in gigabytes.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub memory_gb: Option<f64>,
+    /// Disk size in gigabytes; a backup restored onto this VPS must fit in it.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub storage_gb: Option<f64>,
+    /// How many backups the plan includes.
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub backups_included: Option<i64>,
+    /// Network traffic of the billing period.
     #[serde(default, deserialize_with = "de::lenient")]
     pub bandwidth: Option<Bandwidth>,
+    /// The action gates; `None` when this answer carries none.
     #[serde(default, deserialize_with = "de::lenient")]
     pub actions: Option<VpsActions>,
 }
@@ -208,8 +251,11 @@ pub enum GateOrigin {
 /// The result of looking up the cross-VPS restore gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateLookup {
+    /// An answer carried the gate.
     Found {
+        /// The gate as HostUp sent it.
         gate: Gate,
+        /// Which answer carried it.
         origin: GateOrigin,
     },
     /// Neither endpoint carries the gate; the caller goes on and warns that it could not check.
@@ -251,10 +297,13 @@ impl GateLookup {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
+    /// The items of this page; missing counts as none.
     #[serde(default = "Vec::new", deserialize_with = "de::list")]
     pub data: Vec<T>,
+    /// Whether another page follows; ask for it with `next_cursor`.
     #[serde(default, deserialize_with = "de::flag")]
     pub has_more: bool,
+    /// The cursor of the next page, when `has_more`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub next_cursor: Option<String>,
 }
@@ -262,10 +311,13 @@ pub struct Page<T> {
 /// Whether a restore source is a live server or a backup retained from a terminated service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SourceType {
+    /// `server`: a live VPS of the same client.
     Server,
+    /// `retained`: a terminated service whose backups HostUp still keeps.
     Retained,
     /// A value this client does not know, kept verbatim (empty when absent).
     Other(String),
+    /// HostUp sent no `sourceType`.
     #[default]
     Missing,
 }
@@ -285,18 +337,25 @@ impl<'de> Deserialize<'de> for SourceType {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceBackup {
+    /// The backup id, `bkp_…`; what a restore is asked for.
     pub id: String,
+    /// For people: the time and the archive name, e.g.
+    /// `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub display_id: Option<String>,
+    /// The archive's name in backup storage, e.g. `vzdump-qemu-101.vma.zst`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub storage_key: Option<String>,
+    /// When the backup was taken, ISO 8601 as sent.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
     /// Integer in the docs for this endpoint, a number elsewhere; both are accepted.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub size_gb: Option<f64>,
+    /// `manual` or `scheduled`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub backup_type: Option<String>,
+    /// The note the backup was taken with, e.g. `Before upgrade`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub note: Option<String>,
 }
@@ -305,13 +364,18 @@ pub struct SourceBackup {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreSource {
+    /// The source VPS id, `vps_…`; passed as `sourceVpsId` to a restore.
     pub id: String,
+    /// The name the customer gave the source VPS.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub name: Option<String>,
+    /// `active`, `terminated`, … (kept open-ended).
     #[serde(default, deserialize_with = "de::opt_string")]
     pub service_status: Option<String>,
+    /// A live server or a retained backup holder.
     #[serde(default)]
     pub source_type: SourceType,
+    /// The backups of this source that may be restored onto the target.
     #[serde(default = "Vec::new", deserialize_with = "de::list")]
     pub backups: Vec<SourceBackup>,
 }
@@ -326,41 +390,56 @@ pub(crate) struct RestoreSourcesBody {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backup {
+    /// The backup id, `bkp_…`.
     pub id: String,
+    /// For people: the time and the archive name, e.g.
+    /// `2026-04-27T10:00:00.000Z (vzdump-qemu-101.vma.zst)`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub display_id: Option<String>,
+    /// The archive's name in backup storage, e.g. `vzdump-qemu-101.vma.zst`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub storage_key: Option<String>,
+    /// When the backup was taken, ISO 8601 as sent.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub created_at: Option<String>,
+    /// Size in gigabytes; it must fit in the target's `storage_gb` to be restored there.
     #[serde(default, deserialize_with = "de::opt_f64")]
     pub size_gb: Option<f64>,
     /// `manual` or `scheduled`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub backup_type: Option<String>,
+    /// The note the backup was taken with, e.g. `Before upgrade`.
     #[serde(default, deserialize_with = "de::opt_string")]
     pub note: Option<String>,
 }
 
+/// How many backups a VPS may keep (`quotaInfo` of the backups list).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaInfo {
+    /// Backups held now.
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub used: Option<i64>,
     /// `None` when HostUp sends `null` (unlimited or unknown).
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub limit: Option<i64>,
+    /// Backups that can still be taken; `None` when HostUp sends `null`.
     #[serde(default, deserialize_with = "de::opt_i64")]
     pub remaining: Option<i64>,
 }
 
+/// The backup gates of a VPS (`actions` of the backups list). HostUp folds service status, quota,
+/// permission and in-flight jobs into them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupActions {
+    /// Gate of taking a new backup.
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_create_backup: Option<Gate>,
+    /// Gate of restoring one of this VPS's own backups onto it.
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_restore: Option<Gate>,
+    /// Gate of restoring a backup of another VPS onto this one.
     #[serde(default, deserialize_with = "de::lenient")]
     pub can_restore_from_another_vps: Option<Gate>,
 }
@@ -369,10 +448,13 @@ pub struct BackupActions {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupList {
+    /// The backups, in HostUp's order; missing counts as none.
     #[serde(default = "Vec::new", deserialize_with = "de::list")]
     pub backups: Vec<Backup>,
+    /// How many backups the VPS may keep, when HostUp says.
     #[serde(default, deserialize_with = "de::lenient")]
     pub quota_info: Option<QuotaInfo>,
+    /// The backup gates, when HostUp sends them.
     #[serde(default, deserialize_with = "de::lenient")]
     pub actions: Option<BackupActions>,
 }
@@ -380,6 +462,7 @@ pub struct BackupList {
 /// What `delete_backup` found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeleteOutcome {
+    /// HostUp deleted the backup (204, or a body without a job).
     Deleted,
     /// HostUp queued the deletion as a job (an answer carrying an operation envelope, which the
     /// docs do not show but the contract's "wait where a job is returned" allows for).
@@ -387,7 +470,9 @@ pub enum DeleteOutcome {
     /// HostUp answered 404: the backup (or its VPS) no longer exists. A destroy treats this as
     /// done; `code` tells which (`not_found`, `vps_not_found`, …) when HostUp said.
     AlreadyGone {
+        /// The problem document's `code`, when HostUp sent one.
         code: Option<String>,
+        /// HostUp's id of the 404 answer, when it sent one.
         request_id: Option<String>,
     },
 }
@@ -412,17 +497,26 @@ impl DeleteOutcome {
 /// strings this client has never seen, means "still running".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobStatus {
+    /// `pending`: not started yet.
     Pending,
+    /// `queued`: accepted and queued, the status of a fresh operation.
     Queued,
+    /// `waiting`: not running yet.
     Waiting,
+    /// `active`: running.
     Active,
+    /// `in_progress`: running.
     InProgress,
+    /// `completed`: ended successfully (terminal).
     Completed,
+    /// `failed`: ended in failure (terminal).
     Failed,
+    /// A status this client does not know, kept trimmed (empty when absent); still running.
     Other(String),
 }
 
 impl JobStatus {
+    /// Reads a status, ignoring case and surrounding whitespace; anything unknown is `Other`.
     pub fn parse(s: &str) -> JobStatus {
         match s.trim().to_ascii_lowercase().as_str() {
             "pending" => JobStatus::Pending,
@@ -436,6 +530,7 @@ impl JobStatus {
         }
     }
 
+    /// The status as HostUp spells it; `unknown` for an empty `Other`.
     pub fn as_str(&self) -> &str {
         match self {
             JobStatus::Pending => "pending",
@@ -450,6 +545,7 @@ impl JobStatus {
         }
     }
 
+    /// Whether the job has ended (completed or failed), so waiting stops.
     pub fn is_terminal(&self) -> bool {
         matches!(self, JobStatus::Completed | JobStatus::Failed)
     }
@@ -472,10 +568,13 @@ pub fn job_poll_path(job_id: &str) -> Result<String, ApiError> {
 /// The answer of an asynchronous write: a queued job and where to poll it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
+    /// The job's status when HostUp answered; `queued` when it sent none.
     pub status: JobStatus,
+    /// HostUp's job id, `job_…`.
     pub job_id: String,
     /// As HostUp sent it, normally a path like `/api/jobs/job_…` (not under `/api/v2`).
     pub poll_url: String,
+    /// What HostUp put in `result`; usually `None` until the job ends.
     pub result: Option<Value>,
 }
 
@@ -515,15 +614,21 @@ pub struct Job {
     /// `Failed` when `isFailed` or status `failed`; else `Completed` when `isCompleted` or status
     /// `completed`; else the reported status (or `state`).
     pub status: JobStatus,
+    /// The legacy record's `state`, as sent.
     pub state: Option<String>,
     /// `progressDetails.percentage`, else a numeric `progress`.
     pub percentage: Option<f64>,
     /// `progressDetails.message`, else `progressMessage`.
     pub message: Option<String>,
+    /// The legacy `progressMessage`, as sent.
     pub progress_message: Option<String>,
+    /// `failedReason`, set on some failed jobs.
     pub failed_reason: Option<String>,
+    /// The job's `result`; a finished backup job may carry the new backup's id in it.
     pub result: Option<Value>,
+    /// When the job was created, ISO 8601 as sent.
     pub created_at: Option<String>,
+    /// When the job ended, ISO 8601 as sent; `None` while it runs.
     pub finished_at: Option<String>,
 }
 
@@ -584,10 +689,12 @@ impl Job {
         })
     }
 
+    /// Whether the job ended successfully.
     pub fn is_completed(&self) -> bool {
         self.status == JobStatus::Completed
     }
 
+    /// Whether the job ended in failure.
     pub fn is_failed(&self) -> bool {
         self.status == JobStatus::Failed
     }

@@ -18,8 +18,11 @@ use super::models::{Job, JobStatus, Operation};
 /// How often to poll: `initial`, then multiplied by `factor` each time up to `max`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollSchedule {
+    /// The first wait between polls.
     pub initial: Duration,
+    /// The longest wait between polls; equal to `initial` for a fixed schedule.
     pub max: Duration,
+    /// How much each wait grows over the last; below 1 (or not finite) counts as 1.
     pub factor: f64,
 }
 
@@ -129,9 +132,13 @@ struct PollBudget {
 /// What the progress callback sees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobProgress {
+    /// The job polled.
     pub job_id: String,
+    /// Its status in the latest answer.
     pub status: JobStatus,
+    /// Percent done (0–100), when HostUp reports it.
     pub percentage: Option<f64>,
+    /// HostUp's latest progress message, when it sent one.
     pub message: Option<String>,
 }
 
@@ -145,7 +152,9 @@ pub struct WaitOptions {
     pub deadline: Instant,
     /// Stop waiting (with [`WaitOutcome::Cancelled`]) when this is cancelled.
     pub cancel: CancellationToken,
+    /// Called as the job progresses; `None` for no callback.
     pub on_progress: Option<ProgressFn>,
+    /// How often to poll.
     pub poll: PollSchedule,
 }
 
@@ -160,16 +169,19 @@ impl WaitOptions {
         }
     }
 
+    /// Stops waiting when `cancel` is cancelled (Terraform's Stop).
     pub fn with_cancel(mut self, cancel: CancellationToken) -> WaitOptions {
         self.cancel = cancel;
         self
     }
 
+    /// Calls `f` with the first answer and whenever status, percentage or message change.
     pub fn with_progress(mut self, f: impl FnMut(&JobProgress) + Send + 'static) -> WaitOptions {
         self.on_progress = Some(Box::new(f));
         self
     }
 
+    /// Polls on `poll` instead of the default schedule.
     pub fn with_poll(mut self, poll: PollSchedule) -> WaitOptions {
         self.poll = poll;
         self
@@ -190,19 +202,31 @@ impl fmt::Debug for WaitOptions {
 /// How a wait ended. Display gives a message for the user.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitOutcome {
+    /// The job ended successfully; its final record.
     Completed(Job),
+    /// The job ended in failure.
     Failed {
+        /// The job that failed.
         job_id: String,
+        /// HostUp's reason, or a note that it gave none.
         reason: String,
+        /// The job's final record.
         job: Job,
     },
+    /// The deadline passed while the job was still running; it may still finish in HostUp.
     TimedOut {
+        /// The job waited for.
         job_id: String,
+        /// Its status in the last answer.
         last_status: JobStatus,
+        /// Percent done in the last answer, when HostUp reported it.
         last_percentage: Option<f64>,
     },
+    /// Terraform asked the provider to stop; the job may still finish in HostUp.
     Cancelled {
+        /// The job waited for.
         job_id: String,
+        /// Its status in the last answer.
         last_status: JobStatus,
     },
 }

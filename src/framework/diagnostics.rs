@@ -5,21 +5,30 @@ use std::fmt;
 
 use super::path::AttributePath;
 
+/// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// The operation failed; Terraform stops and shows it in red.
     Error,
+    /// The operation went on; Terraform shows it and keeps the result.
     Warning,
 }
 
+/// One message for the user, shown by Terraform under the resource or attribute it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Whether the operation failed.
     pub severity: Severity,
+    /// One line saying what happened, shown as the diagnostic's title.
     pub summary: String,
+    /// The explanation and what to do about it; may be empty.
     pub detail: String,
+    /// The attribute the message is about; `None` for the whole resource or provider.
     pub attribute: Option<AttributePath>,
 }
 
 impl Diagnostic {
+    /// An error with no attribute; [`Diagnostic::at`] attaches one.
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
@@ -29,6 +38,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning with no attribute; [`Diagnostic::at`] attaches one.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
@@ -44,6 +54,7 @@ impl Diagnostic {
         self
     }
 
+    /// Whether this diagnostic fails the operation.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -71,10 +82,12 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// No diagnostics.
     pub fn new() -> Diagnostics {
         Diagnostics(Vec::new())
     }
 
+    /// Appends one diagnostic.
     pub fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
@@ -89,34 +102,42 @@ impl Diagnostics {
         self.0.push(Diagnostic::error(summary, detail).at(path));
     }
 
+    /// Appends an error with no attribute.
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.0.push(Diagnostic::error(summary, detail));
     }
 
+    /// Appends a warning with no attribute.
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.0.push(Diagnostic::warning(summary, detail));
     }
 
+    /// Appends every diagnostic of `other`, in order.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
+    /// Whether any diagnostic is an error, i.e. the operation failed.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
     }
 
+    /// Whether there are no diagnostics at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// How many diagnostics there are.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// The diagnostics in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
+    /// The diagnostics in the order they were added, for the protocol layer to encode.
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0
     }

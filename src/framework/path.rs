@@ -5,8 +5,11 @@ use std::fmt;
 /// One step of a path into a value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PathStep {
+    /// Into an object's or block's attribute, by name.
     Attribute(String),
+    /// Into a map element, by key.
     ElementKeyString(String),
+    /// Into a list element, by index from 0.
     ElementKeyInt(i64),
 }
 
@@ -15,6 +18,7 @@ pub enum PathStep {
 pub struct AttributePath(Vec<PathStep>);
 
 impl AttributePath {
+    /// The empty path: the resource (or provider) as a whole.
     pub fn root() -> AttributePath {
         AttributePath(Vec::new())
     }
@@ -24,29 +28,35 @@ impl AttributePath {
         AttributePath(vec![PathStep::Attribute(name.into())])
     }
 
+    /// The path extended into attribute `name`, e.g. `timeouts` → `timeouts.create`.
     pub fn attr(mut self, name: impl Into<String>) -> AttributePath {
         self.0.push(PathStep::Attribute(name.into()));
         self
     }
 
+    /// The path extended into the map element at `key`.
     pub fn key(mut self, key: impl Into<String>) -> AttributePath {
         self.0.push(PathStep::ElementKeyString(key.into()));
         self
     }
 
+    /// The path extended into the list element at index `i`.
     pub fn index(mut self, i: i64) -> AttributePath {
         self.0.push(PathStep::ElementKeyInt(i));
         self
     }
 
+    /// A path from steps already decoded, as the protocol layer receives them.
     pub fn from_steps(steps: Vec<PathStep>) -> AttributePath {
         AttributePath(steps)
     }
 
+    /// The steps from the root, outermost first.
     pub fn steps(&self) -> &[PathStep] {
         &self.0
     }
 
+    /// Whether this is the root path, i.e. about the whole value.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }

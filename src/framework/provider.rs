@@ -21,14 +21,17 @@ pub struct Context {
 }
 
 impl Context {
+    /// A context whose calls stop when `cancel` is cancelled.
     pub fn new(cancel: CancellationToken) -> Context {
         Context { cancel }
     }
 
+    /// The token itself, for code that hands it on (job waits).
     pub fn cancellation(&self) -> &CancellationToken {
         &self.cancel
     }
 
+    /// Whether Terraform has asked the provider to stop.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }
@@ -45,6 +48,7 @@ pub trait Provider: Send + Sync + 'static {
     /// The provider's local name, the prefix of its type names (`hostup`).
     fn type_name(&self) -> &str;
 
+    /// The schema of the `provider` block.
     fn schema(&self) -> Schema;
 
     /// Static checks of the provider block; the configuration may hold unknown values.
@@ -60,10 +64,13 @@ pub trait Provider: Send + Sync + 'static {
         terraform_version: &str,
     ) -> Diagnostics;
 
+    /// Every managed resource type the provider serves.
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
 
+    /// Every data source type the provider serves.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
 
+    /// Every action type the provider serves; none by default.
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         Vec::new()
     }
@@ -78,10 +85,12 @@ pub struct PlanRequest {
     pub config: Value,
     /// Terraform's merge of config and prior state.
     pub proposed: Value,
+    /// The private bytes stored with the prior state; empty on create.
     pub prior_private: Vec<u8>,
 }
 
 impl PlanRequest {
+    /// Whether this plans a create (no prior state).
     pub fn is_create(&self) -> bool {
         self.prior.is_null()
     }
@@ -90,9 +99,13 @@ impl PlanRequest {
 /// A plan under construction: the framework fills it from the schema, the resource adjusts it.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
+    /// The planned value; unknown where apply decides.
     pub planned: Value,
+    /// Attributes whose change makes this plan a replacement (destroy, then create).
     pub requires_replace: Vec<AttributePath>,
+    /// Private bytes Terraform hands to apply; opaque to Terraform.
     pub private: Vec<u8>,
+    /// Problems found while planning; an error rejects the plan.
     pub diagnostics: Diagnostics,
 }
 
@@ -103,7 +116,9 @@ pub struct ApplyRequest {
     pub prior: Value,
     /// Null on delete; otherwise the plan, where unknown values are what apply must fill in.
     pub planned: Value,
+    /// The configuration; null on delete.
     pub config: Value,
+    /// The private bytes of the plan (create, update) or of the prior state (delete).
     pub private: Vec<u8>,
 }
 
@@ -111,12 +126,16 @@ pub struct ApplyRequest {
 /// create is then tainted), which is how an interrupted operation keeps its record.
 #[derive(Clone, Debug, Default)]
 pub struct ApplyResult {
+    /// The state to record; null when nothing exists.
     pub new_state: Value,
+    /// Private bytes Terraform stores with the state and hands back on the next read.
     pub private: Vec<u8>,
+    /// What the operation has to say; errors fail the apply.
     pub diagnostics: Diagnostics,
 }
 
 impl ApplyResult {
+    /// A success: `new_state` recorded, no private data, no diagnostics.
     pub fn ok(new_state: Value) -> ApplyResult {
         ApplyResult {
             new_state,
@@ -154,8 +173,11 @@ impl ApplyResult {
 /// The outcome of a refresh. A null state means the object is gone.
 #[derive(Clone, Debug, Default)]
 pub struct ReadResult {
+    /// The refreshed state; null when the object is gone.
     pub new_state: Value,
+    /// Private bytes stored with the state, usually the ones read received.
     pub private: Vec<u8>,
+    /// What the refresh has to say; errors fail the plan.
     pub diagnostics: Diagnostics,
 }
 
@@ -174,8 +196,11 @@ impl ReadResult {
 /// The outcome of an import: the state to record before Terraform refreshes it.
 #[derive(Clone, Debug, Default)]
 pub struct ImportResult {
+    /// The imported object's state: at least its id; the refresh after import fills in the rest.
     pub state: Value,
+    /// Private bytes stored with the imported state.
     pub private: Vec<u8>,
+    /// Why the import failed, or warnings about it.
     pub diagnostics: Diagnostics,
 }
 
@@ -185,6 +210,7 @@ pub trait Resource: Send + Sync + 'static {
     /// The full type name, `hostup_vps_restore`.
     fn type_name(&self) -> &str;
 
+    /// The resource's schema; its version is the state version.
     fn schema(&self) -> Schema;
 
     /// Static checks of a configuration that may hold unknown values. No API calls.
@@ -200,15 +226,19 @@ pub trait Resource: Send + Sync + 'static {
         Diagnostics::new()
     }
 
+    /// Creates the object in `req.planned`; a state recorded with errors taints the resource.
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult;
 
+    /// Refreshes `state`; a null `new_state` removes the object from state.
     async fn read(&self, ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult;
 
+    /// Updates the object in place from `req.prior` to `req.planned`.
     async fn update(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult;
 
     /// Removes the object. Errors keep it in state.
     async fn delete(&self, ctx: &Context, req: ApplyRequest) -> Diagnostics;
 
+    /// Takes an existing object by `id` into state; unsupported by default.
     async fn import(&self, _ctx: &Context, _id: &str) -> ImportResult {
         ImportResult {
             diagnostics: Diagnostic::error(
@@ -247,10 +277,13 @@ pub trait Resource: Send + Sync + 'static {
 /// A data source type.
 #[async_trait]
 pub trait DataSource: Send + Sync + 'static {
+    /// The full type name, `hostup_vps` for instance.
     fn type_name(&self) -> &str;
 
+    /// The data source's schema.
     fn schema(&self) -> Schema;
 
+    /// Static checks of a configuration that may hold unknown values. No API calls.
     async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
         Diagnostics::new()
     }
@@ -265,10 +298,13 @@ pub type ProgressSender = mpsc::Sender<String>;
 /// An action type (Terraform 1.14+): an operation run on demand or from a lifecycle trigger.
 #[async_trait]
 pub trait Action: Send + Sync + 'static {
+    /// The full type name, `hostup_vps_restore` for instance.
     fn type_name(&self) -> &str;
 
+    /// The action's schema.
     fn schema(&self) -> Schema;
 
+    /// Static checks of a configuration that may hold unknown values. No API calls.
     async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
         Diagnostics::new()
     }

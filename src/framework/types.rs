@@ -10,15 +10,23 @@ use serde_json::Value as Json;
 /// A cty type. Objects keep their attributes sorted by name, as Terraform does on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
+    /// UTF-8 text.
     String,
+    /// An arbitrary-precision number; see [`crate::framework::Number`].
     Number,
+    /// `true` or `false`.
     Bool,
     /// Any type, decided per value; its values carry their concrete type (see `Value::Dynamic`).
     Dynamic,
+    /// An ordered sequence of one element type.
     List(Box<Type>),
+    /// An unordered collection of distinct values of one element type.
     Set(Box<Type>),
+    /// String keys to values of one element type.
     Map(Box<Type>),
+    /// Named attributes, each with its own type; every attribute is always present.
     Object(BTreeMap<String, Type>),
+    /// A fixed-length sequence, each position with its own type.
     Tuple(Vec<Type>),
 }
 
@@ -28,18 +36,22 @@ pub enum Type {
 pub struct TypeError(pub String);
 
 impl Type {
+    /// A list of `element`.
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }
 
+    /// A set of `element`.
     pub fn set(element: Type) -> Type {
         Type::Set(Box::new(element))
     }
 
+    /// A map of `element`.
     pub fn map(element: Type) -> Type {
         Type::Map(Box::new(element))
     }
 
+    /// An object with `attributes` (name, type); order does not matter, objects sort by name.
     pub fn object<I, K>(attributes: I) -> Type
     where
         I: IntoIterator<Item = (K, Type)>,
@@ -136,6 +148,7 @@ impl Type {
         Type::from_json(&json)
     }
 
+    /// Whether this is `string`, `number` or `bool`, the types with no element or attribute.
     pub fn is_primitive(&self) -> bool {
         matches!(self, Type::String | Type::Number | Type::Bool)
     }

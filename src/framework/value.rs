@@ -12,13 +12,16 @@ use super::types::Type;
 /// floats, and anything else as a decimal string; all three are kept so a value round-trips.
 #[derive(Clone, Debug)]
 pub enum Number {
+    /// An integer that fits in 64 bits, as Terraform sends whole numbers.
     Int(i64),
+    /// A float that holds the value exactly.
     Float(f64),
     /// A decimal that neither an `i64` nor an `f64` holds exactly, as Terraform wrote it.
     Decimal(String),
 }
 
 impl Number {
+    /// The number as an `f64`, rounded if it is a decimal; `None` if the decimal does not parse.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Number::Int(i) => Some(*i as f64),
@@ -27,6 +30,7 @@ impl Number {
         }
     }
 
+    /// The number as an `i64` when it is whole and exact (a float only below 9e15, where it is exact); `None` otherwise.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Number::Int(i) => Some(*i),
@@ -62,31 +66,43 @@ impl fmt::Display for Number {
 /// Sets keep their elements in a vector (order carries no meaning).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
+    /// Absent: not set in configuration, or no state.
     #[default]
     Null,
     /// Known only after apply (msgpack extension 0 on the wire).
     Unknown,
+    /// A `bool`.
     Bool(bool),
+    /// A `number`.
     Number(Number),
+    /// A `string`.
     String(String),
+    /// A `list`, elements in order.
     List(Vec<Value>),
+    /// A `set`; see the type's note on order.
     Set(Vec<Value>),
+    /// A `tuple`, one value per position.
     Tuple(Vec<Value>),
+    /// A `map`, by key.
     Map(BTreeMap<String, Value>),
+    /// An `object`, by attribute name; every attribute of the type is present, maybe null.
     Object(BTreeMap<String, Value>),
     /// The value of a `dynamic` attribute together with the concrete type it was sent with.
     Dynamic(Box<Type>, Box<Value>),
 }
 
 impl Value {
+    /// A known string.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
 
+    /// A known whole number.
     pub fn int(i: i64) -> Value {
         Value::Number(Number::Int(i))
     }
 
+    /// A known number; an integer when `f` is whole and exact, as Terraform would send it.
     pub fn float(f: f64) -> Value {
         if f.fract() == 0.0 && f.abs() < 9.0e15 {
             Value::Number(Number::Int(f as i64))
@@ -109,6 +125,7 @@ impl Value {
         s.map_or(Value::Null, |s| Value::String(s.into()))
     }
 
+    /// Whether the value is null, looking through a dynamic wrapper.
     pub fn is_null(&self) -> bool {
         match self {
             Value::Null => true,
@@ -117,6 +134,7 @@ impl Value {
         }
     }
 
+    /// Whether the value itself is unknown; `is_wholly_known` looks inside it too.
     pub fn is_unknown(&self) -> bool {
         match self {
             Value::Unknown => true,
@@ -146,6 +164,7 @@ impl Value {
         }
     }
 
+    /// The text of a known string; `None` for anything else, null and unknown included.
     pub fn as_str(&self) -> Option<&str> {
         match self.unwrap_dynamic() {
             Value::String(s) => Some(s),
@@ -153,6 +172,7 @@ impl Value {
         }
     }
 
+    /// A known bool; `None` for anything else.
     pub fn as_bool(&self) -> Option<bool> {
         match self.unwrap_dynamic() {
             Value::Bool(b) => Some(*b),
@@ -160,6 +180,7 @@ impl Value {
         }
     }
 
+    /// A known number; `None` for anything else.
     pub fn as_number(&self) -> Option<&Number> {
         match self.unwrap_dynamic() {
             Value::Number(n) => Some(n),
@@ -167,10 +188,12 @@ impl Value {
         }
     }
 
+    /// A known number as an `i64` when it is whole; `None` otherwise.
     pub fn as_i64(&self) -> Option<i64> {
         self.as_number().and_then(Number::as_i64)
     }
 
+    /// A known number as an `f64`; `None` for anything else.
     pub fn as_f64(&self) -> Option<f64> {
         self.as_number().and_then(Number::as_f64)
     }

@@ -47,6 +47,7 @@ impl<K, V> SingleFlight<K, V>
 where
     K: Eq + Hash + Clone,
 {
+    /// An empty table; an answer is reused for `ttl` after it arrives.
     pub fn new(ttl: Duration) -> SingleFlight<K, V> {
         SingleFlight {
             ttl,
@@ -149,6 +150,7 @@ where
         self.slots.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Whether no key is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -169,6 +171,19 @@ impl Default for ReadCache {
     }
 }
 
+/// Counts only: the answers can be large, and the key type need not print.
+impl<K, V> fmt::Debug for SingleFlight<K, V>
+where
+    K: Eq + Hash + Clone,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SingleFlight")
+            .field("ttl", &self.ttl)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
 impl fmt::Debug for ReadCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadCache")
@@ -180,6 +195,7 @@ impl fmt::Debug for ReadCache {
 }
 
 impl ReadCache {
+    /// An empty cache whose answers are reused for `ttl`; [`DEFAULT_TTL`] by default.
     pub fn new(ttl: Duration) -> ReadCache {
         ReadCache {
             vps: SingleFlight::new(ttl),

@@ -4,8 +4,11 @@
 
 use crate::framework::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Value};
 
+/// Where the provider sends requests when neither the block nor `HOSTUP_ENDPOINT` says.
 pub const DEFAULT_ENDPOINT: &str = "https://cloud.hostup.se";
+/// The environment variable the API key falls back to.
 pub const ENV_API_KEY: &str = "HOSTUP_API_KEY";
+/// The environment variable the endpoint falls back to.
 pub const ENV_ENDPOINT: &str = "HOSTUP_ENDPOINT";
 
 /// The provider block's schema.
@@ -40,7 +43,9 @@ pub fn schema() -> Schema {
 /// Settings after configuration and environment have been merged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// The HostUp root URL, from the block, the environment or the default.
     pub endpoint: String,
+    /// The API key, from the block or the environment; never printed.
     pub api_key: String,
 }
 
@@ -56,6 +61,7 @@ impl std::fmt::Debug for Settings {
 /// What a provider block resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Resolved {
+    /// Every setting is known: the client can be built now.
     Ready(Settings),
     /// Some setting is unknown until apply (for example a key read from another resource):
     /// plan-time API checks are skipped and run again at apply.

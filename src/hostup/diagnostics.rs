@@ -21,32 +21,32 @@ pub(crate) struct Reading {
 
 impl Reading {
     /// `GET /api/v2/vps/{id}`.
-    pub const VPS: Reading = Reading {
+    pub(crate) const VPS: Reading = Reading {
         action: "read the VPS",
         scope: "read:vm",
         subject: "VPS",
     };
     /// `GET /api/v2/vps/{id}/details`.
-    pub const VPS_DETAILS: Reading = Reading {
+    pub(crate) const VPS_DETAILS: Reading = Reading {
         action: "read the details of the VPS",
         scope: "read:vm",
         subject: "VPS",
     };
     /// `GET /api/v2/vps/{id}/backups`.
-    pub const BACKUPS: Reading = Reading {
+    pub(crate) const BACKUPS: Reading = Reading {
         action: "list the backups of the VPS",
         scope: "read:vm",
         subject: "VPS",
     };
     /// `GET /api/v2/vps/{id}/backups/restore-sources`.
-    pub const RESTORE_SOURCES: Reading = Reading {
+    pub(crate) const RESTORE_SOURCES: Reading = Reading {
         action: "list the restore sources of the VPS",
         scope: "backup:vm",
         subject: "VPS",
     };
 
     /// The same read, of the target of a restore.
-    pub const fn of_target(self) -> Reading {
+    pub(crate) const fn of_target(self) -> Reading {
         Reading {
             subject: "Target VPS",
             ..self

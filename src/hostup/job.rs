@@ -49,7 +49,7 @@ pub(crate) struct Settled {
 
 impl Settled {
     /// When the job ended, as HostUp said, for completed and failed jobs.
-    pub fn finished_at(&self) -> Option<&str> {
+    pub(crate) fn finished_at(&self) -> Option<&str> {
         match &self.ending {
             Ending::Completed(job) | Ending::Failed(job) => job.finished_at.as_deref(),
             Ending::Unsettled => None,
@@ -57,7 +57,7 @@ impl Settled {
     }
 
     /// Whether the job ended, successfully or not.
-    pub fn ended(&self) -> bool {
+    pub(crate) fn ended(&self) -> bool {
         !matches!(self.ending, Ending::Unsettled)
     }
 }

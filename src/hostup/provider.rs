@@ -2,6 +2,7 @@
 //! resource, data source and action the same [`Shared`] state: one API client (and so one rate
 //! limiter), one read cache and one poll schedule per process.
 
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -44,6 +45,15 @@ pub struct HostupProvider {
     env: EnvLookup,
 }
 
+/// Leaves the environment lookup out: it is a closure, and what it reads includes the API key.
+impl fmt::Debug for HostupProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostupProvider")
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for HostupProvider {
     fn default() -> Self {
         HostupProvider::new()
@@ -66,6 +76,7 @@ impl HostupProvider {
         }
     }
 
+    /// The state this provider shares with its types: client, read cache, poll schedule.
     pub fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
     }
@@ -204,5 +215,23 @@ mod tests {
         assert!(p.configure(&Context::default(), &cfg, "").await.is_empty());
         assert!(p.shared().client().unwrap().is_none());
         assert!(p.shared().require_client().is_err());
+    }
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_api_key() {
+        let p =
+            HostupProvider::with_env(|k| (k == config::ENV_API_KEY).then(|| "env_secret_9".into()));
+        let diags = p
+            .configure(
+                &Context::default(),
+                &block("block_secret_7", "http://127.0.0.1:9"),
+                "1.9.5",
+            )
+            .await;
+        assert!(diags.is_empty(), "{diags:?}");
+        let shown = format!("{p:?} {:?}", VpsRestoreResource::new(p.shared()));
+        assert!(shown.contains("Client"), "{shown}");
+        assert!(!shown.contains("block_secret_7"), "{shown}");
+        assert!(!shown.contains("env_secret_9"), "{shown}");
     }
 }

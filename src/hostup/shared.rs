@@ -77,6 +77,7 @@ impl Shared {
         self.poll.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Replaces the schedule job waits poll with (`HOSTUP_POLL_INTERVAL_MS`).
     pub fn set_poll_schedule(&self, poll: PollSchedule) {
         *self.poll.write().unwrap_or_else(|e| e.into_inner()) = poll;
     }

@@ -7,6 +7,7 @@
 //! The pool keeps weak references: a source no cached answer uses any more is freed.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::api::RestoreSource;
@@ -31,6 +32,7 @@ struct Table {
 }
 
 impl SourcePool {
+    /// An empty pool.
     pub fn new() -> SourcePool {
         SourcePool::default()
     }
@@ -69,8 +71,18 @@ impl SourcePool {
             .len()
     }
 
+    /// Whether the pool tracks no source.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A count, not the sources: an account can hold thousands.
+impl fmt::Debug for SourcePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourcePool")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -45,7 +45,7 @@ pub(crate) struct BackupFields<'a> {
 }
 
 impl BackupFields<'_> {
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         Value::object([
             ("id", Value::string(self.id)),
             ("display_id", text(self.display_id)),

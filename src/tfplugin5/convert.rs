@@ -12,7 +12,7 @@ use pb::attribute_path::step::Selector;
 use pb::schema::nested_block::NestingMode;
 
 /// A framework schema as Terraform receives it in GetSchema.
-pub fn schema_to_proto(schema: &Schema) -> pb::Schema {
+pub(crate) fn schema_to_proto(schema: &Schema) -> pb::Schema {
     pb::Schema {
         version: schema.version,
         block: Some(block_to_proto(&schema.block)),
@@ -73,7 +73,7 @@ fn nested_block_to_proto(nested: &NestedBlock) -> pb::schema::NestedBlock {
 
 /// One diagnostic on the wire. The severity is always ERROR or WARNING: Terraform ignores the
 /// INVALID default, so a failure sent with it would look like success.
-pub fn diagnostic_to_proto(diagnostic: &Diagnostic) -> pb::Diagnostic {
+pub(crate) fn diagnostic_to_proto(diagnostic: &Diagnostic) -> pb::Diagnostic {
     let severity = match diagnostic.severity {
         Severity::Error => pb::diagnostic::Severity::Error,
         Severity::Warning => pb::diagnostic::Severity::Warning,
@@ -86,11 +86,13 @@ pub fn diagnostic_to_proto(diagnostic: &Diagnostic) -> pb::Diagnostic {
     }
 }
 
-pub fn diagnostics_to_proto(diagnostics: &Diagnostics) -> Vec<pb::Diagnostic> {
+/// Every diagnostic of `diagnostics`, in order, as tfplugin5 messages.
+pub(crate) fn diagnostics_to_proto(diagnostics: &Diagnostics) -> Vec<pb::Diagnostic> {
     diagnostics.iter().map(diagnostic_to_proto).collect()
 }
 
-pub fn path_to_proto(path: &AttributePath) -> pb::AttributePath {
+/// An attribute path as a tfplugin5 message.
+pub(crate) fn path_to_proto(path: &AttributePath) -> pb::AttributePath {
     pb::AttributePath {
         steps: path
             .steps()
@@ -108,7 +110,9 @@ pub fn path_to_proto(path: &AttributePath) -> pb::AttributePath {
 
 /// A path received from Terraform. A step without a selector has no meaning, so it is refused
 /// rather than silently dropped (which would point at the wrong attribute).
-pub fn path_from_proto(path: &pb::AttributePath) -> Result<AttributePath, String> {
+// No RPC this provider serves receives a path yet; the service tests read the ones it sends back.
+#[cfg(test)]
+pub(crate) fn path_from_proto(path: &pb::AttributePath) -> Result<AttributePath, String> {
     path.steps
         .iter()
         .enumerate()

@@ -2,7 +2,7 @@
 //! to `crate::framework`, the schema/diagnostic/path conversions, and the DynamicValue codec.
 
 pub mod codec;
-pub mod convert;
+mod convert;
 pub mod server;
 
 pub use server::ProviderService;

@@ -6,6 +6,7 @@
 //! and only logs statuses. Schemas are built once, when the service is created.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -140,6 +141,24 @@ pub struct ProviderService {
     schema_diagnostics: Diagnostics,
     /// The token handed to every call; `Stop` cancels it for good.
     stop: CancellationToken,
+}
+
+/// The registered type names, not the handlers (trait objects) or the wire schemas.
+impl fmt::Debug for ProviderService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderService")
+            .field("provider_type", &self.provider_type)
+            .field(
+                "resources",
+                &self.resources.sorted_names().collect::<Vec<_>>(),
+            )
+            .field(
+                "data_sources",
+                &self.data_sources.sorted_names().collect::<Vec<_>>(),
+            )
+            .field("actions", &self.actions.sorted_names().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProviderService {

@@ -24,11 +24,14 @@ use crate::hostup::vps_restore::model::{
     RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
 };
 
+/// The action's type name, as written in `action "hostup_vps_restore"`.
 pub const TYPE_NAME: &str = "hostup_vps_restore";
 
 /// How long the action waits for the job when `timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+/// The attribute that sets how long to wait for the job, e.g. `30m`; [`DEFAULT_TIMEOUT`] when
+/// unset.
 pub const TIMEOUT: &str = "timeout";
 
 /// Changes are shown at most this often, so a fast-moving percentage does not flood the CLI.
@@ -38,11 +41,13 @@ const MIN_GAP: Duration = Duration::from_secs(3);
 const QUIET: Duration = Duration::from_secs(30);
 
 /// The action; holds the provider's shared client, read cache and poll schedule.
+#[derive(Debug)]
 pub struct VpsRestoreAction {
     shared: Arc<Shared>,
 }
 
 impl VpsRestoreAction {
+    /// The action, using the provider's shared client and cache.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreAction {
         VpsRestoreAction { shared }
     }

@@ -20,11 +20,13 @@ use crate::hostup::values::{number, text};
 const ID: &str = "id";
 
 /// The `hostup_vps` data source.
+#[derive(Debug)]
 pub struct VpsDataSource {
     shared: Arc<Shared>,
 }
 
 impl VpsDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsDataSource {
         VpsDataSource { shared }
     }
@@ -80,6 +82,7 @@ pub fn to_state(id: &str, vps: &Vps, details: &VpsDetails) -> Value {
     ])
 }
 
+/// The `hostup_vps` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

@@ -20,11 +20,13 @@ const VPS_ID: &str = "vps_id";
 const BACKUPS: &str = "backups";
 
 /// The `hostup_vps_backups` data source.
+#[derive(Debug)]
 pub struct VpsBackupsDataSource {
     shared: Arc<Shared>,
 }
 
 impl VpsBackupsDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsBackupsDataSource {
         VpsBackupsDataSource { shared }
     }
@@ -57,6 +59,7 @@ pub fn backups_value(backups: &[Backup]) -> Value {
     )
 }
 
+/// The `hostup_vps_backups` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

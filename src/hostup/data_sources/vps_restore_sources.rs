@@ -23,11 +23,13 @@ const TARGET: &str = "target_vps_id";
 const SOURCES: &str = "sources";
 
 /// The `hostup_vps_restore_sources` data source.
+#[derive(Debug)]
 pub struct VpsRestoreSourcesDataSource {
     shared: Arc<Shared>,
 }
 
 impl VpsRestoreSourcesDataSource {
+    /// The data source, using the provider's shared client.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreSourcesDataSource {
         VpsRestoreSourcesDataSource { shared }
     }
@@ -95,6 +97,7 @@ pub fn sources_value<S: Borrow<RestoreSource>>(sources: &[S]) -> Value {
     Value::List(sorted.into_iter().map(source_value).collect())
 }
 
+/// The `hostup_vps_restore_sources` schema.
 pub fn schema() -> Schema {
     Schema::new(
         Block::new()

@@ -9,13 +9,21 @@ use crate::api::{job_poll_path, validate_id, Backup, Job};
 use crate::framework::Value;
 use crate::hostup::values::{number, text};
 
+/// `vps_id`: the VPS to back up; changing it takes a new backup.
 pub const VPS_ID: &str = "vps_id";
+/// `note`: the note the backup is taken with; changing it takes a new backup.
 pub const NOTE: &str = "note";
+/// `timeouts`: the block with the create and delete timeouts.
 pub const TIMEOUTS: &str = "timeouts";
+/// `id`: the backup id, `bkp_…`; null until the create job is seen to finish.
 pub const ID: &str = "id";
+/// `created_at`: when HostUp took the backup.
 pub const CREATED_AT: &str = "created_at";
+/// `size_gb`: the backup's size in GB.
 pub const SIZE_GB: &str = "size_gb";
+/// `backup_type`: `manual` or `scheduled`, as HostUp lists it.
 pub const BACKUP_TYPE: &str = "backup_type";
+/// `job_id`: the HostUp job that took the backup.
 pub const JOB_ID: &str = "job_id";
 
 /// Writes what HostUp's backup list says about `b` into a state value. The note is an input and
@@ -29,7 +37,9 @@ pub fn write_facts(state: &mut Value, b: &Backup) {
 /// The two ids of an import id `vps_id/backup_id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportId {
+    /// The VPS the backup belongs to.
     pub vps_id: String,
+    /// The backup id, `bkp_…`.
     pub backup_id: String,
 }
 
@@ -62,13 +72,16 @@ impl ImportId {
 /// before it, so the new one can still be found after a timeout or an interrupt.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Private {
+    /// Where the create job is polled.
     #[serde(default)]
     pub poll_url: String,
+    /// The ids of the backups the VPS had before the create; the new one is the one not among them.
     #[serde(default)]
     pub known_before: Vec<String>,
 }
 
 impl Private {
+    /// The private data as it is stored with the state (JSON).
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }

@@ -28,6 +28,7 @@ use super::model::{
     JOB_ID, NOTE, SIZE_GB, VPS_ID,
 };
 
+/// The resource's type name, as written in `resource "hostup_vps_backup"`.
 pub const TYPE_NAME: &str = "hostup_vps_backup";
 
 /// Offsite backups are slow; an hour covers large disks.
@@ -39,6 +40,7 @@ pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const TIMEOUT_OPERATIONS: &[&str] = &["create", "delete"];
 
 /// The resource; holds the provider's shared client and poll schedule.
+#[derive(Debug)]
 pub struct VpsBackupResource {
     shared: Arc<Shared>,
     /// Backups this process's plan replaces, by VPS id. Terraform plans a replacement in two
@@ -48,6 +50,7 @@ pub struct VpsBackupResource {
 }
 
 impl VpsBackupResource {
+    /// The resource, using the provider's shared client and poll schedule.
     pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
         VpsBackupResource {
             shared,

@@ -24,7 +24,7 @@ const LISTED_BACKUPS: usize = 5;
 
 /// Where the checks read from: the process's shared read cache, accepting answers as old as the
 /// moment allows.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Reads<'a> {
     cache: &'a ReadCache,
     client: &'a Client,
@@ -132,8 +132,11 @@ fn describe_source(s: &RestoreSource) -> String {
 /// What the checks that need only the target learned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {
+    /// The target VPS id, `vps_…`.
     pub id: String,
+    /// The target's name, when HostUp sent one; compared with `confirm_target_name`.
     pub name: Option<String>,
+    /// The target's disk size in GB, when the details were read; the backup must fit in it.
     pub storage_gb: Option<f64>,
     /// False when neither VPS endpoint carried the restore gate, so it could not be checked.
     pub gate_checked: bool,

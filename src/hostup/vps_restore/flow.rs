@@ -280,8 +280,11 @@ pub struct WaitEnd {
 /// A restore HostUp accepted: its job, what the checks found, and how long to wait for it.
 #[derive(Clone, Copy, Debug)]
 pub struct Sent<'a> {
+    /// The job HostUp queued for the restore.
     pub op: &'a Operation,
+    /// What the checks found before the request was sent.
     pub checked: &'a Checked,
+    /// How long to wait for the job: the resource's `timeouts.create` or the action's `timeout`.
     pub timeout: Duration,
 }
 

@@ -9,20 +9,35 @@ use serde_json::Value as Json;
 use crate::api::{job_poll_path, Job, JobStatus, Operation, SourceType};
 use crate::framework::Value;
 
+/// `target_vps_id`: the VPS that is overwritten.
 pub const TARGET_VPS_ID: &str = "target_vps_id";
+/// `source_vps_id`: the VPS whose backup is restored.
 pub const SOURCE_VPS_ID: &str = "source_vps_id";
+/// `backup_id`: the backup of the source to restore, `bkp_…`.
 pub const BACKUP_ID: &str = "backup_id";
+/// `triggers`: arbitrary values; changing any of them restores again.
 pub const TRIGGERS: &str = "triggers";
+/// `confirm_target_name`: when set, must equal the target's current name.
 pub const CONFIRM_TARGET_NAME: &str = "confirm_target_name";
+/// `timeouts`: the block with the create timeout.
 pub const TIMEOUTS: &str = "timeouts";
+/// `id`: the restore's job id (same as `job_id`).
 pub const ID: &str = "id";
+/// `job_id`: the HostUp job of the restore.
 pub const JOB_ID: &str = "job_id";
+/// `status`: the job's last known status.
 pub const STATUS: &str = "status";
+/// `started_at`: when the restore was requested (RFC 3339).
 pub const STARTED_AT: &str = "started_at";
+/// `completed_at`: when the job ended (RFC 3339); null while it runs.
 pub const COMPLETED_AT: &str = "completed_at";
+/// `target_name`: the target's name, known at plan time.
 pub const TARGET_NAME: &str = "target_name";
+/// `source_type`: `server` or `retained`.
 pub const SOURCE_TYPE: &str = "source_type";
+/// `backup_created_at`: when the restored backup was taken (RFC 3339).
 pub const BACKUP_CREATED_AT: &str = "backup_created_at";
+/// `backup_size_gb`: the restored backup's size in GB.
 pub const BACKUP_SIZE_GB: &str = "backup_size_gb";
 
 /// The computed attributes plan-time checks can fill in, in schema order.
@@ -32,8 +47,11 @@ pub const CHECKED_ATTRIBUTES: [&str; 4] =
 /// The three ids of a restore and the optional name guard, once all are known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RestoreArgs {
+    /// The VPS that is overwritten.
     pub target_vps_id: String,
+    /// The VPS whose backup is restored.
     pub source_vps_id: String,
+    /// The backup to restore, `bkp_…`.
     pub backup_id: String,
     /// `None` when not set; the check is skipped.
     pub confirm_target_name: Option<String>,
@@ -56,14 +74,23 @@ impl RestoreArgs {
 /// What the checks learned about a restore that may go ahead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {
+    /// The target VPS id.
     pub target_id: String,
+    /// The target's name, when HostUp sent one.
     pub target_name: Option<String>,
+    /// The target's disk size in GB, when the details were read.
     pub target_storage_gb: Option<f64>,
+    /// The source VPS id.
     pub source_id: String,
+    /// The source's name, when HostUp sent one.
     pub source_name: Option<String>,
+    /// Whether the source is a live server or a retained backup holder.
     pub source_type: SourceType,
+    /// The backup id, found among the source's backups.
     pub backup_id: String,
+    /// When the backup was taken, as HostUp sent it.
     pub backup_created_at: Option<String>,
+    /// The backup's size in GB, when HostUp sent it.
     pub backup_size_gb: Option<f64>,
     /// False when neither VPS endpoint carried the restore gate, so it could not be checked.
     pub gate_checked: bool,
@@ -129,16 +156,19 @@ pub fn source_type_text(t: &SourceType) -> &str {
 /// The private data of a restore: where its job is polled. Kept as JSON bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Private {
+    /// Where the job is polled, as the restore's answer gave it.
     pub poll_url: String,
 }
 
 impl Private {
+    /// The private data of a restore HostUp accepted as `op`.
     pub fn from_operation(op: &Operation) -> Private {
         Private {
             poll_url: op.poll_url.clone(),
         }
     }
 
+    /// The private data as it is stored with the state (JSON).
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }

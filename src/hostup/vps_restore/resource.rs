@@ -26,6 +26,7 @@ use super::model::{
     SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
+/// The resource's type name, as written in `resource "hostup_vps_restore"`.
 pub const TYPE_NAME: &str = "hostup_vps_restore";
 
 /// The create timeout when the configuration sets none.
@@ -35,11 +36,13 @@ pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// The resource; holds the provider's shared client, read cache and poll schedule.
+#[derive(Debug)]
 pub struct VpsRestoreResource {
     shared: Arc<Shared>,
 }
 
 impl VpsRestoreResource {
+    /// The resource, using the provider's shared client, read cache and poll schedule.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreResource {
         VpsRestoreResource { shared }
     }
