@@ -18,7 +18,7 @@ use crate::middleware::Injection;
 use crate::world::World;
 use crate::Shared;
 
-pub fn router(state: Shared) -> Router {
+pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/_sim/requests", get(requests))
         .route("/_sim/reset-log", post(reset_log))

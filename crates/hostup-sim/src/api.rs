@@ -29,7 +29,7 @@ const BACKUP: &str = "backup:vm";
 
 type Answer = Result<Response, Problem>;
 
-pub fn router(state: Shared) -> Router {
+pub(crate) fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v2/vps", get(list_vps))
         .route("/api/v2/vps/{id}", get(get_vps))

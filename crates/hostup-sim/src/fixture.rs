@@ -16,7 +16,7 @@ use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Fixture {
+pub(crate) struct Fixture {
     #[serde(default)]
     pub settings: FixtureSettings,
     pub clients: Vec<FixtureClient>,
@@ -30,7 +30,7 @@ pub struct Fixture {
 /// Defaults a fixture may carry; a command-line flag given explicitly wins over these.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureSettings {
+pub(crate) struct FixtureSettings {
     pub job_duration: Option<String>,
     pub job_retention: Option<String>,
     pub rate_limit: Option<String>,
@@ -44,7 +44,7 @@ pub struct FixtureSettings {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureClient {
+pub(crate) struct FixtureClient {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
@@ -53,7 +53,7 @@ pub struct FixtureClient {
 /// The key string is a secret of the fixture: it is matched, never echoed or logged.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureKey {
+pub(crate) struct FixtureKey {
     pub key: String,
     pub client: String,
     pub scopes: Vec<String>,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for FixtureKey {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureGate {
+pub(crate) struct FixtureGate {
     pub allowed: bool,
     #[serde(default)]
     pub reason: Option<String>,
@@ -84,7 +84,7 @@ pub struct FixtureGate {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureGates {
+pub(crate) struct FixtureGates {
     pub can_restore_from_another_vps: Option<FixtureGate>,
     pub can_create_backup: Option<FixtureGate>,
     pub can_restore: Option<FixtureGate>,
@@ -92,7 +92,7 @@ pub struct FixtureGates {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureVps {
+pub(crate) struct FixtureVps {
     pub id: String,
     pub client: String,
     pub name: String,
@@ -131,7 +131,7 @@ pub struct FixtureVps {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureRetained {
+pub(crate) struct FixtureRetained {
     pub id: String,
     pub client: String,
     pub name: String,
@@ -143,7 +143,7 @@ pub struct FixtureRetained {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FixtureBackup {
+pub(crate) struct FixtureBackup {
     pub id: String,
     pub created_at: String,
     pub size_gb: f64,
@@ -172,7 +172,7 @@ fn running() -> Option<String> {
 }
 
 impl Fixture {
-    pub fn load(path: &Path) -> anyhow::Result<Fixture> {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Fixture> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading fixture {}", path.display()))?;
         let fixture: Fixture = serde_json::from_str(&text)
@@ -242,14 +242,14 @@ impl Fixture {
     }
 }
 
-pub fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(text)
         .with_context(|| format!("{text:?} is not an RFC 3339 timestamp"))?
         .with_timezone(&Utc))
 }
 
 /// Parses `300ms`, `5s`, `2m`, `1h` or `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -276,7 +276,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `N/WINDOW`, e.g. `100/60s`: N requests per window per API key.
-pub fn parse_rate_limit(text: &str) -> Result<(u32, Duration), String> {
+pub(crate) fn parse_rate_limit(text: &str) -> Result<(u32, Duration), String> {
     let (n, window) = text
         .split_once('/')
         .ok_or_else(|| format!("{text:?}: expected N/WINDOW, e.g. 100/60s"))?;

@@ -118,14 +118,17 @@ pub struct Args {
     pub seed: u64,
 }
 
-/// Shared by every handler.
-pub struct AppState {
-    pub world: std::sync::Mutex<World>,
-    pub faults: std::sync::Mutex<Faults>,
-    pub log: std::sync::Mutex<RequestLog>,
+/// Shared by every handler: the world, the faults to inject, and the request log, each behind
+/// its own lock.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) world: std::sync::Mutex<World>,
+    pub(crate) faults: std::sync::Mutex<Faults>,
+    pub(crate) log: std::sync::Mutex<RequestLog>,
 }
 
-pub type Shared = Arc<AppState>;
+/// The state as every handler holds it.
+pub(crate) type Shared = Arc<AppState>;
 
 fn main() {
     if let Err(err) = run() {

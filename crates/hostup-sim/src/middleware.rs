@@ -26,7 +26,7 @@ use crate::Shared;
 
 /// "The next `remaining` matching requests fail with `status`."
 #[derive(Clone, Debug)]
-pub struct Injection {
+pub(crate) struct Injection {
     pub remaining: u32,
     pub status: u16,
     pub code: Option<String>,
@@ -34,13 +34,15 @@ pub struct Injection {
     pub path_prefix: Option<String>,
 }
 
+#[derive(Debug)]
 struct Window {
     started: Instant,
     reset_at: chrono::DateTime<Utc>,
     count: u32,
 }
 
-pub struct Faults {
+#[derive(Debug)]
+pub(crate) struct Faults {
     rate_limit: Option<(u32, Duration)>,
     windows: HashMap<String, Window>,
     pub injections: Vec<Injection>,
@@ -58,7 +60,7 @@ struct RateDecision {
 }
 
 impl Faults {
-    pub fn new(s: &Settings) -> Faults {
+    pub(crate) fn new(s: &Settings) -> Faults {
         let mut injections = Vec::new();
         if s.burst > 0 {
             injections.push(Injection {
@@ -174,13 +176,14 @@ fn injected_problem(status: u16, code: Option<&str>) -> Problem {
     }
 }
 
-pub struct RequestLog {
+#[derive(Debug)]
+pub(crate) struct RequestLog {
     entries: Vec<Value>,
     file: Option<File>,
 }
 
 impl RequestLog {
-    pub fn open(path: Option<&Path>) -> anyhow::Result<RequestLog> {
+    pub(crate) fn open(path: Option<&Path>) -> anyhow::Result<RequestLog> {
         let file = match path {
             Some(p) => Some(
                 std::fs::OpenOptions::new()
@@ -205,17 +208,17 @@ impl RequestLog {
         self.entries.push(entry);
     }
 
-    pub fn entries(&self) -> &[Value] {
+    pub(crate) fn entries(&self) -> &[Value] {
         &self.entries
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
 }
 
 /// The credential a request presents, for rate-limit bucketing and authentication.
-pub fn credential(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn credential(headers: &HeaderMap) -> Option<String> {
     if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let mut parts = v.splitn(2, ' ');
         let scheme = parts.next().unwrap_or("");
@@ -234,9 +237,13 @@ pub fn credential(headers: &HeaderMap) -> Option<String> {
 
 /// Request id assigned by the middleware, for handlers that need it in a body.
 #[derive(Clone)]
-pub struct RequestId(pub String);
+pub(crate) struct RequestId(pub String);
 
-pub async fn api_layer(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+pub(crate) async fn api_layer(
+    State(state): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();

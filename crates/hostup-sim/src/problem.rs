@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// One entry of `errors[]` for `invalid_request`.
 #[derive(Clone, Debug)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     pub pointer: String,
     pub detail: String,
     pub code: String,
@@ -19,7 +19,7 @@ pub struct FieldError {
 
 /// A problem waiting to be rendered by the middleware.
 #[derive(Clone, Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub code: String,
     pub title: &'static str,
@@ -30,7 +30,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Problem {
             status,
             code: code.to_string(),
@@ -41,14 +41,14 @@ impl Problem {
         }
     }
 
-    pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+    pub(crate) fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
         let mut p = Problem::new(StatusCode::BAD_REQUEST, "invalid_request", detail);
         p.errors = errors;
         p
     }
 
     /// `invalid_request` with a single field error.
-    pub fn field(pointer: &str, code: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn field(pointer: &str, code: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
         Problem::invalid(
             detail.clone(),
@@ -60,11 +60,11 @@ impl Problem {
         )
     }
 
-    pub fn unauthorized(detail: &str) -> Self {
+    pub(crate) fn unauthorized(detail: &str) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
-    pub fn vps_not_found(id: &str) -> Self {
+    pub(crate) fn vps_not_found(id: &str) -> Self {
         Problem::new(
             StatusCode::NOT_FOUND,
             "vps_not_found",
@@ -72,13 +72,13 @@ impl Problem {
         )
     }
 
-    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
     }
 
     /// The body with the per-request fields filled in.
-    pub fn body(&self, instance: &str, request_id: &str, timestamp: &str) -> Value {
+    pub(crate) fn body(&self, instance: &str, request_id: &str, timestamp: &str) -> Value {
         let mut body = json!({
             "type": format!("https://developer.hostup.se/errors/{}", self.code),
             "title": self.title,
@@ -101,7 +101,7 @@ impl Problem {
     }
 
     /// Final response; called by the middleware once it knows the request id.
-    pub fn render(&self, instance: &str, request_id: &str, timestamp: &str) -> Response {
+    pub(crate) fn render(&self, instance: &str, request_id: &str, timestamp: &str) -> Response {
         let body = self.body(instance, request_id, timestamp).to_string();
         let mut resp = (self.status, body).into_response();
         let headers = resp.headers_mut();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::settings::{GateLocation, JobEnvelope, PollUrlMode};
 use crate::world::{Backup, Gate, Job, JobKind, SourceKind, Vps, World};
 
-pub fn iso(t: DateTime<Utc>) -> String {
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -37,13 +37,13 @@ fn backup_list(backups: &[Backup]) -> Vec<Value> {
 }
 
 impl Gate {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({"allowed": self.allowed, "reason": self.reason, "code": self.code})
     }
 }
 
 impl Backup {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let created = iso(self.created_at);
         json!({
             "id": self.id,
@@ -76,7 +76,7 @@ fn job_result(job: &Job) -> Value {
 }
 
 impl World {
-    pub fn vps_json(&self, vps: &Vps, with_actions: bool) -> Value {
+    pub(crate) fn vps_json(&self, vps: &Vps, with_actions: bool) -> Value {
         let power = match self.running_job_on(&vps.id) {
             Some(Job {
                 kind: JobKind::RestoreFromVps { .. },
@@ -123,7 +123,7 @@ impl World {
         json!({"canRestart": power, "canReset": power})
     }
 
-    pub fn details_json(&self, vps: &Vps) -> Value {
+    pub(crate) fn details_json(&self, vps: &Vps) -> Value {
         let mut actions = self.power_actions(vps);
         if matches!(
             self.settings.gate_location,
@@ -154,7 +154,7 @@ impl World {
         body
     }
 
-    pub fn backups_json(&self, vps: &Vps) -> Value {
+    pub(crate) fn backups_json(&self, vps: &Vps) -> Value {
         let used = self.quota_used(vps);
         let limit = vps.backup_quota;
         json!({
@@ -172,7 +172,7 @@ impl World {
     }
 
     /// The `sources` of `GET /api/v2/vps/{id}/restore-sources`.
-    pub fn restore_sources_json(&self, target: &Vps) -> Vec<Value> {
+    pub(crate) fn restore_sources_json(&self, target: &Vps) -> Vec<Value> {
         self.restore_sources(target)
             .iter()
             .map(|s| {
@@ -190,7 +190,7 @@ impl World {
             .collect()
     }
 
-    pub fn poll_url(&self, job_id: &str) -> String {
+    pub(crate) fn poll_url(&self, job_id: &str) -> String {
         let path = format!("/api/jobs/{job_id}");
         match &self.settings.poll_url_mode {
             PollUrlMode::Relative => path,
@@ -200,13 +200,13 @@ impl World {
     }
 
     /// The 202 answer to an accepted write.
-    pub fn accepted(&self, job_id: &str) -> Value {
+    pub(crate) fn accepted(&self, job_id: &str) -> Value {
         json!({"operation": {"status": "queued", "jobId": job_id,
                              "pollUrl": self.poll_url(job_id), "result": null}})
     }
 
     /// The answer of `GET /api/jobs/{id}` in the configured envelope.
-    pub fn job_json(&self, job: &Job, now: Instant, request_uuid: &str) -> Value {
+    pub(crate) fn job_json(&self, job: &Job, now: Instant, request_uuid: &str) -> Value {
         let view = World::job_view(job, now);
         let result = match &job.outcome {
             Some(Ok(())) => json!({
@@ -270,7 +270,7 @@ impl World {
     }
 
     /// The whole world for `/_sim/state`; key strings are left out.
-    pub fn state_json(&self, now: Instant) -> Value {
+    pub(crate) fn state_json(&self, now: Instant) -> Value {
         json!({
             "baseUrl": self.base_url,
             "clients": self.clients.iter().map(|(id, name)| json!({"id": id, "name": name}))

@@ -9,7 +9,7 @@ use crate::fixture::{parse_duration, parse_rate_limit, FixtureSettings};
 use crate::Args;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum PollUrlMode {
+pub(crate) enum PollUrlMode {
     Relative,
     Absolute,
     /// Poll URLs point at this origin instead of the simulator.
@@ -17,14 +17,14 @@ pub enum PollUrlMode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum JobEnvelope {
+pub(crate) enum JobEnvelope {
     Legacy,
     V2,
 }
 
 /// Which endpoints carry `actions.canRestoreFromAnotherVps`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum GateLocation {
+pub(crate) enum GateLocation {
     Both,
     Vps,
     Details,
@@ -33,7 +33,7 @@ pub enum GateLocation {
 
 /// How a backup DELETE answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackupDelete {
+pub(crate) enum BackupDelete {
     /// 204: the backup is gone at once.
     Sync,
     /// 202 with an operation: the backup is gone when its job ends.
@@ -41,7 +41,7 @@ pub enum BackupDelete {
 }
 
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub job_duration: Duration,
     pub job_retention: Duration,
     pub rate_limit: Option<(u32, Duration)>,
@@ -63,7 +63,7 @@ fn pick<'a>(cli: &'a Option<String>, fixture: &'a Option<String>) -> Option<&'a 
 }
 
 impl Settings {
-    pub fn resolve(args: &Args, fx: &FixtureSettings) -> anyhow::Result<Settings> {
+    pub(crate) fn resolve(args: &Args, fx: &FixtureSettings) -> anyhow::Result<Settings> {
         let dur =
             |cli: &Option<String>, f: &Option<String>, default: Duration, what: &str| match pick(
                 cli, f,

@@ -20,14 +20,14 @@ use crate::problem::Problem;
 use crate::settings::Settings;
 
 #[derive(Clone, Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     pub allowed: bool,
     pub reason: Option<String>,
     pub code: Option<String>,
 }
 
 impl Gate {
-    pub fn open() -> Gate {
+    pub(crate) fn open() -> Gate {
         Gate {
             allowed: true,
             reason: None,
@@ -54,7 +54,7 @@ impl Gate {
 }
 
 #[derive(Clone, Debug)]
-pub struct Backup {
+pub(crate) struct Backup {
     pub id: String,
     pub created_at: DateTime<Utc>,
     pub size_gb: f64,
@@ -82,7 +82,7 @@ impl Backup {
 }
 
 #[derive(Clone, Debug)]
-pub struct RestoredFrom {
+pub(crate) struct RestoredFrom {
     pub source_vps_id: String,
     pub backup_id: String,
     pub job_id: String,
@@ -90,7 +90,7 @@ pub struct RestoredFrom {
 }
 
 #[derive(Clone, Debug)]
-pub struct Vps {
+pub(crate) struct Vps {
     pub id: String,
     pub client: String,
     pub name: String,
@@ -116,7 +116,7 @@ pub struct Vps {
 }
 
 #[derive(Clone, Debug)]
-pub struct Retained {
+pub(crate) struct Retained {
     pub id: String,
     pub client: String,
     pub name: String,
@@ -124,7 +124,8 @@ pub struct Retained {
     pub backups: Vec<Backup>,
 }
 
-pub struct ApiKey {
+#[derive(Debug)]
+pub(crate) struct ApiKey {
     pub key: String,
     pub client: String,
     pub scopes: Vec<String>,
@@ -132,7 +133,7 @@ pub struct ApiKey {
 }
 
 #[derive(Clone, Debug)]
-pub enum JobKind {
+pub(crate) enum JobKind {
     RestoreFromVps {
         source_vps_id: String,
         backup_id: String,
@@ -148,7 +149,7 @@ pub enum JobKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: String,
     pub client: String,
     pub vps_id: String,
@@ -163,7 +164,7 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self.kind {
             JobKind::RestoreFromVps { .. } => "restore_from_vps",
             JobKind::CreateBackup { .. } => "backup_create",
@@ -173,7 +174,8 @@ impl Job {
 }
 
 /// Where a job stands at one instant, as both envelopes report it.
-pub struct JobView {
+#[derive(Debug)]
+pub(crate) struct JobView {
     pub status: &'static str,
     pub state: &'static str,
     pub percentage: u32,
@@ -182,13 +184,14 @@ pub struct JobView {
 
 /// Whether a restore source is a live VPS or what is kept of a terminated service.
 #[derive(Clone, Copy, Debug)]
-pub enum SourceKind {
+pub(crate) enum SourceKind {
     Server,
     Retained,
 }
 
 /// One candidate source of a restore, borrowed from the world.
-pub struct RestoreSource<'a> {
+#[derive(Debug)]
+pub(crate) struct RestoreSource<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub service_status: &'a str,
@@ -196,12 +199,14 @@ pub struct RestoreSource<'a> {
     pub backups: &'a [Backup],
 }
 
-pub struct Caller {
+#[derive(Debug)]
+pub(crate) struct Caller {
     pub client: String,
     pub scopes: Vec<String>,
 }
 
-pub struct World {
+#[derive(Debug)]
+pub(crate) struct World {
     pub settings: Settings,
     pub base_url: String,
     pub clients: Vec<(String, Option<String>)>,
@@ -213,12 +218,12 @@ pub struct World {
 }
 
 /// Counter-based ids that look like HostUp's: prefix, `01`, then 24 zero-padded digits.
-pub fn make_id(prefix: &str, n: u64) -> String {
+pub(crate) fn make_id(prefix: &str, n: u64) -> String {
     format!("{prefix}_01{n:024}")
 }
 
 impl World {
-    pub fn from_fixture(fixture: &Fixture, settings: Settings) -> anyhow::Result<World> {
+    pub(crate) fn from_fixture(fixture: &Fixture, settings: Settings) -> anyhow::Result<World> {
         let now = Utc::now();
         let mut vps = Vec::new();
         for v in &fixture.vps {
@@ -301,13 +306,13 @@ impl World {
         })
     }
 
-    pub fn next_id(&mut self, prefix: &'static str) -> String {
+    pub(crate) fn next_id(&mut self, prefix: &'static str) -> String {
         let n = self.counters.entry(prefix).or_insert(0);
         *n += 1;
         make_id(prefix, *n)
     }
 
-    pub fn caller(&self, key: &str) -> Option<Caller> {
+    pub(crate) fn caller(&self, key: &str) -> Option<Caller> {
         self.keys.iter().find(|k| k.key == key).map(|k| Caller {
             client: k.client.clone(),
             scopes: k.scopes.clone(),
@@ -315,7 +320,7 @@ impl World {
     }
 
     /// Finishes due jobs (applying their effects) and forgets records past retention.
-    pub fn advance(&mut self, now: Instant) {
+    pub(crate) fn advance(&mut self, now: Instant) {
         let mut due = Vec::new();
         for (i, job) in self.jobs.iter().enumerate() {
             if job.outcome.is_none() && now >= job.started + job.duration {
@@ -383,13 +388,13 @@ impl World {
         job.finished = Some((job.started + job.duration, finished_at));
     }
 
-    pub fn running_job_on(&self, vps_id: &str) -> Option<&Job> {
+    pub(crate) fn running_job_on(&self, vps_id: &str) -> Option<&Job> {
         self.jobs
             .iter()
             .find(|j| j.vps_id == vps_id && j.outcome.is_none())
     }
 
-    pub fn find_vps(&self, caller: &Caller, id: &str) -> Result<usize, Problem> {
+    pub(crate) fn find_vps(&self, caller: &Caller, id: &str) -> Result<usize, Problem> {
         self.vps
             .iter()
             .position(|v| v.id == id && v.client == caller.client)
@@ -397,7 +402,7 @@ impl World {
     }
 
     /// A fixture gate, closed further by a running job or an inactive service.
-    pub fn effective_gate(&self, vps: &Vps, base: &Gate) -> Gate {
+    pub(crate) fn effective_gate(&self, vps: &Vps, base: &Gate) -> Gate {
         if let Some(job) = self.running_job_on(&vps.id) {
             return Gate::closed(
                 "job_in_progress",
@@ -420,11 +425,11 @@ impl World {
         Gate::open()
     }
 
-    pub fn restore_gate(&self, vps: &Vps) -> Gate {
+    pub(crate) fn restore_gate(&self, vps: &Vps) -> Gate {
         self.effective_gate(vps, &vps.restore_gate)
     }
 
-    pub fn create_backup_gate(&self, vps: &Vps) -> Gate {
+    pub(crate) fn create_backup_gate(&self, vps: &Vps) -> Gate {
         let gate = self.effective_gate(vps, &vps.create_backup_gate);
         if !gate.allowed {
             return gate;
@@ -441,7 +446,7 @@ impl World {
     }
 
     /// Backups plus backups still being created, so a burst of POSTs cannot overshoot.
-    pub fn quota_used(&self, vps: &Vps) -> u32 {
+    pub(crate) fn quota_used(&self, vps: &Vps) -> u32 {
         let pending = self
             .jobs
             .iter()
@@ -456,7 +461,7 @@ impl World {
 
     /// Candidate sources for `target`: other live VPSes of the same client with backups, then the
     /// client's retained sources. Never the target.
-    pub fn restore_sources(&self, target: &Vps) -> Vec<RestoreSource<'_>> {
+    pub(crate) fn restore_sources(&self, target: &Vps) -> Vec<RestoreSource<'_>> {
         let servers = self
             .vps
             .iter()
@@ -484,7 +489,7 @@ impl World {
 
     /// The backups of a restore source of `client`, if `id` is one (target exclusion is the
     /// caller's business).
-    pub fn source_backups(&self, client: &str, id: &str) -> Option<&[Backup]> {
+    pub(crate) fn source_backups(&self, client: &str, id: &str) -> Option<&[Backup]> {
         if let Some(v) = self.vps.iter().find(|v| v.id == id && v.client == client) {
             return (!v.backups.is_empty()).then_some(v.backups.as_slice());
         }
@@ -494,7 +499,7 @@ impl World {
             .map(|r| r.backups.as_slice())
     }
 
-    pub fn start_job(&mut self, client: &str, vps_id: &str, kind: JobKind) -> String {
+    pub(crate) fn start_job(&mut self, client: &str, vps_id: &str, kind: JobKind) -> String {
         let id = self.next_id("job");
         self.jobs.push(Job {
             id: id.clone(),
@@ -510,7 +515,7 @@ impl World {
         id
     }
 
-    pub fn job_view(job: &Job, now: Instant) -> JobView {
+    pub(crate) fn job_view(job: &Job, now: Instant) -> JobView {
         match &job.outcome {
             Some(Ok(_)) => JobView {
                 status: "completed",
@@ -565,7 +570,7 @@ impl World {
     }
 
     /// Removes a backup wherever it lives; true when it existed.
-    pub fn remove_backup(&mut self, backup_id: &str) -> bool {
+    pub(crate) fn remove_backup(&mut self, backup_id: &str) -> bool {
         let lists = self
             .vps
             .iter_mut()
@@ -580,7 +585,12 @@ impl World {
         false
     }
 
-    pub fn set_gate(&mut self, vps_id: &str, gate: &str, value: Gate) -> Result<(), Problem> {
+    pub(crate) fn set_gate(
+        &mut self,
+        vps_id: &str,
+        gate: &str,
+        value: Gate,
+    ) -> Result<(), Problem> {
         let vps = self
             .vps
             .iter_mut()
@@ -602,7 +612,11 @@ impl World {
         Ok(())
     }
 
-    pub fn gate_from_parts(allowed: bool, reason: Option<String>, code: Option<String>) -> Gate {
+    pub(crate) fn gate_from_parts(
+        allowed: bool,
+        reason: Option<String>,
+        code: Option<String>,
+    ) -> Gate {
         Gate {
             allowed,
             reason,

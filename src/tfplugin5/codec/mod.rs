@@ -34,6 +34,7 @@ pub const MAX_DEPTH: usize = 64;
 pub struct CodecError {
     /// Where in the value the problem is; the root for whole-document problems.
     pub path: AttributePath,
+    /// What is wrong there, as a sentence fragment ("expected a string, found an integer").
     pub message: String,
 }
 
