@@ -51,7 +51,9 @@ fn schema() -> &'static Option<(PathBuf, Value)> {
 }
 
 fn provider_schema(all: &Value) -> &Value {
-    let schemas = all["provider_schemas"].as_object().expect("provider_schemas");
+    let schemas = all["provider_schemas"]
+        .as_object()
+        .expect("provider_schemas");
     let (_, ours) = schemas
         .iter()
         .find(|(k, _)| k.ends_with("/hostup/hostup"))
@@ -92,7 +94,10 @@ fn tfplugindocs_validate_passes_on_docs() {
     // Its [DEBUG] lines list every file it looked at; the rest is the verdict.
     let verdict: Vec<&str> = text.lines().filter(|l| !l.contains("[DEBUG]")).collect();
     eprintln!("tfplugindocs validate:\n  {}", verdict.join("\n  "));
-    assert!(out.status.success(), "tfplugindocs validate failed:\n{text}");
+    assert!(
+        out.status.success(),
+        "tfplugindocs validate failed:\n{text}"
+    );
 }
 
 // ----- our own check: the reference lists name exactly what the schema has ------------------------
@@ -302,9 +307,15 @@ fn check_page(page: &Path, block: &Value) -> Vec<String> {
                 _ => {}
             }
             let ty = type_name(&attr["type"]);
-            if let Some(first) = item.flags.first().filter(|f| f.starts_with(char::is_uppercase)) {
+            if let Some(first) = item
+                .flags
+                .first()
+                .filter(|f| f.starts_with(char::is_uppercase))
+            {
                 if !matches!(first.as_str(), "Required" | "Optional") && *first != ty {
-                    problem(format!("`{name}` is {ty} in the schema, documented {first}"));
+                    problem(format!(
+                        "`{name}` is {ty} in the schema, documented {first}"
+                    ));
                 }
             }
             check_elements(name, item, &attr["type"], &mut problem);
@@ -357,7 +368,10 @@ fn reference_lists_match_the_schema() {
             let short = type_name.strip_prefix("hostup_").unwrap_or(type_name);
             let page = docs.join(dir).join(format!("{short}.md"));
             if !page.is_file() {
-                problems.push(format!("{suffix} {type_name} has no page {}", page.display()));
+                problems.push(format!(
+                    "{suffix} {type_name} has no page {}",
+                    page.display()
+                ));
                 continue;
             }
             problems.extend(check_page(&page, &schema["block"]));
