@@ -109,6 +109,15 @@ fn gpg(home: &Path) -> Command {
     cmd
 }
 
+/// Ends the gpg-agent (and any other daemon) gpg started for `home`.
+fn stop_gpg_agent(home: &Path) {
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", home)
+        .args(["--kill", "all"])
+        .stdin(Stdio::null())
+        .status();
+}
+
 /// Makes a throwaway signing key, then runs scripts/release.sh with it. Panics on any failure.
 fn release() -> &'static Release {
     static RELEASE: OnceLock<Release> = OnceLock::new();
@@ -116,8 +125,14 @@ fn release() -> &'static Release {
         let root = repo_root();
         let dir = root.join("target/tmp/release-test");
         let _ = std::fs::remove_dir_all(&dir);
-        let gnupghome = dir.join("gnupg");
-        std::fs::create_dir_all(&gnupghome).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        // A short path in the temp dir: gpg-agent's socket lives in GNUPGHOME, and a socket path
+        // over ~100 bytes (a deep CI checkout) fails. Kept until the signature test removes it.
+        let gnupghome = tempfile::Builder::new()
+            .prefix("hu-gpg-")
+            .tempdir_in("/tmp")
+            .expect("GNUPGHOME")
+            .keep();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&gnupghome, std::fs::Permissions::from_mode(0o700)).unwrap();
 
@@ -155,6 +170,7 @@ fn release() -> &'static Release {
             .stderr(Stdio::inherit())
             .status()
             .expect("run scripts/release.sh");
+        stop_gpg_agent(&gnupghome);
         assert!(status.success(), "scripts/release.sh failed: {status}");
         eprintln!(
             "release_install: scripts/release.sh took {:.1}s",
@@ -235,10 +251,8 @@ fn release_has_the_registry_files_signed_and_summed() {
         .arg("--verify")
         .arg(r.file("SHA256SUMS.sig"))
         .arg(r.file("SHA256SUMS")));
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", &r.gnupghome)
-        .args(["--kill", "all"])
-        .status();
+    stop_gpg_agent(&r.gnupghome);
+    let _ = std::fs::remove_dir_all(&r.gnupghome);
 
     // The zh: hash in the mirrors is the zip's sha256, the one in SHA256SUMS.
     let zip_sum = sums
