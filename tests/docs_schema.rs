@@ -20,14 +20,23 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use support::{for_newest_cli, repo_root, ProviderDir, Workspace};
+use support::{repo_root, terraform_clis, Flavor, ProviderDir, Workspace};
 
-/// The provider's schema from `providers schema -json`, written to a file for tfplugindocs.
+/// The provider's schema from `providers schema -json`, written to a file for tfplugindocs. The
+/// newest Terraform answers (the actions pages need `action_schemas`, which Terraform 1.14+ reports);
+/// the newest CLI of any flavour only when no Terraform is selected.
 fn schema() -> &'static Option<(PathBuf, Value)> {
     static SCHEMA: OnceLock<Option<(PathBuf, Value)>> = OnceLock::new();
     SCHEMA.get_or_init(|| {
+        let clis = terraform_clis();
+        let cli = clis
+            .iter()
+            .filter(|c| c.flavor == Flavor::Terraform)
+            .max_by_key(|c| c.version_triple())
+            .or_else(|| clis.first());
         let mut found = None;
-        for_newest_cli(|cli| {
+        if let Some(cli) = cli {
+            eprintln!("docs_schema: schema from {cli}");
             let provider = ProviderDir::new(
                 Path::new(env!("CARGO_BIN_EXE_terraform-provider-hostup")),
                 "hostup",
@@ -45,7 +54,7 @@ fn schema() -> &'static Option<(PathBuf, Value)> {
             let path = dir.join("schema.json");
             std::fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
             found = Some((path, json));
-        });
+        }
         found
     })
 }
