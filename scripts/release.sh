@@ -54,12 +54,18 @@ export CARGO_ZIGBUILD_ZIG_PATH="$ROOT/.tools/bin/zig"
 # Version baked into the binary (src/lib.rs VERSION): --version and the User-Agent.
 export HOSTUP_PROVIDER_VERSION=$version
 
+# Refuse before building anything when a target cannot be built here.
+for target in $targets; do
+  triple=${target%%.*}
+  os_arch_of "$target" >/dev/null
+  [[ -d "$(rustc --print target-libdir --target "$triple" 2>/dev/null)" ]] ||
+    die "the Rust standard library for $triple is not installed (rustup target add $triple)"
+done
+
 binaries=()
 for target in $targets; do
   triple=${target%%.*}
   os_arch=$(os_arch_of "$target")
-  [[ -d "$(rustc --print target-libdir --target "$triple" 2>/dev/null)" ]] ||
-    die "the Rust standard library for $triple is not installed (rustup target add $triple)"
   log "building $target ($os_arch), version $version"
   start=$SECONDS
   cargo zigbuild --release --locked --bin terraform-provider-hostup --target "$target"
