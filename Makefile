@@ -1,5 +1,5 @@
 # Entry points; each target is a thin wrapper over a script in scripts/.
-.PHONY: test tools demo install
+.PHONY: test tools demo install release
 
 ## test: install pinned Terraform, then fmt check, clippy, build and every test (what CI runs)
 test:
@@ -16,3 +16,9 @@ demo:
 ## install: build the provider (release) and install it where `terraform init` finds hostup/hostup
 install:
 	scripts/install-provider.sh
+
+## release: build the linux_amd64 binary against glibc 2.17 (cargo-zigbuild) and write dist/: the
+## registry release files and network/filesystem mirrors for Terraform and OpenTofu.
+## VERSION=x.y.z (default: Cargo.toml), TARGETS="rust-target ...", HOSTUP_RELEASE_GPG_KEY=fingerprint
+release:
+	VERSION="$(VERSION)" TARGETS="$(TARGETS)" scripts/release.sh

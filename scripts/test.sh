@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` and CI run it: pinned Terraform installs, formatting, lints,
+# The whole test suite, as `make test` and CI run it: pinned Terraform installs, the release tools
+# (zig, cargo-zigbuild, tfplugindocs, gnupg), formatting, lints,
 # a build of every target (acceptance tests run the example providers from target/debug/examples),
 # then every test. Stops at the first failing step with a non-zero exit.
 #
@@ -14,6 +15,9 @@ start=$SECONDS
 
 step "scripts/install-terraform.sh"
 scripts/install-terraform.sh
+
+step "scripts/install-release-tools.sh"
+scripts/install-release-tools.sh
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

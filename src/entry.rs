@@ -52,7 +52,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>, bin: &str) -> Invocation
             Some("--debug") => debug = true,
             Some("-h" | "--help") => return Invocation::Print(help(bin)),
             Some("-V" | "--version") => {
-                return Invocation::Print(format!("{bin} {}\n", env!("CARGO_PKG_VERSION")))
+                return Invocation::Print(format!("{bin} {}\n", crate::VERSION))
             }
             _ => {
                 return Invocation::Refuse(format!(
@@ -180,10 +180,7 @@ mod tests {
         assert!(help.contains("--debug"), "{help}");
         assert_eq!(
             parse(&["-V"]),
-            Invocation::Print(format!(
-                "terraform-provider-hostup {}\n",
-                env!("CARGO_PKG_VERSION")
-            ))
+            Invocation::Print(format!("terraform-provider-hostup {}\n", crate::VERSION))
         );
         for bad in ["--bogus", "serve", "--debug=true"] {
             let Invocation::Refuse(text) = parse(&[bad]) else {

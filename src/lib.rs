@@ -18,3 +18,11 @@ mod proto;
 pub mod tfplugin5;
 
 pub use entry::serve_main;
+
+/// The provider's version, reported by `--version` and sent in the API client's User-Agent:
+/// `HOSTUP_PROVIDER_VERSION` when the build sets it (`make release VERSION=…` does), else the
+/// `version` in Cargo.toml.
+pub const VERSION: &str = match option_env!("HOSTUP_PROVIDER_VERSION") {
+    Some(v) if !v.is_empty() => v,
+    _ => env!("CARGO_PKG_VERSION"),
+};

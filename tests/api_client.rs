@@ -257,7 +257,10 @@ async fn list_vps_walks_cursor_pages_and_sends_headers() {
     let ua = h["user-agent"].to_str().unwrap();
     assert_eq!(
         ua,
-        format!("terraform-provider-hostup/{}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "terraform-provider-hostup/{}",
+            terraform_provider_hostup::VERSION
+        )
     );
     assert_eq!(c.request_counts().get, 2);
 }

@@ -174,7 +174,7 @@ impl Client {
                 )
             })?;
         auth.set_sensitive(true);
-        let mut user_agent = format!("terraform-provider-hostup/{}", env!("CARGO_PKG_VERSION"));
+        let mut user_agent = format!("terraform-provider-hostup/{}", crate::VERSION);
         if let Some(suffix) = config
             .user_agent_suffix
             .as_deref()
