@@ -36,7 +36,7 @@ fn writes_the_matrix_for_make_test() {
     for cli in terraform_clis() {
         if cli.path.starts_with(repo_root().join(".tools")) {
             let name = cli.path.file_name().unwrap().to_string_lossy();
-            assert_eq!(name, format!("terraform-{}", cli.version));
+            assert_eq!(name, format!("{}-{}", cli.flavor.short(), cli.version));
         }
     }
 }
