@@ -57,7 +57,9 @@ terraform | tofu)
   ;;
 esac
 # Without TF_CLI_CONFIG_FILE: OpenTofu prints a warning first when it names a missing file.
-version_line=$(env -u TF_CLI_CONFIG_FILE "$tf" version | head -n 1)
+# The whole output, then its first line: `| head -n 1` can end the CLI with SIGPIPE (exit 141).
+version_line=$(env -u TF_CLI_CONFIG_FILE "$tf" version)
+version_line=${version_line%%$'\n'*}
 case "$version_line" in
 "OpenTofu v"*) cmd=tofu registry=registry.opentofu.org ;;
 "Terraform v"*) cmd=terraform registry=registry.terraform.io ;;
