@@ -248,8 +248,9 @@ fn discover() -> Vec<TerraformCli> {
             Flavor::OpenTofu => "scripts/install-tofu.sh",
         };
         // A pinned install that does not run is broken, not absent: say so loudly.
-        let cli = probe(&path)
-            .unwrap_or_else(|e| panic!("pinned {} is broken ({e}); rerun {script}", flavor.short()));
+        let cli = probe(&path).unwrap_or_else(|e| {
+            panic!("pinned {} is broken ({e}); rerun {script}", flavor.short())
+        });
         assert_eq!(
             (cli.flavor, cli.version.as_str()),
             (flavor, named.as_str()),
