@@ -12,7 +12,11 @@
 //!   `tofu` / `terraform` select a flavour). A filter that matches nothing is an error.
 //! - `HOSTUP_TF_TIMEOUT_SECS`: per-command deadline (default 180).
 //! - `HOSTUP_TF_KEEP=1`: keep the workspace directories of failed tests and print where they are.
-//! - `CI`: with no CLI found, fail instead of skipping.
+//! - `CI`: with no CLI found, fail instead of skipping; with no filter, fail unless both a Terraform
+//!   and an OpenTofu were found.
+//!
+//! The CLIs: the pinned `.tools/bin/terraform-X.Y.Z` (scripts/install-terraform.sh) and
+//! `.tools/bin/tofu-X.Y.Z` (scripts/install-tofu.sh), plus any `terraform` / `tofu` on `PATH`.
 #![allow(dead_code)]
 
 pub mod provider;
