@@ -84,8 +84,8 @@ pin() { # version
 
 check_version() { # version
   local first
-  # Without TF_CLI_CONFIG_FILE: OpenTofu (unlike Terraform) prints a warning before the version
-  # line when that variable names a file that does not exist.
+  # Without TF_CLI_CONFIG_FILE: OpenTofu 1.12 (unlike Terraform) prints a warning on stdout before
+  # the version line when that variable names a file that does not exist.
   first="$(env -u TF_CLI_CONFIG_FILE "$BIN/tofu-$1" version 2>/dev/null | head -n1)" || true
   [[ "$first" == "OpenTofu v$1" ]] || die "tofu-$1 reports '$first', expected 'OpenTofu v$1'"
 }
