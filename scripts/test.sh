@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` and CI run it: pinned Terraform and OpenTofu installs, formatting, lints,
-# a build of every target (acceptance tests run the example providers from target/debug/examples),
-# then every test. Stops at the first failing step with a non-zero exit.
+# The whole test suite, as `make test` and CI run it: pinned Terraform and OpenTofu installs,
+# formatting, lints, a build of every target (acceptance tests run the example providers from
+# target/debug/examples), then every test. Stops at the first failing step with a non-zero exit.
 #
-# Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix; any arguments are
-# handed to the final `cargo test` (e.g. `scripts/test.sh --test terraform_smoke`).
+# Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
+# any arguments are handed to the final `cargo test` (e.g. `scripts/test.sh --test terraform_smoke`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
