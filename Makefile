@@ -1,19 +1,21 @@
 # Entry points; each target is a thin wrapper over a script in scripts/.
 .PHONY: test tools demo install release
 
-## test: install pinned Terraform, then fmt check, clippy, build and every test (what CI runs)
+## test: install pinned Terraform and OpenTofu, then fmt check, clippy, build and every test (what CI runs)
 test:
 	scripts/test.sh
 
-## tools: install the pinned Terraform CLIs into .tools/ only
+## tools: install the pinned Terraform and OpenTofu CLIs into .tools/ only
 tools:
 	scripts/install-terraform.sh
+	scripts/install-tofu.sh
 
 ## demo: build, start hostup-sim with the example fixture, apply examples/quickstart, show the result
+##       (HOSTUP_CLI=tofu runs it with OpenTofu)
 demo:
 	scripts/demo.sh
 
-## install: build the provider (release) and install it where `terraform init` finds hostup/hostup
+## install: build the provider (release) and install it where `terraform init` and `tofu init` find hostup/hostup
 install:
 	scripts/install-provider.sh
 

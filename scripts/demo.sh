@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # `make demo`: the quickstart against a local HostUp simulator, start to finish, offline.
 #
-# Builds the provider and hostup-sim, uses the `terraform` on PATH (or installs the pinned 1.15.5
-# into .tools/ when there is none), starts hostup-sim with examples/sim/fixture.json, then plans and
-# applies examples/quickstart in a scratch directory and shows the result. Nothing outside the
-# scratch directory and .tools/ is touched; the simulator is stopped on exit.
+# Builds the provider and hostup-sim, picks the CLI, starts hostup-sim with
+# examples/sim/fixture.json, then plans and applies examples/quickstart in a scratch directory and
+# shows the result. Nothing outside the scratch directory and .tools/ is touched; the simulator is
+# stopped on exit.
+#
+# The CLI: HOSTUP_CLI=terraform or HOSTUP_CLI=tofu picks the client (the one on PATH, else the
+# pinned build in .tools/, installed on first use: Terraform 1.15.5, OpenTofu 1.12.6, whose cold
+# build takes several minutes); HOSTUP_CLI=/path/to/binary uses that binary. Unset, it is the
+# `terraform` on PATH, else the `tofu` on PATH, else the pinned Terraform.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
@@ -14,14 +19,53 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 say "Building terraform-provider-hostup and hostup-sim"
 cargo build --quiet --bin terraform-provider-hostup --bin hostup-sim
 
-if command -v terraform >/dev/null 2>&1; then
-  tf=$(command -v terraform)
-else
-  say "No terraform on PATH: installing the pinned Terraform 1.15.5 into .tools/"
-  scripts/install-terraform.sh
-  tf="$repo/.tools/bin/terraform-1.15.5"
-fi
-say "Using $("$tf" version | head -n 1) ($tf)"
+pinned() { # terraform|tofu
+  case "$1" in
+  terraform)
+    say "No terraform on PATH: installing the pinned Terraform 1.15.5 into .tools/"
+    scripts/install-terraform.sh
+    tf="$repo/.tools/bin/terraform-1.15.5"
+    ;;
+  tofu)
+    say "No tofu on PATH: building the pinned OpenTofu builds into .tools/ (cached after the first time)"
+    scripts/install-tofu.sh
+    tf="$repo/.tools/bin/tofu-1.12.6"
+    ;;
+  esac
+}
+
+case "${HOSTUP_CLI:-}" in
+"")
+  if command -v terraform >/dev/null 2>&1; then
+    tf=$(command -v terraform)
+  elif command -v tofu >/dev/null 2>&1; then
+    tf=$(command -v tofu)
+  else
+    pinned terraform
+  fi
+  ;;
+terraform | tofu)
+  if command -v "$HOSTUP_CLI" >/dev/null 2>&1; then
+    tf=$(command -v "$HOSTUP_CLI")
+  else
+    pinned "$HOSTUP_CLI"
+  fi
+  ;;
+*)
+  tf=$HOSTUP_CLI
+  [[ -x "$tf" ]] || { echo "HOSTUP_CLI=$tf is neither terraform, tofu nor an executable" >&2; exit 1; }
+  ;;
+esac
+# Without TF_CLI_CONFIG_FILE: OpenTofu prints a warning first when it names a missing file.
+# The whole output, then its first line: `| head -n 1` can end the CLI with SIGPIPE (exit 141).
+version_line=$(env -u TF_CLI_CONFIG_FILE "$tf" version)
+version_line=${version_line%%$'\n'*}
+case "$version_line" in
+"OpenTofu v"*) cmd=tofu registry=registry.opentofu.org ;;
+"Terraform v"*) cmd=terraform registry=registry.terraform.io ;;
+*) echo "$tf: unrecognised version output '$version_line'" >&2; exit 1 ;;
+esac
+say "Using $version_line ($tf)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hostup-demo.XXXXXX")
 sim_pid=""
@@ -45,7 +89,7 @@ ln -s "$repo/target/debug/terraform-provider-hostup" "$work/providers/terraform-
 cat >"$work/terraformrc" <<RC
 provider_installation {
   dev_overrides {
-    "registry.terraform.io/hostup/hostup" = "$work/providers"
+    "$registry/hostup/hostup" = "$work/providers"
   }
   direct {}
 }
@@ -56,16 +100,16 @@ export TF_CLI_CONFIG_FILE="$work/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMAT
 export HOSTUP_ENDPOINT="$endpoint" HOSTUP_API_KEY="hu_sim_acme_full_0001"
 cd "$work/quickstart"
 
-say "terraform plan: note the warning naming what the restore destroys"
+say "$cmd plan: note the warning naming what the restore destroys"
 "$tf" plan -input=false
 
-say "terraform apply: restores db-01's newest backup onto web-01 and waits for the job"
+say "$cmd apply: restores db-01's newest backup onto web-01 and waits for the job"
 "$tf" apply -input=false -auto-approve
 
-say "terraform output"
+say "$cmd output"
 "$tf" output
 
-say "terraform plan again: nothing to do"
+say "$cmd plan again: nothing to do"
 "$tf" plan -input=false -detailed-exitcode && echo "No changes: the restore ran once and is recorded in state."
 
 say "What the simulator saw"

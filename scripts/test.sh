@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` and CI run it: pinned Terraform installs, the release tools
-# (zig, cargo-zigbuild, tfplugindocs, gnupg), formatting, lints,
-# a build of every target (acceptance tests run the example providers from target/debug/examples),
-# then every test. Stops at the first failing step with a non-zero exit.
+# The whole test suite, as `make test` and CI run it: pinned Terraform and OpenTofu installs, the
+# release tools (zig, cargo-zigbuild, tfplugindocs, gnupg), formatting, lints, a build of every
+# target (acceptance tests run the example providers from target/debug/examples), then every test.
+# Stops at the first failing step with a non-zero exit.
 #
-# Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 narrows the Terraform matrix; any arguments are
-# handed to the final `cargo test` (e.g. `scripts/test.sh --test terraform_smoke`).
+# Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
+# any arguments are handed to the final `cargo test` (e.g. `scripts/test.sh --test terraform_smoke`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +15,9 @@ start=$SECONDS
 
 step "scripts/install-terraform.sh"
 scripts/install-terraform.sh
+
+step "scripts/install-tofu.sh"
+scripts/install-tofu.sh
 
 step "scripts/install-release-tools.sh"
 scripts/install-release-tools.sh
@@ -47,7 +50,7 @@ else
   run_tests --all-targets
 fi
 
-step "Terraform CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"
+step "Terraform and OpenTofu CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"
 if [[ -s "$matrix" ]]; then
   sed 's/^/    /' "$matrix"
 else

@@ -3,7 +3,8 @@
 //! a failing job fails the run with HostUp's reason and the job id, a gate-blocked target fails
 //! at plan without any POST, and an `action_trigger` runs the restore after a resource is created.
 //! Older Terraform (1.0 to 1.13) never calls action RPCs; one test checks each still plans the
-//! quickstart with this provider.
+//! quickstart with this provider. OpenTofu has no actions at all: one test checks that its users
+//! see nothing of them, and that an `action` block is OpenTofu's own error.
 
 mod support;
 
@@ -238,6 +239,61 @@ fn older_terraform_plans_with_a_provider_that_declares_actions() {
             .assert_success()
             .assert_output_contains("Apply will overwrite VPS web-01");
         assert!(restore_posts(&sim.requests()).is_empty());
+    });
+}
+
+/// OpenTofu has no actions. It reads `GetProviderSchema`, whose `action_schemas` it does not know,
+/// and runs the quickstart (plan, apply, empty plan) with nothing of the action in what it prints or
+/// in `tofu providers schema -json`. A configuration with an `action` block is refused by OpenTofu
+/// itself, at validate, before the provider is asked anything and without any POST.
+#[test]
+fn opentofu_sees_nothing_of_the_declared_actions() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        if cli.flavor != Flavor::OpenTofu {
+            return;
+        }
+        let sim = start_sim("1s");
+        let ws = workspace(cli, &provider, &sim);
+        let quickstart = repo_root().join("examples/quickstart");
+        ws.write_main_tf(&std::fs::read_to_string(quickstart.join("main.tf")).expect("main.tf"));
+        ws.write(
+            "terraform.tfvars",
+            &std::fs::read_to_string(quickstart.join("terraform.tfvars")).expect("tfvars"),
+        );
+        let plan = ws.run(&["plan"]);
+        plan.assert_success()
+            .assert_output_contains("Apply will overwrite VPS web-01");
+        let apply = ws.apply();
+        for out in [&plan, &apply] {
+            for needle in ["action.", "Action", "-invoke", "action_trigger", "invoke"] {
+                out.assert_output_lacks(needle);
+            }
+        }
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        let schema = ws.run(&["providers", "schema", "-json"]);
+        schema.assert_success();
+        let schema = schema.json();
+        let ours = &schema["provider_schemas"]["registry.opentofu.org/hostup/hostup"];
+        assert!(
+            ours["resource_schemas"]["hostup_vps_restore"].is_object(),
+            "{schema:#}"
+        );
+        let keys: Vec<&String> = ours.as_object().expect("provider schema").keys().collect();
+        assert!(
+            keys.iter().all(|k| !k.contains("action")),
+            "OpenTofu lists no action schemas: {keys:?}"
+        );
+
+        let with_action = workspace(cli, &provider, &sim);
+        with_action.write_main_tf(&format!("{HEADER}\n{}", example("action.tf")));
+        let out = with_action.run(&["validate"]);
+        out.assert_failure()
+            .assert_output_contains("Unsupported block type")
+            .assert_output_contains("Blocks of type \"action\" are not expected here");
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
     });
 }
 

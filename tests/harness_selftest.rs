@@ -116,6 +116,58 @@ fn dedupe_keeps_first_of_each_version_and_orders_newest_first() {
 }
 
 #[test]
+fn pinned_names_carry_flavour_and_version() {
+    assert_eq!(
+        pinned_name("terraform-1.15.5"),
+        Some((Flavor::Terraform, "1.15.5".to_string()))
+    );
+    assert_eq!(
+        pinned_name("tofu-1.12.6"),
+        Some((Flavor::OpenTofu, "1.12.6".to_string()))
+    );
+    assert_eq!(pinned_name("tofu-1.12.6.tmp"), None);
+    assert_eq!(pinned_name("terraform-1.15.5.tmp"), None);
+    assert_eq!(pinned_name("tofu-src"), None);
+    assert_eq!(pinned_name("terraform"), None);
+    assert_eq!(pinned_name("python3"), None);
+}
+
+#[test]
+fn subsets_keep_both_ends_of_terraform_and_every_opentofu() {
+    let all = dedupe(vec![
+        cli(Flavor::Terraform, "1.15.5"),
+        cli(Flavor::Terraform, "1.12.2"),
+        cli(Flavor::Terraform, "1.0.3"),
+        cli(Flavor::OpenTofu, "1.12.6"),
+        cli(Flavor::OpenTofu, "1.11.14"),
+    ]);
+    let labels = |v: Vec<&TerraformCli>| v.iter().map(|c| c.label()).collect::<Vec<_>>();
+    assert_eq!(
+        labels(pick_newest_and_oldest(&all)),
+        [
+            "terraform 1.15.5",
+            "terraform 1.0.3",
+            "tofu 1.12.6",
+            "tofu 1.11.14"
+        ]
+    );
+    assert_eq!(
+        labels(pick_newest(&all)),
+        ["terraform 1.15.5", "tofu 1.12.6", "tofu 1.11.14"]
+    );
+    // A filter down to one flavour, or one CLI, leaves what it leaves.
+    let tofu = apply_filter(all.clone(), Some("tofu"));
+    assert_eq!(
+        labels(pick_newest_and_oldest(&tofu)),
+        ["tofu 1.12.6", "tofu 1.11.14"]
+    );
+    assert_eq!(labels(pick_newest(&tofu)), ["tofu 1.12.6", "tofu 1.11.14"]);
+    let one = apply_filter(all.clone(), Some("1.12.2"));
+    assert_eq!(labels(pick_newest_and_oldest(&one)), ["terraform 1.12.2"]);
+    assert!(pick_newest(&[]).is_empty());
+}
+
+#[test]
 fn cli_config_lists_dev_overrides_then_direct() {
     let text = cli_config_text(&[(
         "registry.terraform.io/hostup/echo".to_string(),

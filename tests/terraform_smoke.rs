@@ -36,7 +36,7 @@ fn writes_the_matrix_for_make_test() {
     for cli in terraform_clis() {
         if cli.path.starts_with(repo_root().join(".tools")) {
             let name = cli.path.file_name().unwrap().to_string_lossy();
-            assert_eq!(name, format!("terraform-{}", cli.version));
+            assert_eq!(name, format!("{}-{}", cli.flavor.short(), cli.version));
         }
     }
 }
@@ -216,4 +216,36 @@ resource "terraform_data" "slow" {
             "Terraform waited for the slow step instead of stopping:\n{out}"
         );
     }
+}
+
+/// A difference the harness works around (its `version` probe runs without `TF_CLI_CONFIG_FILE`):
+/// when that variable names a missing file, Terraform and OpenTofu 1.11 start `version`'s stdout
+/// with the version line (any warning goes to stderr; Terraform 1.0 gives none), while OpenTofu 1.12
+/// prints the warning on stdout before it.
+#[test]
+fn a_missing_cli_config_file_puts_a_warning_first_only_under_opentofu_1_12() {
+    for_each_cli(|cli| {
+        let ws = Workspace::new(cli);
+        let missing = ws.dir().join("no-such-file.tfrc");
+        let out = ws.run_with_env(
+            &["version"],
+            &[("TF_CLI_CONFIG_FILE", missing.to_str().expect("utf-8 path"))],
+        );
+        out.assert_success();
+        if cli.flavor == Flavor::Terraform || !cli.at_least(1, 12, 0) {
+            assert_eq!(
+                parse_version_output(&out.stdout),
+                Some((cli.flavor, cli.version.clone())),
+                "{out}"
+            );
+        } else {
+            assert_eq!(parse_version_output(&out.stdout), None, "{out}");
+            let warning = out.stdout.find("Unable to open CLI configuration file");
+            let version = out.stdout.find(&format!("OpenTofu v{}", cli.version));
+            assert!(
+                matches!((warning, version), (Some(w), Some(v)) if w < v),
+                "{out}"
+            );
+        }
+    });
 }

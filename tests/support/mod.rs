@@ -12,7 +12,11 @@
 //!   `tofu` / `terraform` select a flavour). A filter that matches nothing is an error.
 //! - `HOSTUP_TF_TIMEOUT_SECS`: per-command deadline (default 180).
 //! - `HOSTUP_TF_KEEP=1`: keep the workspace directories of failed tests and print where they are.
-//! - `CI`: with no CLI found, fail instead of skipping.
+//! - `CI`: with no CLI found, fail instead of skipping; with no filter, fail unless both a Terraform
+//!   and an OpenTofu were found.
+//!
+//! The CLIs: the pinned `.tools/bin/terraform-X.Y.Z` (scripts/install-terraform.sh) and
+//! `.tools/bin/tofu-X.Y.Z` (scripts/install-tofu.sh), plus any `terraform` / `tofu` on `PATH`.
 #![allow(dead_code)]
 
 pub mod provider;
@@ -46,7 +50,8 @@ impl Flavor {
         }
     }
 
-    fn short(self) -> &'static str {
+    /// `terraform` or `tofu`: the command name, and the prefix of a pinned build in `.tools/bin`.
+    pub fn short(self) -> &'static str {
         match self {
             Flavor::Terraform => "terraform",
             Flavor::OpenTofu => "tofu",
@@ -190,6 +195,8 @@ fn probe(path: &Path) -> Result<TerraformCli, String> {
     let mut cmd = Command::new(path);
     cmd.arg("version")
         .env("CHECKPOINT_DISABLE", "1")
+        // OpenTofu prints a warning before the version line when this names a missing file.
+        .env_remove("TF_CLI_CONFIG_FILE")
         .env_remove("TF_CLI_ARGS")
         .env_remove("TF_CLI_ARGS_version");
     let out =
@@ -222,37 +229,38 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// The pinned builds in `.tools/bin`: `terraform-X.Y.Z` (scripts/install-terraform.sh) and
+/// `tofu-X.Y.Z` (scripts/install-tofu.sh), each checked to be the flavour and version it is named.
 fn discover() -> Vec<TerraformCli> {
     let mut found = Vec::new();
     let bin = repo_root().join(".tools").join("bin");
-    let mut pinned: Vec<PathBuf> = std::fs::read_dir(&bin)
+    let mut pinned: Vec<(PathBuf, Flavor, String)> = std::fs::read_dir(&bin)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("terraform-") && !n.ends_with(".tmp"))
+                .filter_map(|p| {
+                    let name = p.file_name()?.to_str()?.to_string();
+                    let named = pinned_name(&name)?;
+                    Some((p, named.0, named.1))
                 })
                 .collect()
         })
         .unwrap_or_default();
     pinned.sort();
-    for path in pinned {
+    for (path, flavor, named) in pinned {
+        let script = match flavor {
+            Flavor::Terraform => "scripts/install-terraform.sh",
+            Flavor::OpenTofu => "scripts/install-tofu.sh",
+        };
         // A pinned install that does not run is broken, not absent: say so loudly.
         let cli = probe(&path).unwrap_or_else(|e| {
-            panic!("pinned Terraform is broken ({e}); rerun scripts/install-terraform.sh")
+            panic!("pinned {} is broken ({e}); rerun {script}", flavor.short())
         });
-        let named = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("terraform-"))
-            .unwrap_or_default();
         assert_eq!(
-            cli.version,
-            named,
-            "{} reports version {}; rerun scripts/install-terraform.sh",
+            (cli.flavor, cli.version.as_str()),
+            (flavor, named.as_str()),
+            "{} reports {}; rerun {script}",
             path.display(),
-            cli.version
+            cli.label()
         );
         found.push(cli);
     }
@@ -265,6 +273,22 @@ fn discover() -> Vec<TerraformCli> {
         }
     }
     dedupe(found)
+}
+
+/// `terraform-1.15.5` / `tofu-1.12.6` → the flavour and version a pinned build's file name
+/// promises; anything else in `.tools/bin` (a `.tmp` left by an interrupted install) is not one.
+pub fn pinned_name(name: &str) -> Option<(Flavor, String)> {
+    if name.ends_with(".tmp") {
+        return None;
+    }
+    let (flavor, version) = if let Some(v) = name.strip_prefix("terraform-") {
+        (Flavor::Terraform, v)
+    } else {
+        (Flavor::OpenTofu, name.strip_prefix("tofu-")?)
+    };
+    version
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then(|| (flavor, version.to_string()))
 }
 
 /// Every CLI the acceptance tests run against, after `HOSTUP_TF_VERSIONS`.
@@ -285,16 +309,28 @@ pub fn terraform_clis() -> &'static [TerraformCli] {
         }
         if env_flag("CI") {
             panic!(
-                "no Terraform found for {test}: run scripts/install-terraform.sh (CI must test \
-                 against real Terraform)"
+                "no Terraform found for {test}: run scripts/install-terraform.sh and \
+                 scripts/install-tofu.sh (CI must test against real Terraform and OpenTofu)"
             );
         }
         // Straight to fd 2: libtest captures eprintln! of passing tests, and a skip must be seen.
         let _ = writeln!(
             std::io::stderr(),
             "\n*** SKIP {test}: no Terraform/OpenTofu found (.tools/bin is empty and none on PATH); \
-             run scripts/install-terraform.sh ***\n"
+             run scripts/install-terraform.sh and scripts/install-tofu.sh ***\n"
         );
+    }
+    if env_flag("CI") && filter.as_deref().is_none_or(|f| f.trim().is_empty()) {
+        // Both clients are first-class: in CI, a run with one of them missing is a failure.
+        for flavor in [Flavor::Terraform, Flavor::OpenTofu] {
+            assert!(
+                selected.iter().any(|c| c.flavor == flavor),
+                "no {} found (CI must test against both Terraform and OpenTofu): run \
+                 scripts/install-terraform.sh and scripts/install-tofu.sh; found {:?}",
+                flavor.short(),
+                selected.iter().map(TerraformCli::label).collect::<Vec<_>>()
+            );
+        }
     }
     selected
 }
@@ -307,25 +343,45 @@ pub fn for_each_cli(mut body: impl FnMut(&TerraformCli)) {
     }
 }
 
-/// The newest and the oldest of the selected CLIs, newest first (one entry when they are the same,
-/// none when no CLI is found). "Oldest" prefers Terraform over OpenTofu, like the selection order,
-/// so with the pinned set this is 1.15.5 and 1.0.3: the two ends of the supported range, for tests
-/// too slow to run on every CLI.
+/// The newest and the oldest selected CLI of each flavour, Terraform first, newest first (one
+/// entry per flavour when they are the same, none when no CLI is found). With the pinned set this
+/// is Terraform 1.15.5 and 1.0.3, the two ends of the supported range, and both OpenTofu builds:
+/// the subset for tests too slow to run on every Terraform.
 pub fn newest_and_oldest_clis() -> Vec<&'static TerraformCli> {
-    let clis = terraform_clis();
-    let Some(newest) = clis.first() else {
-        return Vec::new();
-    };
-    let oldest = clis
-        .iter()
-        .filter(|c| c.flavor == newest.flavor)
-        .min_by_key(|c| c.version_triple())
-        .unwrap_or(newest);
-    if oldest == newest {
-        vec![newest]
-    } else {
-        vec![newest, oldest]
+    pick_newest_and_oldest(terraform_clis())
+}
+
+/// [`newest_and_oldest_clis`] over any list ordered as [`dedupe`] orders it.
+pub fn pick_newest_and_oldest(clis: &[TerraformCli]) -> Vec<&TerraformCli> {
+    let mut out = Vec::new();
+    for flavor in [Flavor::Terraform, Flavor::OpenTofu] {
+        let mut of_flavor = clis.iter().filter(|c| c.flavor == flavor);
+        let Some(newest) = of_flavor.next() else {
+            continue;
+        };
+        out.push(newest);
+        if let Some(oldest) = of_flavor.min_by_key(|c| c.version_triple()) {
+            if oldest.version_triple() != newest.version_triple() {
+                out.push(oldest);
+            }
+        }
     }
+    out
+}
+
+/// The newest selected Terraform and every selected OpenTofu (the pinned OpenTofu set is just the
+/// two ends of its range, and every acceptance test runs on each OpenTofu build).
+pub fn newest_clis() -> Vec<&'static TerraformCli> {
+    pick_newest(terraform_clis())
+}
+
+/// [`newest_clis`] over any list ordered as [`dedupe`] orders it.
+pub fn pick_newest(clis: &[TerraformCli]) -> Vec<&TerraformCli> {
+    let newest_terraform = clis.iter().find(|c| c.flavor == Flavor::Terraform);
+    newest_terraform
+        .into_iter()
+        .chain(clis.iter().filter(|c| c.flavor == Flavor::OpenTofu))
+        .collect()
 }
 
 /// Like [`for_each_cli`], over [`newest_and_oldest_clis`] only.
@@ -336,9 +392,9 @@ pub fn for_newest_and_oldest_cli(mut body: impl FnMut(&TerraformCli)) {
     }
 }
 
-/// Like [`for_each_cli`], over the newest selected CLI only.
-pub fn for_newest_cli(body: impl FnOnce(&TerraformCli)) {
-    if let Some(cli) = terraform_clis().first() {
+/// Like [`for_each_cli`], over [`newest_clis`]: the newest Terraform and each OpenTofu.
+pub fn for_newest_cli(mut body: impl FnMut(&TerraformCli)) {
+    for cli in newest_clis() {
         eprintln!("--- {}: {cli}", thread::current().name().unwrap_or("test"));
         body(cli);
     }
