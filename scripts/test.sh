@@ -5,7 +5,7 @@
 # Stops at the first failing step with a non-zero exit.
 #
 # Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
-# any arguments are handed to the final `cargo test` (e.g. `scripts/test.sh --test terraform_smoke`).
+# any arguments are handed to the final `cargo test` (e.g. `scripts/test.sh --test acceptance terraform_smoke::`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

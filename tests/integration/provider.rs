@@ -12,16 +12,16 @@ use terraform_provider_hostup::framework::{
 };
 use terraform_provider_hostup::hostup::HostupProvider;
 
-use super::sim::Sim;
+use testkit::sim::Sim;
 
 /// A provider configured with `key` against `sim`. Jobs are polled every 50 ms, so a test's waits
 /// last about as long as the simulator's jobs do. Configuring must give no diagnostic at all.
-pub async fn configured_provider(sim: &Sim, key: &str) -> HostupProvider {
+pub(crate) async fn configured_provider(sim: &Sim, key: &str) -> HostupProvider {
     configured_provider_at(sim.base_url(), key).await
 }
 
 /// As [`configured_provider`], against any `endpoint` (a proxy in front of a simulator).
-pub async fn configured_provider_at(endpoint: &str, key: &str) -> HostupProvider {
+pub(crate) async fn configured_provider_at(endpoint: &str, key: &str) -> HostupProvider {
     let provider =
         HostupProvider::with_env(|k| (k == "HOSTUP_POLL_INTERVAL_MS").then(|| "50".to_string()));
     let cfg = Value::object([
@@ -36,12 +36,16 @@ pub async fn configured_provider_at(endpoint: &str, key: &str) -> HostupProvider
 }
 
 /// The resource `type_name` of a provider [configured](configured_provider) against `sim`.
-pub async fn configured_resource(sim: &Sim, key: &str, type_name: &str) -> Arc<dyn Resource> {
+pub(crate) async fn configured_resource(
+    sim: &Sim,
+    key: &str,
+    type_name: &str,
+) -> Arc<dyn Resource> {
     resource_named(&configured_provider(sim, key).await, type_name)
 }
 
 #[track_caller]
-pub fn resource_named(p: &HostupProvider, type_name: &str) -> Arc<dyn Resource> {
+pub(crate) fn resource_named(p: &HostupProvider, type_name: &str) -> Arc<dyn Resource> {
     p.resources()
         .into_iter()
         .find(|r| r.type_name() == type_name)
@@ -49,7 +53,7 @@ pub fn resource_named(p: &HostupProvider, type_name: &str) -> Arc<dyn Resource> 
 }
 
 #[track_caller]
-pub fn data_source_named(p: &HostupProvider, type_name: &str) -> Arc<dyn DataSource> {
+pub(crate) fn data_source_named(p: &HostupProvider, type_name: &str) -> Arc<dyn DataSource> {
     p.data_sources()
         .into_iter()
         .find(|d| d.type_name() == type_name)
@@ -57,7 +61,7 @@ pub fn data_source_named(p: &HostupProvider, type_name: &str) -> Arc<dyn DataSou
 }
 
 /// What Terraform proposes: the configuration, with computed values taken from prior state.
-pub fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRequest {
+pub(crate) fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRequest {
     let schema = res.schema();
     let mut proposed = config.clone();
     if let Some(prior) = prior.as_entries() {
@@ -81,7 +85,7 @@ pub fn plan_request(res: &dyn Resource, prior: &Value, config: &Value) -> PlanRe
 
 /// The engine's plan for `config` (create when `prior` is null), as Terraform would receive it.
 /// A plan the engine flags as altering a configured value fails the test.
-pub async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
+pub(crate) async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Plan {
     let req = plan_request(res, prior, config);
     let p = plan_resource_change(res, &res.schema(), &Context::default(), &req).await;
     let bugs: Vec<_> = p
@@ -94,12 +98,12 @@ pub async fn plan_from(res: &dyn Resource, prior: &Value, config: &Value) -> Pla
 }
 
 /// The plan that creates `config`.
-pub async fn plan(res: &dyn Resource, config: &Value) -> Plan {
+pub(crate) async fn plan(res: &dyn Resource, config: &Value) -> Plan {
     plan_from(res, &Value::Null, config).await
 }
 
 /// Applies the create plan `p` under `ctx`, through the engine.
-pub async fn create_with(
+pub(crate) async fn create_with(
     res: &dyn Resource,
     ctx: &Context,
     p: &Plan,
@@ -114,13 +118,13 @@ pub async fn create_with(
     apply_resource_change(res, ctx, req).await
 }
 
-pub fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
+pub(crate) fn errors(diags: impl IntoIterator<Item = Diagnostic>) -> Vec<Diagnostic> {
     diags.into_iter().filter(Diagnostic::is_error).collect()
 }
 
 /// The one error among `diags`; fails the test unless there is exactly one.
 #[track_caller]
-pub fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
+pub(crate) fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
     let e = errors(diags);
     assert_eq!(e.len(), 1, "expected one error, got {e:#?}");
     e.into_iter().next().unwrap()
@@ -128,7 +132,7 @@ pub fn the_error(diags: impl IntoIterator<Item = Diagnostic>) -> Diagnostic {
 
 /// The known string attribute `name` of an object value.
 #[track_caller]
-pub fn known_str<'a>(v: &'a Value, name: &str) -> &'a str {
+pub(crate) fn known_str<'a>(v: &'a Value, name: &str) -> &'a str {
     v.get_str(name)
         .unwrap_or_else(|| panic!("{name} is not a known string in {v:?}"))
 }

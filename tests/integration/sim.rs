@@ -2,14 +2,12 @@
 //! in a temp dir and tiny job durations, then talks plain HTTP to it with reqwest, the way the API
 //! client tests and the acceptance tests will.
 
-mod support;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::sim::{with_job_duration, Sim};
+use testkit::sim::{with_job_duration, Sim};
 
 const FULL: &str = "k_full_secret_a";
 const READ: &str = "k_read_secret_a";
@@ -796,7 +794,7 @@ async fn example_fixture_serves_and_bad_fixtures_are_refused() {
         ("not json", "parsing fixture"),
     ] {
         std::fs::write(&bad, text).unwrap();
-        let out = Command::new(support::sim::binary())
+        let out = Command::new(testkit::sim::binary())
             .arg("--fixture")
             .arg(&bad)
             .output()

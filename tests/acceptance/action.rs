@@ -6,11 +6,9 @@
 //! quickstart with this provider. OpenTofu has no actions at all: one test checks that its users
 //! see nothing of them, and that an `action` block is OpenTofu's own error.
 
-mod support;
-
 use serde_json::Value as Json;
-use support::sim::{restore_posts, Sim};
-use support::*;
+use testkit::sim::{restore_posts, Sim};
+use testkit::*;
 
 const KEY: &str = "hu_sim_acme_full_0001";
 const WEB: &str = "vps_01j9k2web00000000000000001";

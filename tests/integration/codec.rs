@@ -1,7 +1,7 @@
 //! Property tests and fuzzing of the DynamicValue codec through its public API: every value of
 //! every type survives msgpack and JSON round trips, and no input bytes (random, token soup or
 //! mutated valid encodings) make a decoder panic. `fuzz_for_a_while` is the long-running variant:
-//! `CODEC_FUZZ_SECONDS=300 cargo test --test codec -- --ignored --nocapture`.
+//! `CODEC_FUZZ_SECONDS=300 cargo test --test integration codec:: -- --ignored --nocapture`.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -20,8 +20,11 @@ use serde_json::Value;
 /// One line of the simulator's request log (`GET /_sim/requests`); admin calls are not logged.
 #[derive(Clone, Debug)]
 pub struct SimRequest {
+    /// `GET`, `POST`, `DELETE`.
     pub method: String,
+    /// The request path, without the query.
     pub path: String,
+    /// The status the simulator answered with.
     pub status: u16,
     /// `rate_limit` or `injected` when the simulator answered with a fault instead of the API.
     pub fault: Option<String>,
@@ -45,6 +48,7 @@ impl SimRequest {
         !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
     }
 
+    /// Whether this is a `method` request whose path ends with `path_suffix`.
     pub fn is(&self, method: &str, path_suffix: &str) -> bool {
         self.method.eq_ignore_ascii_case(method) && self.path.ends_with(path_suffix)
     }
@@ -130,6 +134,7 @@ pub fn binary() -> PathBuf {
 }
 
 /// A running `hostup-sim`; killed on drop.
+#[derive(Debug)]
 pub struct Sim {
     child: Child,
     base: String,
@@ -363,6 +368,7 @@ impl Sim {
 }
 
 /// A running [`Sim::answer_swap`] proxy; it serves until the test process ends.
+#[derive(Debug)]
 pub struct AnswerSwap {
     base: String,
 }

@@ -4,12 +4,10 @@
 //!
 //! Needs the example binary: `cargo build --example echo` (`make test` builds all examples).
 
-mod support;
-
 use std::time::Duration;
 
 use serde_json::json;
-use support::*;
+use testkit::*;
 
 fn echo_provider() -> ProviderDir {
     ProviderDir::new(&cargo_example("echo"), "hostup", "echo")

@@ -2,13 +2,11 @@
 //! budget HostUp announces instead of each polling on its own schedule, so they fit the window
 //! without a 429 and are still seen promptly when their jobs end.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::sim::{matching, Sim};
 use terraform_provider_hostup::api::{ApiKey, Client, ClientConfig, WaitOptions, WaitOutcome};
+use testkit::sim::{matching, Sim};
 use url::Url;
 
 const KEY: &str = "hu_poll_budget_key";

@@ -1,10 +1,8 @@
-//! Tests of the acceptance-test harness itself (tests/support) that need no Terraform: version
+//! Tests of the acceptance-test harness itself (crates/testkit) that need no Terraform: version
 //! parsing, CLI selection, the generated CLI configuration and the command environment.
 
-mod support;
-
 use std::path::PathBuf;
-use support::*;
+use testkit::*;
 
 fn cli(flavor: Flavor, version: &str) -> TerraformCli {
     TerraformCli {

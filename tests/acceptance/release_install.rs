@@ -17,8 +17,6 @@
 //! inside `cargo test` does not wait on the lock of target/. Cold it takes a few minutes (zig
 //! compiles glibc 2.17 stubs and the release profile is LTO); warm it is seconds.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -29,8 +27,8 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::sim::Sim;
-use support::{repo_root, terraform_clis, Flavor, TerraformCli, TfOutput, Workspace};
+use testkit::sim::Sim;
+use testkit::{repo_root, terraform_clis, Flavor, TerraformCli, TfOutput, Workspace};
 
 const NAME: &str = "terraform-provider-hostup";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -631,7 +629,7 @@ fn clis_install_the_release_from_a_filesystem_mirror() {
             cli,
             &format!(
                 "  filesystem_mirror {{\n    path = {}\n  }}\n",
-                support::hcl_string(&mirror.to_string_lossy())
+                testkit::hcl_string(&mirror.to_string_lossy())
             ),
             home.path(),
         );

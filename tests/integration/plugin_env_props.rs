@@ -3,7 +3,7 @@
 //! promises the transport relies on.
 //!
 //! The default run is quick. For a long soak:
-//! `PLUGIN_ENV_FUZZ_CASES=2000000 cargo test --test plugin_env_props -- --ignored`.
+//! `PLUGIN_ENV_FUZZ_CASES=2000000 cargo test --test integration plugin_env_props:: -- --ignored`.
 
 use std::collections::HashMap;
 

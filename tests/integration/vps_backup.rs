@@ -4,21 +4,19 @@
 //! refresh that later finds the backup; refresh after rotation that keeps the state; delete with
 //! a 404 counted as done; import by `vps_id/backup_id`.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value as Json};
-use support::provider::{
+use crate::provider::{
     configured_provider_at, configured_resource, create_with, known_str as s, plan, plan_from,
     resource_named, the_error,
 };
-use support::sim::{backup_posts, matching, writes, Sim};
+use serde_json::{json, Value as Json};
 use terraform_provider_hostup::framework::server::apply_resource_change;
 use terraform_provider_hostup::framework::{
     ApplyRequest, AttributePath, Context, Diagnostic, Resource, Value,
 };
+use testkit::sim::{backup_posts, matching, writes, Sim};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "k_backup_test_secret";

@@ -12,15 +12,13 @@
 //!   list-of-object element and of the timeouts block, with `Required`/`Optional` and the type
 //!   where a line states them.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use support::{repo_root, terraform_clis, Flavor, ProviderDir, Workspace};
+use testkit::{repo_root, terraform_clis, Flavor, ProviderDir, Workspace};
 
 /// The provider's schema from `providers schema -json`, written to a file for tfplugindocs. The
 /// newest Terraform answers (the actions pages need `action_schemas`, which Terraform 1.14+ reports);

@@ -5,13 +5,11 @@
 //! which DELETEs, and no write where none is allowed. Jobs take half a second and the provider
 //! polls every 100 ms.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use support::sim::{backup_posts, restore_posts, writes, Sim};
-use support::*;
+use testkit::sim::{backup_posts, restore_posts, writes, Sim};
+use testkit::*;
 
 const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
 

@@ -2,10 +2,8 @@
 //! involved: it reports its version, applies a provider-less configuration to a clean empty plan,
 //! routes a `dev_overrides` provider to our directory without `init`, and stops gracefully on SIGINT.
 
-mod support;
-
 use std::time::Duration;
-use support::*;
+use testkit::*;
 
 /// Inputs, locals and outputs only: valid on every Terraform since 0.12, needs no provider.
 const PROVIDERLESS: &str = r#"

@@ -8,8 +8,6 @@
 //! the newest (the quickstart also on the oldest). Jobs take about a second and the provider polls
 //! every 100 ms (`HOSTUP_POLL_INTERVAL_MS`), so waits are short and nothing sleeps blindly.
 
-mod support;
-
 use std::collections::HashSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -17,8 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
-use support::*;
+use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
+use testkit::*;
 
 /// The API key of the test account. Distinctive, so a leak into any log is found by a search.
 const KEY: &str = "hu_acc_key_never_in_logs_7c19e4";
@@ -1199,7 +1197,7 @@ fn resource_and_data_source_examples_apply() {
             names,
             ["hostup_vps_backup", "hostup_vps_restore"],
             "a new resource example needs checks here (hostup_vps_backup's are in \
-             tests/backup_acceptance.rs)"
+             tests/acceptance/backup.rs)"
         );
         let sim = example_sim();
         let ws = workspace_with_key(cli, &provider, &sim, EXAMPLE_KEY);

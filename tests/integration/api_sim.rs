@@ -5,17 +5,15 @@
 //! means one of them misread the contract. Each test starts its own simulator with a fixture in a
 //! temp dir and short jobs, and reads what was really sent from `/_sim/requests`.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::sim::{statuses, with_job_duration, Sim};
 use terraform_provider_hostup::api::{
     ApiError, ApiKey, Client, ClientConfig, DeleteOutcome, GateLookup, GateOrigin, JobProgress,
     JobStatus, Operation, PollSchedule, RetryPolicy, SourceType, WaitOptions, WaitOutcome,
 };
+use testkit::sim::{statuses, with_job_duration, Sim};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 

@@ -4,21 +4,19 @@
 //! job id in state, refresh after the job record expired or the target vanished, delete without
 //! API writes, import by job id, and the shared read cache under parallel plans.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value as Json};
-use support::provider::{
+use crate::provider::{
     configured_provider_at, configured_resource, create_with, errors, known_str as s, plan,
     plan_from, resource_named, the_error,
 };
-use support::sim::{matching, restore_posts, Sim};
+use serde_json::{json, Value as Json};
 use terraform_provider_hostup::framework::server::apply_resource_change;
 use terraform_provider_hostup::framework::{
     ApplyRequest, ApplyResult, AttributePath, Context, Plan, Resource, Severity, Value,
 };
+use testkit::sim::{matching, restore_posts, Sim};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "k_restore_test_secret";

@@ -17,9 +17,7 @@
 //!
 //! The CLIs: the pinned `.tools/bin/terraform-X.Y.Z` (scripts/install-terraform.sh) and
 //! `.tools/bin/tofu-X.Y.Z` (scripts/install-tofu.sh), plus any `terraform` / `tofu` on `PATH`.
-#![allow(dead_code)]
 
-pub mod provider;
 pub mod sim;
 
 use std::collections::HashMap;
@@ -37,7 +35,9 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 /// Which CLI family a binary belongs to; they differ in their default registry host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Flavor {
+    /// HashiCorp Terraform (`terraform version` says `Terraform vX.Y.Z`).
     Terraform,
+    /// OpenTofu (`tofu version` says `OpenTofu vX.Y.Z`).
     OpenTofu,
 }
 
@@ -62,7 +62,9 @@ impl Flavor {
 /// One runnable CLI, identified by what its `version` command says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TerraformCli {
+    /// The executable (a pinned build under `.tools/bin/` or one found on `PATH`).
     pub path: PathBuf,
+    /// Terraform or OpenTofu, as its version line says.
     pub flavor: Flavor,
     /// As printed after the `v`, e.g. `1.15.5` or `1.10.0-beta1`.
     pub version: String,
@@ -79,6 +81,7 @@ impl TerraformCli {
         version_triple(&self.version)
     }
 
+    /// Whether this CLI is version `major.minor.patch` or newer (pre-release suffixes ignored).
     pub fn at_least(&self, major: u64, minor: u64, patch: u64) -> bool {
         self.version_triple() >= (major, minor, patch)
     }
@@ -179,9 +182,13 @@ pub fn dedupe(clis: Vec<TerraformCli>) -> Vec<TerraformCli> {
     out
 }
 
-/// The repository root (where `.tools/` lives).
+/// The repository root (where `.tools/` lives): two levels above this crate.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testkit sits two levels below the repository root")
+        .to_path_buf()
 }
 
 fn env_flag(name: &str) -> bool {
@@ -424,6 +431,7 @@ pub fn cargo_example(name: &str) -> PathBuf {
 
 /// A directory holding one provider binary as `terraform-provider-<type>`, the layout a
 /// `dev_overrides` entry points at.
+#[derive(Debug)]
 pub struct ProviderDir {
     dir: tempfile::TempDir,
     namespace: String,
@@ -452,6 +460,7 @@ impl ProviderDir {
         }
     }
 
+    /// The directory holding the binary (what `dev_overrides` names).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -461,6 +470,7 @@ impl ProviderDir {
         format!("{}/{}", self.namespace, self.type_name)
     }
 
+    /// The provider's type name (`hostup`, `echo`).
     pub fn type_name(&self) -> &str {
         &self.type_name
     }
@@ -509,28 +519,35 @@ pub struct TfOutput {
     pub command: String,
     /// `None` when the process was ended by a signal.
     pub code: Option<i32>,
+    /// Everything the command wrote to stdout.
     pub stdout: String,
+    /// Everything the command wrote to stderr.
     pub stderr: String,
+    /// How long it ran.
     pub duration: Duration,
 }
 
 impl TfOutput {
+    /// Whether the command exited with code 0.
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
 
+    /// Fails the test, showing the output, unless the command succeeded.
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
         assert!(self.success(), "expected success:\n{self}");
         self
     }
 
+    /// Fails the test, showing the output, unless the command failed.
     #[track_caller]
     pub fn assert_failure(&self) -> &Self {
         assert!(!self.success(), "expected failure:\n{self}");
         self
     }
 
+    /// Fails the test, showing the output, unless the command exited with `code`.
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "unexpected exit code:\n{self}");
@@ -565,6 +582,7 @@ impl TfOutput {
         self
     }
 
+    /// Stdout, then stderr, as one text.
     pub fn combined(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
@@ -595,6 +613,7 @@ impl fmt::Display for TfOutput {
 /// Why a command produced no [`TfOutput`].
 #[derive(Debug)]
 pub enum RunError {
+    /// The command could not be started; says why.
     Spawn(String),
     /// The deadline passed; the process group was killed. Carries what it printed so far.
     Timeout(TfOutput),
@@ -609,7 +628,7 @@ impl fmt::Display for RunError {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Captured {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
@@ -655,6 +674,7 @@ fn send_signal(signal: &str, target: i64) -> bool {
 }
 
 /// A command running in the background, with its output collected as it arrives.
+#[derive(Debug)]
 pub struct Running {
     child: Child,
     command: String,
@@ -698,6 +718,7 @@ impl Running {
         })
     }
 
+    /// The process id (also its process group's, since it leads its own group).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -825,6 +846,7 @@ fn run_to_end(cmd: Command, timeout: Duration) -> Result<TfOutput, RunError> {
 pub enum InterruptWhen {
     /// As soon as stdout or stderr contains this text (panics if it never does).
     OutputContains(String),
+    /// This long after the command started.
     After(Duration),
 }
 
@@ -840,6 +862,7 @@ pub fn inherited_to_remove(keys: impl Iterator<Item = OsString>) -> Vec<OsString
 }
 
 /// A temporary Terraform working directory with its own CLI configuration.
+#[derive(Debug)]
 pub struct Workspace {
     cli: TerraformCli,
     root: tempfile::TempDir,
@@ -885,6 +908,7 @@ impl Workspace {
         }
     }
 
+    /// The CLI this workspace runs.
     pub fn cli(&self) -> &TerraformCli {
         &self.cli
     }
@@ -894,6 +918,7 @@ impl Workspace {
         &self.work
     }
 
+    /// The CLI configuration file (`TF_CLI_CONFIG_FILE`) with the `dev_overrides`.
     pub fn cli_config_path(&self) -> &Path {
         &self.cli_config
     }
@@ -925,10 +950,12 @@ impl Workspace {
         std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 
+    /// Writes `main.tf` in the working directory.
     pub fn write_main_tf(&self, contents: &str) {
         self.write("main.tf", contents);
     }
 
+    /// Deletes a file of the working directory.
     pub fn remove(&self, relative: &str) {
         let path = self.work.join(relative);
         std::fs::remove_file(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
@@ -978,6 +1005,7 @@ impl Workspace {
         self.run_with_env(args, &[])
     }
 
+    /// As [`Workspace::run`], with extra environment variables.
     #[track_caller]
     pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> TfOutput {
         self.try_run(args, extra_env)
@@ -1019,6 +1047,7 @@ impl Workspace {
         running.wait().unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// `init`, which must succeed.
     #[track_caller]
     pub fn init(&self) -> TfOutput {
         self.run(&["init"]).assert_success().clone()

@@ -2,15 +2,13 @@
 //! `hostup-sim` process: values match the fixture, lists come back in our order (not the API's),
 //! the restore gate reads open, closed and absent, and failures land where a user looks for them.
 
-mod support;
-
+use crate::provider::{configured_provider, data_source_named};
 use serde_json::{json, Value as Json};
-use support::provider::{configured_provider, data_source_named};
-use support::sim::Sim;
 use terraform_provider_hostup::framework::{
     AttributePath, Context, Diagnostic, Provider, ReadResult, Value,
 };
 use terraform_provider_hostup::hostup::HostupProvider;
+use testkit::sim::Sim;
 
 const FULL: &str = "hu_test_full_key_0001";
 const READ_ONLY: &str = "hu_test_read_key_0001";
