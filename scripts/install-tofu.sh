@@ -31,23 +31,7 @@ PINDIR="$ROOT/scripts/tofu"
 # The OpenTofu versions under test: one directory each under scripts/tofu/ (see the README there).
 VERSIONS=(1.12.6 1.11.14)
 
-log() { printf 'install-tofu: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
-quiet() {
-  if [[ "${HOSTUP_TF_INSTALL_VERBOSE:-}" == 1 ]]; then
-    "$@"
-  else
-    local out
-    if ! out="$("$@" 2>&1)"; then
-      printf '%s\n' "$out" >&2
-      return 1
-    fi
-  fi
-}
+source "$ROOT/scripts/common.sh"
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly GO111MODULE=on CGO_ENABLED=0
 

@@ -20,8 +20,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
-log() { printf 'release: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+source "$ROOT/scripts/common.sh"
 
 version=${VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)}
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "VERSION '$version' is not a semantic version"
