@@ -104,14 +104,17 @@ impl<T: ?Sized> Registry<T> {
         values: [(Option<&pb::DynamicValue>, &str); N],
     ) -> Result<(&Registered<T>, [Value; N]), Diagnostic> {
         let r = self.get(provider, type_name)?;
-        let mut decoded = Vec::with_capacity(N);
-        for (dv, what) in values {
-            decoded.push(decode(dv, &r.value_type, what)?);
+        let mut first_error = None;
+        let decoded = values.map(|(dv, what)| {
+            decode(dv, &r.value_type, what).unwrap_or_else(|d| {
+                first_error.get_or_insert(d);
+                Value::Null
+            })
+        });
+        match first_error {
+            Some(d) => Err(d),
+            None => Ok((r, decoded)),
         }
-        let decoded: [Value; N] = decoded
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("one value decoded per input"));
-        Ok((r, decoded))
     }
 
     fn wire_schemas(&self) -> HashMap<String, pb::Schema> {
