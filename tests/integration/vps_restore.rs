@@ -188,7 +188,8 @@ async fn each_plan_time_error_points_at_its_attribute_and_nothing_is_posted() {
         ("wrong name", confirm, "confirm_target_name", vec!["\"web-02\"", "\"web-01\""]),
     ];
     for (what, cfg, attribute, needles) in cases {
-        let p = plan(r, &cfg).await;
+        // Each case is a run of its own: one provider process plans one restore per target.
+        let p = plan(&*resource(&sim).await, &cfg).await;
         let e = the_error(p.diagnostics.clone());
         assert_eq!(
             e.attribute,
@@ -555,13 +556,14 @@ async fn a_timeout_leaves_the_job_in_state_and_says_what_to_do() {
     assert_eq!(s(&r.new_state, "id"), job);
     let status = s(&r.new_state, "status");
     assert!(matches!(status, "queued" | "in_progress"), "{status}");
+    let recognised = format!("recognises job {job}");
     for needle in [
         job,
         status,
         "1s",
         "continues at HostUp",
         "terraform untaint",
-        "gate reopens",
+        &recognised,
     ] {
         assert!(
             e.detail.contains(needle),

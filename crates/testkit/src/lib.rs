@@ -350,6 +350,37 @@ pub fn for_each_cli(mut body: impl FnMut(&TerraformCli)) {
     }
 }
 
+/// Like [`for_each_cli`], but every CLI at once, each on its own thread: for tests that mostly
+/// wait (on jobs, timeouts, signals), so the matrix costs one run's wall time, not eight. A
+/// panic on any thread fails the test, naming its CLI.
+pub fn for_each_cli_concurrently(body: impl Fn(&TerraformCli) + Sync) {
+    let name = thread::current().name().unwrap_or("test").to_owned();
+    let failed: Vec<String> = thread::scope(|scope| {
+        let runs: Vec<_> = terraform_clis()
+            .iter()
+            .map(|cli| {
+                let body = &body;
+                let name = &name;
+                let run = thread::Builder::new()
+                    .name(format!("{name} [{}]", cli.label()))
+                    .spawn_scoped(scope, move || {
+                        eprintln!("--- {name}: {cli}");
+                        body(cli)
+                    })
+                    .expect("spawn a test thread");
+                (cli, run)
+            })
+            .collect();
+        runs.into_iter()
+            .filter_map(|(cli, run)| run.join().is_err().then(|| cli.label()))
+            .collect()
+    });
+    assert!(
+        failed.is_empty(),
+        "failed on {failed:?} (see the panics above)"
+    );
+}
+
 /// The newest and the oldest selected CLI of each flavour, Terraform first, newest first (one
 /// entry per flavour when they are the same, none when no CLI is found). With the pinned set this
 /// is Terraform 1.15.5 and 1.0.3, the two ends of the supported range, and both OpenTofu builds:
@@ -770,6 +801,14 @@ impl Running {
         let _ = self.child.kill();
     }
 
+    /// SIGKILL to the CLI and everything it started (its providers), as a CI runner kills a
+    /// cancelled job: nothing gets to clean up or write state. Returns what it printed.
+    pub fn kill(mut self) -> TfOutput {
+        self.kill_group();
+        let _ = self.child.wait();
+        self.finish(None)
+    }
+
     /// Waits for the process to end and its output to close, within the command's deadline.
     pub fn wait(mut self) -> Result<TfOutput, RunError> {
         let status = loop {
@@ -1102,11 +1141,13 @@ impl Workspace {
         self.run(&["output", "-json"]).assert_success().json()
     }
 
-    /// The local state file, or `None` before the first apply.
+    /// The local state file, or `None` before the first apply (or when a killed run left it
+    /// empty).
     #[track_caller]
     pub fn state(&self) -> Option<serde_json::Value> {
         let path = self.work.join("terraform.tfstate");
         let text = match std::fs::read_to_string(&path) {
+            Ok(t) if t.trim().is_empty() => return None,
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => panic!("read {}: {e}", path.display()),

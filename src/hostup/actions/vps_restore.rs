@@ -241,11 +241,12 @@ impl VpsRestoreAction {
             Err(d) => return d.into(),
         };
         let started = Instant::now();
+        let target = target_label(&checked);
         say(
             progress,
             format!(
                 "restoring {} from backup {} of {}: HostUp job {} {}",
-                target_label(&checked),
+                target,
                 checked.backup_id,
                 checked.source_name.as_deref().unwrap_or(&checked.source_id),
                 op.job_id,
@@ -254,7 +255,7 @@ impl VpsRestoreAction {
         );
         tracing::info!(
             job_id = %op.job_id,
-            target = %target_label(&checked),
+            target = %target,
             timeout = %format_duration(timeout),
             "hostup_vps_restore action: restore started; waiting for the job"
         );
@@ -265,7 +266,7 @@ impl VpsRestoreAction {
             &client,
             flow::Sent {
                 op: &op,
-                checked: &checked,
+                target: &target,
                 timeout,
             },
             flow::Caller::Action,

@@ -223,11 +223,12 @@ impl Caller {
             Caller::Resource => format!(
                 "The restore continues at HostUp and will not be sent again by this apply. \
                  Terraform records this resource as tainted, with job id {job_id} in state. What \
-                 to do next: wait for the job to finish (the HostUp control panel shows it; \
-                 `terraform refresh` updates `status`), then run `terraform untaint \
-                 hostup_vps_restore.<name>` so the next apply does not restore again. If the job \
-                 failed, or you want to restore again, run `terraform apply` once the target's \
-                 restore gate reopens. To wait longer, raise `timeouts.create`."
+                 to do next: run `terraform apply` again. The provider recognises job {job_id} \
+                 as this resource's restore and sends no new one: while the job runs it waits \
+                 for it, once it has completed it records it, and only if it failed does it \
+                 restore again (the plan says which). To wait longer, raise `timeouts.create`. \
+                 Alternatively, once the job has completed, `terraform untaint \
+                 hostup_vps_restore.<name>` accepts it by hand."
             ),
             Caller::Action => format!(
                 "The restore continues at HostUp and was not sent again. Follow job {job_id} in \
@@ -260,15 +261,23 @@ impl Caller {
 
 /// "web-01 (vps_…)" or the id.
 pub fn target_label(c: &Checked) -> String {
-    match c.target_name.as_deref() {
-        Some(n) => format!("{n} ({})", c.target_id),
-        None => c.target_id.clone(),
+    label(&c.target_id, c.target_name.as_deref())
+}
+
+/// "web-01 (vps_…)", or the id when the name is not known.
+pub fn label(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{n} ({id})"),
+        None => id.to_owned(),
     }
 }
 
 /// How a wait ended, ready for state and for the user.
 #[derive(Debug)]
 pub struct WaitEnd {
+    /// Whether the job ended (completed or failed) in the provider's sight; false after a
+    /// timeout, a Stop or a lost answer, when the job may go on at HostUp.
+    pub ended: bool,
     /// The last status known.
     pub status: JobStatus,
     /// When the job ended, for completed and failed jobs.
@@ -277,13 +286,13 @@ pub struct WaitEnd {
     pub diagnostics: Diagnostics,
 }
 
-/// A restore HostUp accepted: its job, what the checks found, and how long to wait for it.
+/// A restore HostUp accepted: its job, its target, and how long to wait for it.
 #[derive(Clone, Copy, Debug)]
 pub struct Sent<'a> {
     /// The job HostUp queued for the restore.
     pub op: &'a Operation,
-    /// What the checks found before the request was sent.
-    pub checked: &'a Checked,
+    /// The target as messages name it: "web-01 (vps_…)" (see [`target_label`]).
+    pub target: &'a str,
     /// How long to wait for the job: the resource's `timeouts.create` or the action's `timeout`.
     pub timeout: Duration,
 }
@@ -300,11 +309,10 @@ pub async fn wait(
 ) -> WaitEnd {
     let Sent {
         op,
-        checked,
+        target,
         timeout,
     } = sent;
-    let target = target_label(checked);
-    let subject = caller.job_subject(&target, &op.job_id);
+    let subject = caller.job_subject(target, &op.job_id);
     let settled = job::settle(ctx, shared, client, op, timeout, &subject, on_progress).await;
     if matches!(settled.ending, Ending::Completed(_)) {
         tracing::info!(job_id = %op.job_id, target = %target, "hostup_vps_restore: restore completed");
@@ -315,6 +323,7 @@ pub async fn wait(
             .map_or_else(now_rfc3339, str::to_owned)
     });
     WaitEnd {
+        ended: settled.ended(),
         status: settled.last_status,
         completed_at,
         diagnostics: settled.diagnostics,
@@ -331,7 +340,7 @@ mod tests {
         assert!(a.contains("job_42"));
         assert!(a.contains("continues at HostUp"));
         assert!(a.contains("terraform untaint"));
-        assert!(a.contains("restore gate reopens"));
+        assert!(a.contains("recognises job job_42"), "{a}");
         let b = Caller::Action.recovery_advice("job_42");
         assert!(b.contains("job_42") && b.contains("continues at HostUp"));
         assert!(b.contains("`timeout`") && !b.contains("untaint"), "{b}");

@@ -153,18 +153,26 @@ pub fn source_type_text(t: &SourceType) -> &str {
     }
 }
 
-/// The private data of a restore: where its job is polled. Kept as JSON bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The private data of a restore: where its job is polled, and whether the job ended in this
+/// provider's sight. Kept as JSON bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Private {
     /// Where the job is polled, as the restore's answer gave it.
     pub poll_url: String,
+    /// True when the provider stopped waiting before the job ended (timeout, Stop, lost answer):
+    /// the job may have gone on at HostUp, so a replacement adopts it rather than restoring
+    /// again (see `earlier`). Cleared only when a create records the job's end itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsettled: bool,
 }
 
 impl Private {
-    /// The private data of a restore HostUp accepted as `op`.
-    pub fn from_operation(op: &Operation) -> Private {
+    /// The private data of a restore HostUp accepted as `op`; `unsettled` when the wait for it
+    /// ended before the job did.
+    pub fn from_operation(op: &Operation, unsettled: bool) -> Private {
         Private {
             poll_url: op.poll_url.clone(),
+            unsettled,
         }
     }
 
@@ -173,15 +181,25 @@ impl Private {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// The poll URL recorded at create, or the documented job location for a state without one
-    /// (imported, or written by an older provider). `None` when the job id is not a valid id.
-    pub fn poll_url_for(private: &[u8], job_id: &str) -> Option<String> {
-        if let Ok(p) = serde_json::from_slice::<Private>(private) {
-            if !p.poll_url.trim().is_empty() {
-                return Some(p.poll_url);
-            }
-        }
-        job_poll_path(job_id).ok()
+    /// The private data stored with `state`, read tolerantly: the poll URL recorded at create, or
+    /// the documented job location for a state without one (imported, or written by an older
+    /// provider), and `unsettled` also when the state's status says the job had not ended (an
+    /// older provider did not record the mark). `None` when the job id is not a valid id.
+    pub fn of_state(private: &[u8], state: &Value) -> Option<Private> {
+        let stored = serde_json::from_slice::<Private>(private).unwrap_or_default();
+        let job_id = state.get_str(JOB_ID).unwrap_or_default();
+        let poll_url = if stored.poll_url.trim().is_empty() {
+            job_poll_path(job_id).ok()?
+        } else {
+            stored.poll_url
+        };
+        let ended = state
+            .get_str(STATUS)
+            .is_some_and(|s| JobStatus::parse(s).is_terminal());
+        Some(Private {
+            poll_url,
+            unsettled: stored.unsettled || !ended,
+        })
     }
 }
 
@@ -319,19 +337,38 @@ mod tests {
     }
 
     #[test]
-    fn private_data_round_trips_and_falls_back_to_the_job_path() {
+    fn private_data_round_trips_falls_back_to_the_job_path_and_infers_the_mark() {
+        let state = |status: &str| {
+            Value::object([
+                (JOB_ID, Value::from("job_7")),
+                (STATUS, Value::from(status)),
+            ])
+        };
         let p = Private {
             poll_url: "/api/jobs/job_9".into(),
+            unsettled: false,
+        };
+        assert_eq!(p.to_bytes(), br#"{"poll_url":"/api/jobs/job_9"}"#);
+        assert_eq!(
+            Private::of_state(&p.to_bytes(), &state("completed")),
+            Some(p)
+        );
+        let marked = Private {
+            poll_url: "/api/jobs/job_9".into(),
+            unsettled: true,
         };
         assert_eq!(
-            Private::poll_url_for(&p.to_bytes(), "job_x").as_deref(),
-            Some("/api/jobs/job_9")
+            Private::of_state(&marked.to_bytes(), &state("completed")),
+            Some(marked),
+            "the mark outlives the refresh that saw the job complete"
         );
-        assert_eq!(
-            Private::poll_url_for(b"", "job_7").as_deref(),
-            Some("/api/jobs/job_7")
-        );
-        assert_eq!(Private::poll_url_for(b"not json", "../etc"), None);
+        // A state from an older provider: no private data, a job that had not ended.
+        let legacy = Private::of_state(b"", &state("in_progress")).expect("valid id");
+        assert_eq!(legacy.poll_url, "/api/jobs/job_7");
+        assert!(legacy.unsettled);
+        assert!(!Private::of_state(b"", &state("failed")).unwrap().unsettled);
+        let bad = Value::object([(JOB_ID, Value::from("../etc"))]);
+        assert_eq!(Private::of_state(b"not json", &bad), None);
     }
 
     #[test]

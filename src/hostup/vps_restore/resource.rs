@@ -1,9 +1,11 @@
 //! The `hostup_vps_restore` resource: a one-shot, destructive restore of a target VPS from a
 //! backup of another VPS. Plan checks the live API and warns what apply destroys; create checks
 //! again with fresh reads, POSTs exactly once and waits for the job honestly (timeout and Stop
-//! leave the job id in a tainted state); read refreshes the job and notices a vanished target;
-//! update only takes new timeouts; delete forgets the record without touching HostUp, because a
-//! restore cannot be undone; import rebuilds the state from a job record that names its ids.
+//! leave the job id in a tainted state); the replacement of such a tainted restore adopts its
+//! job instead of restoring again (`earlier`); two restores of one target in a run fail at plan
+//! (`conflicts`); read refreshes the job and notices a vanished target; update only takes new
+//! timeouts; delete forgets the record without touching HostUp, because a restore cannot be
+//! undone; import rebuilds the state from a job record that names its ids.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +21,13 @@ use crate::framework::{
 };
 use crate::hostup::shared::Shared;
 
-use super::flow::{self, target_label, Caller};
+use super::conflicts::PlannedTargets;
+use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
+use super::flow::{self, label, target_label, Caller};
 use super::model::{
-    gb, ids_from_job, now_rfc3339, refresh_job, write_job, Checked, Private, RestoreArgs,
-    BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
-    SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+    gb, ids_from_job, now_rfc3339, refresh_job, write_job, Private, RestoreArgs, BACKUP_CREATED_AT,
+    BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID, SOURCE_TYPE,
+    SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
 /// The resource's type name, as written in `resource "hostup_vps_restore"`.
@@ -35,16 +39,23 @@ pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// Progress lines are logged at most this often, except when the status changes.
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(5);
 
-/// The resource; holds the provider's shared client, read cache and poll schedule.
+/// The resource; holds the provider's shared client, read cache and poll schedule, and what
+/// this process learned of earlier jobs and of the restores planned in this run.
 #[derive(Debug)]
 pub struct VpsRestoreResource {
     shared: Arc<Shared>,
+    earlier: EarlierJobs,
+    planned: PlannedTargets,
 }
 
 impl VpsRestoreResource {
     /// The resource, using the provider's shared client, read cache and poll schedule.
     pub fn new(shared: Arc<Shared>) -> VpsRestoreResource {
-        VpsRestoreResource { shared }
+        VpsRestoreResource {
+            shared,
+            earlier: EarlierJobs::default(),
+            planned: PlannedTargets::default(),
+        }
     }
 }
 
@@ -144,16 +155,17 @@ pub fn schema() -> Schema {
 }
 
 impl VpsRestoreResource {
-    /// Waits for the job and turns the outcome into the final state and diagnostics.
+    /// Waits for the job of `op` on `target` ("web-01 (vps_…)") and turns the outcome into the
+    /// final state, its private data and the diagnostics.
     async fn wait(
         &self,
         ctx: &Context,
         client: &Client,
         op: &Operation,
-        checked: &Checked,
+        target: &str,
         timeout: Duration,
         mut state: Value,
-    ) -> (Value, Diagnostics) {
+    ) -> ApplyResult {
         let mut logged: Option<(Instant, JobStatus)> = None;
         let log_progress = move |p: &JobProgress| {
             let due = match &logged {
@@ -177,7 +189,7 @@ impl VpsRestoreResource {
             client,
             flow::Sent {
                 op,
-                checked,
+                target,
                 timeout,
             },
             Caller::Resource,
@@ -188,7 +200,64 @@ impl VpsRestoreResource {
         if let Some(done) = end.completed_at {
             state.set(COMPLETED_AT, Value::from(done));
         }
-        (state, end.diagnostics)
+        ApplyResult {
+            new_state: state,
+            private: Private::from_operation(op, !end.ended).to_bytes(),
+            diagnostics: end.diagnostics,
+        }
+    }
+
+    /// The create of a replacement whose plan adopted the earlier job `job_id` (see `earlier`):
+    /// nothing is sent. A completed job is recorded as planned; a running one is waited for
+    /// with the create timeout, as if this create had started it.
+    async fn adopt(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        planned: Value,
+        private: &[u8],
+        job_id: &str,
+    ) -> ApplyResult {
+        let poll_url = Private::of_state(private, &planned)
+            .map(|p| p.poll_url)
+            .unwrap_or_default();
+        let target = label(
+            planned.get_str(TARGET_VPS_ID).unwrap_or_default(),
+            planned.get_str(TARGET_NAME),
+        );
+        if planned.get_str(STATUS) == Some(JobStatus::Completed.as_str()) {
+            tracing::info!(
+                job_id = %job_id,
+                target = %target,
+                "hostup_vps_restore: recorded the earlier restore job, which completed; nothing was sent"
+            );
+            return ApplyResult {
+                new_state: planned,
+                private: Private {
+                    poll_url,
+                    unsettled: false,
+                }
+                .to_bytes(),
+                diagnostics: Diagnostics::new(),
+            };
+        }
+        let timeout = timeout_for_create(&planned);
+        tracing::info!(
+            job_id = %job_id,
+            target = %target,
+            timeout = %format_duration(timeout),
+            "hostup_vps_restore: waiting for the earlier restore job; no new restore is sent"
+        );
+        let op = Operation {
+            status: JobStatus::Queued,
+            job_id: job_id.to_owned(),
+            poll_url,
+            result: None,
+        };
+        let mut state = planned;
+        state.set(STATUS, Value::from(op.status.as_str()));
+        state.set(COMPLETED_AT, Value::Null);
+        self.wait(ctx, client, &op, &target, timeout, state).await
     }
 
     /// Best-effort facts for an imported restore; what cannot be read stays null.
@@ -240,14 +309,39 @@ impl Resource for VpsRestoreResource {
         if !(req.is_create() || replacing) || plan.planned.is_null() {
             return;
         }
-        let (checked, diagnostics) =
-            flow::plan_checks(&self.shared, &req.config, Caller::Resource).await;
-        if let Some(checked) = checked {
-            if req.is_create() {
-                checked.write_into(&mut plan.planned);
+        // A create (new, or the replacement of a tainted restore) enters its target for the
+        // one-restore-per-target check, and may adopt an earlier job with the same inputs.
+        let (ticket, earlier) = if req.is_create() {
+            let earlier = RestoreKey::of(&req.config).and_then(|k| self.earlier.find(&k));
+            (self.planned.enter(&req.config), earlier)
+        } else {
+            (None, None)
+        };
+        if let Some(job) = &earlier {
+            plan.diagnostics.push(job.plan_diagnostic());
+            if job.is_adopted() {
+                job.write_plan(&mut plan.planned);
+                plan.private = job.private().to_bytes();
             }
         }
-        plan.diagnostics.extend(diagnostics);
+        if earlier
+            .as_ref()
+            .is_none_or(|job| matches!(job.fate, Fate::Failed(_)))
+        {
+            let (checked, diagnostics) =
+                flow::plan_checks(&self.shared, &req.config, Caller::Resource).await;
+            if let Some(checked) = checked {
+                if req.is_create() {
+                    checked.write_into(&mut plan.planned);
+                }
+            }
+            plan.diagnostics.extend(diagnostics);
+        }
+        if let Some(ticket) = ticket {
+            if let Some(d) = self.planned.conflict(&ticket).await {
+                plan.diagnostics.push(d);
+            }
+        }
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -255,6 +349,12 @@ impl Resource for VpsRestoreResource {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(d),
         };
+        if let Some(job_id) = req.planned.get_str(JOB_ID) {
+            let job_id = job_id.to_owned();
+            return self
+                .adopt(ctx, &client, req.planned, &req.private, &job_id)
+                .await;
+        }
         let Some(args) = RestoreArgs::from_value(&req.planned) else {
             return ApplyResult::failed(Diagnostic::error(
                 "Restore ids unknown at apply",
@@ -311,13 +411,8 @@ impl Resource for VpsRestoreResource {
         let mut state = req.planned.clone();
         checked.write_into(&mut state);
         write_job(&mut state, &op.job_id, &op.status, &started_at, None);
-        let private = Private::from_operation(&op).to_bytes();
-        let (state, diagnostics) = self.wait(ctx, &client, &op, &checked, timeout, state).await;
-        ApplyResult {
-            new_state: state,
-            private,
-            diagnostics,
-        }
+        let target = target_label(&checked);
+        self.wait(ctx, &client, &op, &target, timeout, state).await
     }
 
     async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
@@ -351,17 +446,21 @@ impl Resource for VpsRestoreResource {
             }
         }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
-        let Some(poll_url) = Private::poll_url_for(&private, &job_id) else {
+        let Some(mark) = Private::of_state(&private, &state) else {
             return keep(state, private, Diagnostics::new());
         };
         let mut state = state;
-        match client.get_job(&poll_url).await {
-            Ok(job) => refresh_job(&mut state, &job),
+        let fate = match client.get_job(&mark.poll_url).await {
+            Ok(job) => {
+                refresh_job(&mut state, &job);
+                Fate::of_job(&job)
+            }
             Err(e) if e.is_not_found() => {
                 tracing::debug!(
                     job_id = %job_id,
                     "hostup_vps_restore: job record expired at HostUp; state kept as it is"
                 );
+                Fate::Gone
             }
             Err(e) => {
                 let d = Diagnostic::error(
@@ -370,8 +469,12 @@ impl Resource for VpsRestoreResource {
                 );
                 return keep(state, private, d.into());
             }
+        };
+        // A tainted restore is refreshed just before Terraform plans its replacement.
+        if let Some((key, job)) = EarlierJob::of_state(&state, &mark, fate) {
+            self.earlier.remember(key, job);
         }
-        keep(state, private, Diagnostics::new())
+        keep(state, mark.to_bytes(), Diagnostics::new())
     }
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -381,6 +484,15 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn delete(&self, _ctx: &Context, req: ApplyRequest) -> Diagnostics {
+        // In an apply, a tainted restore is deleted just before its replacement is planned
+        // again and created: what the plan decided about its job is decided again from the
+        // same (refreshed) object.
+        if let Some(mark) = Private::of_state(&req.private, &req.prior) {
+            let fate = Fate::of_state(&req.prior);
+            if let Some((key, job)) = EarlierJob::of_state(&req.prior, &mark, fate) {
+                self.earlier.remember(key, job);
+            }
+        }
         tracing::debug!(
             job_id = req.prior.get_str(JOB_ID).unwrap_or(""),
             target = req.prior.get_str(TARGET_VPS_ID).unwrap_or(""),
@@ -457,7 +569,11 @@ impl Resource for VpsRestoreResource {
         self.imported_facts(&client, &mut state, &target).await;
         ImportResult {
             state,
-            private: Private { poll_url }.to_bytes(),
+            private: Private {
+                poll_url,
+                unsettled: false,
+            }
+            .to_bytes(),
             diagnostics: Diagnostics::new(),
         }
     }

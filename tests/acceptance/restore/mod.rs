@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
 use testkit::*;
 
+/// One intent, one restore: across timed-out, interrupted, killed and conflicting runs.
+mod once;
+
 /// The API key of the test account. Distinctive, so a leak into any log is found by a search.
 const KEY: &str = "hu_acc_key_never_in_logs_7c19e4";
 
@@ -376,6 +379,14 @@ fn changing_backup_or_triggers_replaces_and_restores_again() {
 
         ws.assert_plan_empty();
         assert_eq!(restore_posts(&sim.requests()).len(), 3);
+
+        // `-replace` on a restore that completed normally is a deliberate second restore.
+        ws.run(&["apply", "-auto-approve", "-replace=hostup_vps_restore.r"])
+            .assert_success()
+            .assert_output_contains("Resources: 1 added, 0 changed, 1 destroyed");
+        let fourth = job_id_in_state(&ws, "hostup_vps_restore.r");
+        assert_ne!(fourth, third, "-replace restores again");
+        assert_eq!(restore_posts(&sim.requests()), [202, 202, 202, 202]);
     });
 }
 
@@ -807,6 +818,7 @@ fn create_timeout_leaves_the_job_in_state_after_one_post() {
                 &format!("HostUp job {job} was still"),
                 "when the create timeout of 2s ran out",
                 "The restore continues at HostUp",
+                "run `terraform apply` again",
                 "terraform untaint hostup_vps_restore.",
                 "raise `timeouts.create`",
             ],
@@ -825,18 +837,7 @@ fn create_timeout_leaves_the_job_in_state_after_one_post() {
         );
         assert_eq!(restore_posts(&sim.requests()), [202]);
 
-        // The next plan would replace the tainted restore, but HostUp's gate is closed while the
-        // job runs, so the plan stops with that reason and nothing is sent twice.
-        let plan = ws.run(&["plan"]);
-        plan.assert_failure();
-        let d = diagnostic(
-            &plan,
-            "Error",
-            "HostUp does not allow a restore onto this VPS now",
-            Some("hostup_vps_restore.r"),
-        );
-        assert_contains_all(&d, &[&format!("Job {job}"), "(code job_in_progress)"]);
-        assert_eq!(restore_posts(&sim.requests()), [202]);
+        // What the next apply does with that job: `once::applying_again_while_the_job_runs_…`.
     });
 }
 
@@ -879,7 +880,8 @@ fn ctrl_c_leaves_the_job_in_state_after_one_post() {
             &[
                 &format!("Terraform was interrupted while HostUp job {job} was"),
                 "the job itself was not cancelled",
-                "wait for the job to finish",
+                "run `terraform apply` again",
+                &format!("recognises job {job} as this resource's restore"),
                 "terraform untaint hostup_vps_restore.",
             ],
         );

@@ -1,0 +1,264 @@
+//! One restore per target per run. Two `hostup_vps_restore` resources that restore the same VPS
+//! in one apply would both go ahead (the second after the first's job ends, or refused by
+//! HostUp's gate midway), and one would silently overwrite the other. So each restore a plan
+//! creates (new or adopting an earlier job) enters its target here, and a plan that finds another
+//! restore of the same target with other inputs fails.
+//!
+//! Terraform tells a provider nothing about the other resources of a run, and plans independent
+//! resources concurrently. So a plan waits until no restore has entered for [`QUIET`] (at most
+//! [`MAX_WAIT`]) before it looks: resources planned together then each get the error, naming the
+//! other. A restore planned after another one finished planning (because it depends on it)
+//! still fails; only the first one's plan may already have been answered without the error.
+//! Either way the plan fails, so nothing is sent.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::framework::{AttributePath, Diagnostic, Value};
+
+use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID, TRIGGERS};
+
+/// How long no other restore must have entered before a plan looks for conflicts.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// The longest a plan waits for that quiet.
+pub const MAX_WAIT: Duration = Duration::from_secs(3);
+
+/// The inputs of one planned restore; unknown parts stay unknown.
+#[derive(Clone, Debug, PartialEq)]
+struct Entry {
+    target: String,
+    source: Value,
+    backup: Value,
+    triggers: Value,
+}
+
+impl Entry {
+    /// Whether two entries are certainly one restore (the same resource planned twice).
+    fn same_restore(&self, other: &Entry) -> bool {
+        self == other
+            && [&self.source, &self.backup, &self.triggers]
+                .iter()
+                .all(|v| v.is_wholly_known())
+    }
+
+    fn describe(&self) -> String {
+        let show = |v: &Value| match v.as_str() {
+            Some(s) => s.to_owned(),
+            None => "(known at apply)".to_owned(),
+        };
+        format!(
+            "source_vps_id {}, backup_id {}",
+            show(&self.source),
+            show(&self.backup)
+        )
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Each planned restore with its number.
+    entries: Vec<(usize, Entry)>,
+    last_entered: Option<Instant>,
+}
+
+/// The restores this provider process has planned, by target.
+#[derive(Debug)]
+pub struct PlannedTargets {
+    inner: Mutex<Inner>,
+}
+
+impl Default for PlannedTargets {
+    fn default() -> Self {
+        PlannedTargets {
+            inner: Mutex::new(Inner {
+                entries: Vec::new(),
+                last_entered: None,
+            }),
+        }
+    }
+}
+
+impl PlannedTargets {
+    /// Enters the restore `config` plans (when its target is known) and returns its ticket for
+    /// [`PlannedTargets::conflict`].
+    pub fn enter(&self, config: &Value) -> Option<Ticket> {
+        let target = config
+            .get(TARGET_VPS_ID)
+            .and_then(Value::as_str)?
+            .to_owned();
+        let field = |name: &str| config.get(name).cloned().unwrap_or(Value::Null);
+        let entry = Entry {
+            target,
+            source: field(SOURCE_VPS_ID),
+            backup: field(BACKUP_ID),
+            triggers: field(TRIGGERS),
+        };
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let known = inner
+            .entries
+            .iter()
+            .find(|(_, e)| e.same_restore(&entry))
+            .map(|(n, _)| *n);
+        let number = known.unwrap_or(inner.entries.len());
+        if known.is_none() {
+            inner.entries.push((number, entry.clone()));
+        }
+        inner.last_entered = Some(Instant::now());
+        Some(Ticket { number, entry })
+    }
+
+    /// Waits for the other restores planned together with `ticket`'s, then the error when one
+    /// of them restores the same target with other inputs.
+    pub async fn conflict(&self, ticket: &Ticket) -> Option<Diagnostic> {
+        let started = Instant::now();
+        loop {
+            let last = self
+                .inner
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .last_entered
+                .unwrap_or(started);
+            let due = (last + QUIET).min(started + MAX_WAIT);
+            if Instant::now() >= due {
+                break;
+            }
+            tokio::time::sleep_until(due).await;
+        }
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = &ticket.entry;
+        let others: Vec<String> = inner
+            .entries
+            .iter()
+            .filter(|(n, e)| *n != ticket.number && e.target == mine.target)
+            .map(|(_, e)| e.describe())
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        Some(
+            Diagnostic::error(
+                "Another restore of this VPS in the same run",
+                format!(
+                    "This configuration restores VPS {} more than once in one run: this \
+                     resource ({}) and another hostup_vps_restore with {}. One restore would \
+                     overwrite the other, and which one wins would depend on timing. Keep one \
+                     of them, or restore in separate applies: apply one, then add the other. \
+                     Nothing was sent to HostUp.",
+                    mine.target,
+                    mine.describe(),
+                    others.join("; another with "),
+                ),
+            )
+            .at(AttributePath::attribute(TARGET_VPS_ID)),
+        )
+    }
+}
+
+/// A planned restore's place in [`PlannedTargets`].
+#[derive(Debug)]
+pub struct Ticket {
+    number: usize,
+    entry: Entry,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(target: &str, backup: Value) -> Value {
+        Value::object([
+            (TARGET_VPS_ID, Value::from(target)),
+            (SOURCE_VPS_ID, Value::from("vps_s")),
+            (BACKUP_ID, backup),
+            (TRIGGERS, Value::Null),
+        ])
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_restores_of_one_target_each_get_the_error_naming_the_other() {
+        let planned = PlannedTargets::default();
+        let a = planned
+            .enter(&config("vps_t", Value::from("bkp_a")))
+            .unwrap();
+        let b = planned
+            .enter(&config("vps_t", Value::from("bkp_b")))
+            .unwrap();
+        let other = planned
+            .enter(&config("vps_u", Value::from("bkp_a")))
+            .unwrap();
+        let (da, db, dother) = tokio::join!(
+            planned.conflict(&a),
+            planned.conflict(&b),
+            planned.conflict(&other)
+        );
+        let da = da.expect("a conflicts");
+        let db = db.expect("b conflicts");
+        assert!(dother.is_none(), "another target is fine");
+        assert!(da
+            .detail
+            .contains("this resource (source_vps_id vps_s, backup_id bkp_a)"));
+        assert!(
+            da.detail
+                .contains("another hostup_vps_restore with source_vps_id vps_s, backup_id bkp_b"),
+            "{}",
+            da.detail
+        );
+        assert!(db.detail.contains("backup_id bkp_a"), "{}", db.detail);
+        assert_eq!(da.attribute, Some(AttributePath::attribute(TARGET_VPS_ID)));
+        assert!(da.detail.contains("Nothing was sent"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_restore_planned_twice_is_one_and_unknown_inputs_count_as_another() {
+        let planned = PlannedTargets::default();
+        let first = planned
+            .enter(&config("vps_t", Value::from("bkp_a")))
+            .unwrap();
+        let again = planned
+            .enter(&config("vps_t", Value::from("bkp_a")))
+            .unwrap();
+        assert!(planned.conflict(&first).await.is_none());
+        assert!(planned.conflict(&again).await.is_none());
+
+        let planned = PlannedTargets::default();
+        let a = planned.enter(&config("vps_t", Value::Unknown)).unwrap();
+        let b = planned.enter(&config("vps_t", Value::Unknown)).unwrap();
+        let d = planned.conflict(&b).await.expect("two restores");
+        assert!(d.detail.contains("(known at apply)"), "{}", d.detail);
+        assert!(planned.conflict(&a).await.is_some());
+        assert!(planned.enter(&config("", Value::Null)).is_some());
+        assert!(planned
+            .enter(&Value::object([(TARGET_VPS_ID, Value::Unknown)]))
+            .is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_plan_waits_for_quiet_but_never_longer_than_the_cap() {
+        let planned = PlannedTargets::default();
+        let t = planned
+            .enter(&config("vps_t", Value::from("bkp_a")))
+            .unwrap();
+        let started = Instant::now();
+        planned.conflict(&t).await;
+        assert_eq!(started.elapsed(), QUIET);
+        // Restores that keep entering cannot hold a plan beyond the cap.
+        let t = planned
+            .enter(&config("vps_t", Value::from("bkp_a")))
+            .unwrap();
+        let keep_entering = async {
+            for i in 0..100 {
+                tokio::time::sleep(QUIET / 2).await;
+                planned.enter(&config(&format!("vps_{i}"), Value::from("bkp")));
+            }
+        };
+        let started = Instant::now();
+        tokio::select! {
+            _ = planned.conflict(&t) => {}
+            _ = keep_entering => panic!("the cap did not hold"),
+        }
+        assert_eq!(started.elapsed(), MAX_WAIT);
+    }
+}

@@ -1,0 +1,412 @@
+//! The earlier job of a tainted restore. When the provider stops waiting before a restore job
+//! ends (the create timeout, Terraform's Stop, a lost answer), Terraform keeps the resource as
+//! tainted with the job id, and its next plan replaces it: a create from a null prior state. That
+//! create must not restore again while the earlier job may still be writing the disk, or after
+//! it completed: it adopts the job instead.
+//!
+//! Terraform tells a create nothing about the object it replaces, so the object reaches the
+//! create through this process: in a plan, Terraform refreshes the tainted object (`read`) just
+//! before it plans the replacement; in an apply, it deletes the tainted object (`delete`, which
+//! only forgets it) just before it plans the replacement again and creates it. Both remember the
+//! earlier job here under the restore's inputs (target, source, backup, triggers), and the
+//! create's plan looks it up: the same inputs mean the same intent. Changing `triggers` (or any
+//! input) is therefore a deliberate second restore, and a resource whose restore ended in the
+//! provider's sight is never adopted, so `-replace` on it restores again.
+//!
+//! The decision depends only on the refreshed object, which the plan and the apply both see, so
+//! the values the plan promises (the job id, and the whole record of a completed job) come out
+//! the same when the apply plans again.
+
+use std::sync::Mutex;
+
+use crate::api::{Job, JobStatus};
+use crate::framework::{Diagnostic, Value};
+
+use super::flow::label;
+use super::model::{
+    Private, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, ID, JOB_ID, SOURCE_TYPE,
+    SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+};
+
+/// The inputs that make up one restore intent; equal keys mean the same restore.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestoreKey {
+    /// The VPS that is overwritten.
+    pub target: String,
+    /// The VPS whose backup is restored.
+    pub source: String,
+    /// The backup restored.
+    pub backup: String,
+    /// The `triggers` map, null when not set.
+    pub triggers: Value,
+}
+
+impl RestoreKey {
+    /// The key of a configuration or state; `None` while any part of it is unknown.
+    pub fn of(v: &Value) -> Option<RestoreKey> {
+        let id = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+        let triggers = v.get(TRIGGERS).cloned().unwrap_or(Value::Null);
+        if !triggers.is_wholly_known() {
+            return None;
+        }
+        Some(RestoreKey {
+            target: id(TARGET_VPS_ID)?,
+            source: id(SOURCE_VPS_ID)?,
+            backup: id(BACKUP_ID)?,
+            triggers,
+        })
+    }
+}
+
+/// What became of an earlier job, as far as HostUp (or the refreshed state) says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fate {
+    /// Not ended yet, with its last status.
+    Running(JobStatus),
+    /// Ended successfully: the restore is in place.
+    Completed,
+    /// Ended in failure, with HostUp's reason when it gave one.
+    Failed(Option<String>),
+    /// HostUp no longer keeps the job's record, so its outcome is unknown.
+    Gone,
+}
+
+impl Fate {
+    /// The fate a job record tells.
+    pub fn of_job(job: &Job) -> Fate {
+        match job.status {
+            JobStatus::Completed => Fate::Completed,
+            JobStatus::Failed => Fate::Failed(job.failure_reason()),
+            ref running => Fate::Running(running.clone()),
+        }
+    }
+
+    /// The fate the state's `status` records (as the last refresh left it).
+    pub fn of_state(state: &Value) -> Fate {
+        match JobStatus::parse(state.get_str(STATUS).unwrap_or_default()) {
+            JobStatus::Completed => Fate::Completed,
+            JobStatus::Failed => Fate::Failed(None),
+            running => Fate::Running(running),
+        }
+    }
+}
+
+/// The job of an earlier restore with the same inputs, and what became of it.
+#[derive(Clone, Debug)]
+pub struct EarlierJob {
+    /// HostUp's job id.
+    pub job_id: String,
+    /// Where the job is polled.
+    pub poll_url: String,
+    /// What became of it.
+    pub fate: Fate,
+    /// The earlier object's state, as refreshed.
+    state: Value,
+}
+
+impl EarlierJob {
+    /// The earlier job of `state`, when a replacement has to reckon with it: its job did not end
+    /// in the provider's sight, or it failed (the replacement then says why it restores again).
+    pub fn of_state(state: &Value, private: &Private, fate: Fate) -> Option<(RestoreKey, Self)> {
+        if !private.unsettled && !matches!(fate, Fate::Failed(_)) {
+            return None;
+        }
+        let key = RestoreKey::of(state)?;
+        let job_id = state.get_str(JOB_ID)?.to_owned();
+        Some((
+            key,
+            EarlierJob {
+                job_id,
+                poll_url: private.poll_url.clone(),
+                fate,
+                state: state.clone(),
+            },
+        ))
+    }
+
+    /// Whether the replacement takes this job as its own restore instead of sending one.
+    pub fn is_adopted(&self) -> bool {
+        matches!(self.fate, Fate::Running(_) | Fate::Completed)
+    }
+
+    /// Fills the planned value of an adopting create from the earlier object: the job and the
+    /// checked facts; the status and end time too once the job has completed. While it runs they
+    /// stay unknown: the apply learns them by waiting.
+    pub fn write_plan(&self, planned: &mut Value) {
+        let mut carried = vec![
+            ID,
+            JOB_ID,
+            STARTED_AT,
+            TARGET_NAME,
+            SOURCE_TYPE,
+            BACKUP_CREATED_AT,
+            BACKUP_SIZE_GB,
+        ];
+        if self.fate == Fate::Completed {
+            carried.extend([STATUS, COMPLETED_AT]);
+        }
+        for name in carried {
+            planned.set(name, self.state.get(name).cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    /// The private data an adopting create plans with: where to poll, and still unsettled (the
+    /// job has not ended in this provider's sight yet). Terraform hands a replacement's planned
+    /// private data to the delete of the object it replaces, so the apply's delete finds the
+    /// mark there even where the refreshed state's own private data lacks it.
+    pub fn private(&self) -> Private {
+        Private {
+            poll_url: self.poll_url.clone(),
+            unsettled: true,
+        }
+    }
+
+    /// "web-01 (vps_…)" or the id.
+    pub fn target_label(&self) -> String {
+        label(
+            self.state.get_str(TARGET_VPS_ID).unwrap_or_default(),
+            self.state.get_str(TARGET_NAME),
+        )
+    }
+
+    /// What the plan says about this job: a warning for an adopted or failed job, an error for
+    /// one whose record is gone.
+    pub fn plan_diagnostic(&self) -> Diagnostic {
+        let job = &self.job_id;
+        let target = self.target_label();
+        let stopped = format!(
+            "An earlier apply stopped waiting for HostUp job {job} before it ended (a timeout, \
+             an interrupt or a lost answer), which left this resource tainted."
+        );
+        let shown = "Terraform still shows a replacement: that is how it plans a tainted resource.";
+        let on_purpose = "To restore again on purpose, change a value in `triggers`.";
+        match &self.fate {
+            Fate::Running(status) => Diagnostic::warning(
+                format!("The restore of {target} is already running: job {job}"),
+                format!(
+                    "{stopped} HostUp says the job is {status}. Applying sends no new restore: \
+                     it waits for job {job} (up to `timeouts.create`) and records how it ends. \
+                     {shown} {on_purpose}"
+                ),
+            ),
+            Fate::Completed => {
+                let at = self
+                    .state
+                    .get_str(COMPLETED_AT)
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default();
+                Diagnostic::warning(
+                    format!("The restore of {target} already completed: job {job}"),
+                    format!(
+                        "{stopped} HostUp says the job completed{at}. Applying sends nothing to \
+                         HostUp: it records that restore in state, and the plan after it is \
+                         empty. {shown} {on_purpose}"
+                    ),
+                )
+            }
+            Fate::Failed(reason) => {
+                let why = reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                Diagnostic::warning(
+                    format!("The earlier restore of {target} failed: job {job}"),
+                    format!(
+                        "HostUp job {job} failed{why}. Applying sends a new restore (see the \
+                         warning on what it overwrites). If the backup itself is the cause, pick \
+                         another `backup_id` first."
+                    ),
+                )
+            }
+            Fate::Gone => Diagnostic::error(
+                format!("The outcome of the earlier restore of {target} is unknown: job {job}"),
+                format!(
+                    "{stopped} HostUp no longer keeps a record of job {job}, so the provider \
+                     cannot tell whether that restore completed, and restoring again could \
+                     overwrite everything the VPS has done since. Nothing is planned. Check the \
+                     target VPS in the HostUp control panel: is it running, and does it hold the \
+                     restored data? If the restore is in place, keep it: run `terraform untaint` \
+                     (`tofu untaint` with OpenTofu) with this resource's address, then plan \
+                     again. {on_purpose} The next apply then sends a new restore."
+                ),
+            ),
+        }
+    }
+}
+
+/// The earlier jobs this provider process has met, by restore inputs. A plan's refreshes and an
+/// apply's deletes fill it; the replacements' plans read it.
+#[derive(Debug, Default)]
+pub struct EarlierJobs {
+    jobs: Mutex<Vec<(RestoreKey, EarlierJob)>>,
+}
+
+impl EarlierJobs {
+    /// Remembers `job` for restores with inputs `key`, replacing what was known before.
+    pub fn remember(&self, key: RestoreKey, job: EarlierJob) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.retain(|(k, _)| *k != key);
+        tracing::debug!(
+            job_id = %job.job_id,
+            fate = ?job.fate,
+            "hostup_vps_restore: an earlier restore job did not end in the provider's sight"
+        );
+        jobs.push((key, job));
+    }
+
+    /// The earlier job of a restore with inputs `key`, if this process met one.
+    pub fn find(&self, key: &RestoreKey) -> Option<EarlierJob> {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.iter().find(|(k, _)| k == key).map(|(_, j)| j.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(status: &str) -> Value {
+        Value::object([
+            (TARGET_VPS_ID, Value::from("vps_t")),
+            (SOURCE_VPS_ID, Value::from("vps_s")),
+            (BACKUP_ID, Value::from("bkp_1")),
+            (TRIGGERS, Value::Null),
+            (ID, Value::from("job_1")),
+            (JOB_ID, Value::from("job_1")),
+            (STATUS, Value::from(status)),
+            (STARTED_AT, Value::from("2026-05-01T00:00:00Z")),
+            (COMPLETED_AT, Value::Null),
+            (TARGET_NAME, Value::from("web-01")),
+            (SOURCE_TYPE, Value::from("server")),
+            (BACKUP_CREATED_AT, Value::from("2026-04-27T10:00:00Z")),
+            (BACKUP_SIZE_GB, Value::float(12.4)),
+        ])
+    }
+
+    fn marked() -> Private {
+        Private {
+            poll_url: "/api/jobs/job_1".into(),
+            unsettled: true,
+        }
+    }
+
+    fn planned_create() -> Value {
+        let mut v = state("x");
+        for name in [
+            ID,
+            JOB_ID,
+            STATUS,
+            STARTED_AT,
+            COMPLETED_AT,
+            TARGET_NAME,
+            SOURCE_TYPE,
+            BACKUP_CREATED_AT,
+            BACKUP_SIZE_GB,
+        ] {
+            v.set(name, Value::Unknown);
+        }
+        v
+    }
+
+    #[test]
+    fn only_a_job_that_did_not_end_in_sight_or_failed_is_remembered() {
+        let settled = Private {
+            unsettled: false,
+            ..marked()
+        };
+        assert!(EarlierJob::of_state(&state("completed"), &settled, Fate::Completed).is_none());
+        assert!(EarlierJob::of_state(&state("completed"), &marked(), Fate::Completed).is_some());
+        let failed = Fate::Failed(Some("checksum".into()));
+        assert!(EarlierJob::of_state(&state("failed"), &settled, failed).is_some());
+        let mut unknown = state("queued");
+        unknown.set(TRIGGERS, Value::Unknown);
+        assert!(EarlierJob::of_state(&unknown, &marked(), Fate::Gone).is_none());
+    }
+
+    #[test]
+    fn a_running_job_plans_its_id_and_leaves_the_status_to_the_apply() {
+        let (_, job) = EarlierJob::of_state(
+            &state("in_progress"),
+            &marked(),
+            Fate::of_state(&state("in_progress")),
+        )
+        .unwrap();
+        assert!(job.is_adopted());
+        let mut planned = planned_create();
+        job.write_plan(&mut planned);
+        assert_eq!(planned.get_str(JOB_ID), Some("job_1"));
+        assert_eq!(planned.get_str(ID), Some("job_1"));
+        assert_eq!(planned.get_str(TARGET_NAME), Some("web-01"));
+        assert!(planned.get(STATUS).unwrap().is_unknown());
+        assert!(planned.get(COMPLETED_AT).unwrap().is_unknown());
+        let d = job.plan_diagnostic();
+        assert!(!d.is_error());
+        assert!(
+            d.summary.contains("already running: job job_1"),
+            "{}",
+            d.summary
+        );
+        assert!(d.detail.contains("sends no new restore"), "{}", d.detail);
+    }
+
+    #[test]
+    fn a_completed_job_plans_the_whole_record() {
+        let mut done = state("completed");
+        done.set(COMPLETED_AT, Value::from("2026-05-01T00:05:00Z"));
+        let (_, job) = EarlierJob::of_state(&done, &marked(), Fate::Completed).unwrap();
+        let mut planned = planned_create();
+        job.write_plan(&mut planned);
+        assert_eq!(planned, done, "the planned create is the earlier record");
+        let d = job.plan_diagnostic();
+        assert!(d.detail.contains("sends nothing to HostUp"), "{}", d.detail);
+        assert!(d.detail.contains("at 2026-05-01T00:05:00Z"), "{}", d.detail);
+    }
+
+    #[test]
+    fn a_failed_job_is_not_adopted_and_a_gone_one_stops_the_plan() {
+        let failed = Fate::Failed(Some("archive checksum mismatch".into()));
+        let (_, job) = EarlierJob::of_state(&state("failed"), &marked(), failed).unwrap();
+        assert!(!job.is_adopted());
+        let d = job.plan_diagnostic();
+        assert!(!d.is_error());
+        assert!(
+            d.detail.contains("failed: archive checksum mismatch"),
+            "{}",
+            d.detail
+        );
+
+        let (_, job) = EarlierJob::of_state(&state("queued"), &marked(), Fate::Gone).unwrap();
+        assert!(!job.is_adopted());
+        let d = job.plan_diagnostic();
+        assert!(d.is_error());
+        for needle in ["job_1", "untaint", "`triggers`", "web-01 (vps_t)"] {
+            assert!(
+                d.summary.contains(needle) || d.detail.contains(needle),
+                "{needle}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn jobs_are_found_by_the_same_inputs_only() {
+        let jobs = EarlierJobs::default();
+        let (key, job) = EarlierJob::of_state(
+            &state("queued"),
+            &marked(),
+            Fate::Running(JobStatus::Queued),
+        )
+        .unwrap();
+        jobs.remember(key.clone(), job);
+        assert_eq!(jobs.find(&key).unwrap().job_id, "job_1");
+        let mut other = key.clone();
+        other.triggers = Value::Map([("run".to_owned(), Value::from("2"))].into());
+        assert!(
+            jobs.find(&other).is_none(),
+            "changed triggers mean a new restore"
+        );
+        let (key, job) =
+            EarlierJob::of_state(&state("completed"), &marked(), Fate::Completed).unwrap();
+        jobs.remember(key.clone(), job);
+        assert_eq!(jobs.find(&key).unwrap().fate, Fate::Completed, "replaced");
+    }
+}

@@ -1,0 +1,361 @@
+//! One intent, one restore, across runs: a restore whose job did not end in the provider's
+//! sight (create timeout, Ctrl-C) is adopted by the next apply instead of being sent again, on
+//! every CLI and through saved plans; a failed one is restored again and the plan says why; one
+//! whose record HostUp dropped stops the plan; a killed run's restore is refused while its job
+//! runs; two restores of one target in one run fail at plan. Every test counts the restore POSTs
+//! the simulator received. The CLIs run concurrently (the tests mostly wait on jobs).
+
+use super::*;
+
+const TAINTED: &str = "hostup_vps_restore.r";
+
+/// `restore("r", WEB, DB, backup)` with a create timeout of `timeout`.
+fn timed(backup: &str, timeout: &str) -> String {
+    config(&[restore(
+        "r",
+        WEB,
+        DB,
+        backup,
+        &format!("  timeouts {{\n    create = \"{timeout}\"\n  }}"),
+    )])
+}
+
+/// Applies `main.tf`, which must time out; returns the job id left in the tainted state.
+#[track_caller]
+fn apply_until_the_timeout(ws: &Workspace, sim: &Sim) -> String {
+    let out = ws.run(&["apply", "-auto-approve"]);
+    out.assert_failure();
+    diagnostic(
+        &out,
+        "Error",
+        &format!("Timed out waiting for the restore of web-01 ({WEB})"),
+        Some(TAINTED),
+    );
+    assert_eq!(instance_status(ws, TAINTED).as_deref(), Some("tainted"));
+    assert_eq!(restore_posts(&sim.requests()), [202]);
+    job_id_in_state(ws, TAINTED)
+}
+
+/// Waits until HostUp's record of `job` satisfies `done` (given the HTTP status and body).
+#[track_caller]
+fn wait_for_job(sim: &Sim, job: &str, what: &str, done: impl Fn(u16, &str) -> bool) {
+    let until = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, body) = sim.http("GET", &format!("/api/jobs/{job}"), None, Some(KEY));
+        if done(status, &body) {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "job {job} never {what}: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn ended_with(status: &'static str) -> impl Fn(u16, &str) -> bool {
+    move |code, body| code == 200 && body.contains(&format!("\"status\":\"{status}\""))
+}
+
+/// Asserts the restore is in state as HostUp's completed job `job`, untainted, and that the
+/// next plan is empty.
+#[track_caller]
+fn assert_recorded_as_completed(ws: &Workspace, job: &str) {
+    assert_eq!(instance_status(ws, TAINTED), None, "no longer tainted");
+    assert_eq!(job_id_in_state(ws, TAINTED), job, "the first job is kept");
+    let attrs = ws.state_resource_attributes(TAINTED).unwrap();
+    assert_eq!(attrs["status"], "completed", "{attrs}");
+    assert!(attrs["completed_at"].is_string(), "{attrs}");
+    assert_eq!(attrs["target_name"], "web-01", "{attrs}");
+    ws.assert_plan_empty();
+}
+
+/// The plan's warning that the earlier job completed and nothing is sent.
+#[track_caller]
+fn assert_says_recorded(out: &TfOutput, job: &str) {
+    let d = diagnostic(
+        out,
+        "Warning",
+        &format!("The restore of web-01 ({WEB}) already completed: job {job}"),
+        Some(TAINTED),
+    );
+    assert_contains_all(
+        &d,
+        &["sends nothing to HostUp", "change a value in `triggers`"],
+    );
+}
+
+#[test]
+fn a_timed_out_restore_is_recorded_once_its_job_completed() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("4s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+
+        let out = ws.apply();
+        assert_says_recorded(&out, &job);
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_recorded_as_completed(&ws, &job);
+    });
+}
+
+#[test]
+fn a_timed_out_restore_is_recorded_through_a_saved_plan() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("4s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+
+        let plan = ws.run(&["plan", "-out", "tfplan"]);
+        plan.assert_success();
+        assert_says_recorded(&plan, &job);
+        // The apply runs in new provider processes, with only the plan file to go by.
+        ws.run(&["apply", "tfplan"]).assert_success();
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_recorded_as_completed(&ws, &job);
+    });
+}
+
+#[test]
+fn applying_again_while_the_job_runs_waits_for_it() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("15s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+
+        // A longer timeout this time; the job is still running (15 s).
+        ws.write_main_tf(&timed(NEWEST, "5m"));
+        let out = ws.apply();
+        let d = diagnostic(
+            &out,
+            "Warning",
+            &format!("The restore of web-01 ({WEB}) is already running: job {job}"),
+            Some(TAINTED),
+        );
+        assert_contains_all(
+            &d,
+            &["sends no new restore", &format!("waits for job {job}")],
+        );
+        assert!(
+            !out.output_contains("Apply will overwrite VPS"),
+            "no warning about a new restore when none is sent:\n{out}"
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_recorded_as_completed(&ws, &job);
+    });
+}
+
+#[test]
+fn an_interrupted_restore_is_recorded_once_its_job_completed() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("10s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
+        assert!(
+            sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
+                .is_empty()),
+            "the restore was never POSTed"
+        );
+        running.interrupt_group();
+        let out = running.wait().unwrap_or_else(|e| panic!("{e}"));
+        out.assert_failure();
+        diagnostic(
+            &out,
+            "Error",
+            &format!("Restore of web-01 ({WEB}) interrupted"),
+            Some(TAINTED),
+        );
+        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        let job = job_id_in_state(&ws, TAINTED);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+
+        let out = ws.apply();
+        assert_says_recorded(&out, &job);
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_recorded_as_completed(&ws, &job);
+    });
+}
+
+#[test]
+fn a_timed_out_restore_whose_job_failed_is_restored_again_and_the_plan_says_why() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("3s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(BROKEN, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "failed", ended_with("failed"));
+
+        ws.write_main_tf(&timed(BROKEN, "5m"));
+        let plan = ws.assert_plan_has_changes();
+        let d = diagnostic(
+            &plan,
+            "Warning",
+            &format!("The earlier restore of web-01 ({WEB}) failed: job {job}"),
+            Some(TAINTED),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                &format!("HostUp job {job} failed: archive checksum mismatch"),
+                "Applying sends a new restore",
+            ],
+        );
+        diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS web-01 ({WEB})"),
+            Some(TAINTED),
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        // The same backup fails again, but it was tried once more, as the plan said.
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        diagnostic(
+            &out,
+            "Error",
+            &format!("Restore of web-01 ({WEB}) failed"),
+            Some(TAINTED),
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202, 202]);
+        assert_ne!(job_id_in_state(&ws, TAINTED), job, "a new job");
+    });
+}
+
+#[test]
+fn a_timed_out_restore_whose_record_expired_stops_the_plan() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("2s", &["--job-retention", "1s"]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "expired", |code, _| code == 404);
+
+        let summary =
+            format!("The outcome of the earlier restore of web-01 ({WEB}) is unknown: job {job}");
+        for command in [&["plan"][..], &["apply", "-auto-approve"]] {
+            let out = ws.run(command);
+            out.assert_failure();
+            let d = diagnostic(&out, "Error", &summary, Some(TAINTED));
+            assert_contains_all(
+                &d,
+                &[
+                    "no longer keeps a record",
+                    "Check the target VPS",
+                    "terraform untaint",
+                    "change a value in `triggers`",
+                ],
+            );
+        }
+        assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
+
+        // The two ways out the error names: restore again on purpose (a new trigger), or
+        // accept what HostUp did.
+        ws.write_main_tf(&config(&[restore(
+            "r",
+            WEB,
+            DB,
+            NEWEST,
+            "  triggers = { run = \"2\" }",
+        )]));
+        let plan = ws.assert_plan_has_changes();
+        diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS web-01 ({WEB})"),
+            Some(TAINTED),
+        );
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        ws.run(&["untaint", TAINTED]).assert_success();
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+    });
+}
+
+#[test]
+fn a_killed_run_is_refused_while_its_restore_runs() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("30s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
+        assert!(
+            sim.wait_for_requests(Duration::from_secs(120), |log| restore_posts(log) == [202]),
+            "the restore was never accepted"
+        );
+        // SIGKILL to Terraform and the provider: nothing reaches state.
+        running.kill();
+        assert!(ws.state_resource_attributes(TAINTED).is_none());
+        let jobs = sim.state()["jobs"].clone();
+        let job = jobs[0]["id"].as_str().expect("the accepted job").to_owned();
+
+        let plan = ws.run(&["plan"]);
+        plan.assert_failure();
+        let d = diagnostic(
+            &plan,
+            "Error",
+            "HostUp does not allow a restore onto this VPS now",
+            Some(TAINTED),
+        );
+        assert_contains_all(&d, &[&format!("Job {job}"), "(code job_in_progress)"]);
+        assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
+    });
+}
+
+#[test]
+fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("1s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[
+            restore("a", WEB, DB, NEWEST, ""),
+            restore("b", WEB, DB, OLDER, ""),
+            restore("elsewhere", CACHE, DB, OLDER, ""),
+        ]));
+        for command in [&["plan"][..], &["apply", "-auto-approve"]] {
+            let out = ws.run(command);
+            out.assert_failure();
+            for (me, other) in [("a", OLDER), ("b", NEWEST)] {
+                let d = diagnostic(
+                    &out,
+                    "Error",
+                    "Another restore of this VPS in the same run",
+                    Some(&format!("hostup_vps_restore.{me}")),
+                );
+                assert_points_at(&d, "target_vps_id");
+                assert_contains_all(
+                    &d,
+                    &[
+                        &format!("restores VPS {WEB} more than once"),
+                        &format!(
+                            "another hostup_vps_restore with source_vps_id {DB}, backup_id {other}"
+                        ),
+                        "Nothing was sent to HostUp",
+                    ],
+                );
+            }
+            assert_eq!(
+                out.combined()
+                    .matches("Error: Another restore of this VPS in the same run")
+                    .count(),
+                2,
+                "one error on each of a and b, none on the restore of another target:\n{out}"
+            );
+        }
+        assert_no_writes(&sim.requests(), "a plan with two restores of one VPS");
+    });
+}
