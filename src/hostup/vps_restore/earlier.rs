@@ -146,7 +146,14 @@ impl EarlierJob {
             carried.extend([STATUS, COMPLETED_AT]);
         }
         for name in carried {
-            planned.set(name, self.state.get(name).cloned().unwrap_or(Value::Null));
+            let value = self.state.get(name).cloned().unwrap_or(Value::Null);
+            // A number read back from state must plan as the checks plan it (a float), or
+            // Terraform 1.0 sees 12.4 and "12.4" as different values between plan and apply.
+            let value = match name {
+                BACKUP_SIZE_GB => value.as_f64().map_or(Value::Null, Value::float),
+                _ => value,
+            };
+            planned.set(name, value);
         }
     }
 

@@ -359,3 +359,61 @@ fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
         assert_no_writes(&sim.requests(), "a plan with two restores of one VPS");
     });
 }
+
+#[test]
+fn refresh_false_still_adopts_a_job_the_state_shows_running() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("4s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+
+        // Without a refresh the plan cannot see the job and shows a restore, but the apply
+        // meets the tainted object (its state says the job runs) and waits for it instead.
+        ws.write_main_tf(&timed(NEWEST, "5m"));
+        let out = ws.run(&["apply", "-auto-approve", "-refresh=false"]);
+        out.assert_success();
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_recorded_as_completed(&ws, &job);
+    });
+}
+
+#[test]
+fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("4s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        let cbd = |timeout: &str| {
+            config(&[restore(
+                "r",
+                WEB,
+                DB,
+                NEWEST,
+                &format!(
+                    "  timeouts {{\n    create = \"{timeout}\"\n  }}\n  lifecycle {{\n    \
+                     create_before_destroy = true\n  }}"
+                ),
+            )])
+        };
+        ws.write_main_tf(&cbd("1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+        ws.write_main_tf(&cbd("5m"));
+        // With create_before_destroy Terraform creates the replacement before it deletes the
+        // tainted object, so the apply's provider has not met the earlier job when it plans the
+        // create again: the plan promised job J, the apply cannot keep that promise, and
+        // Terraform stops before the create. Safe, if not pretty; the docs say so.
+        let plan = ws.run(&["plan"]);
+        assert_says_recorded(&plan, &job);
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure()
+            .assert_output_contains("Provider produced inconsistent final plan")
+            .assert_output_contains(".job_id: was known, but now unknown");
+        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        assert_eq!(job_id_in_state(&ws, TAINTED), job);
+    });
+}
