@@ -7,6 +7,12 @@
 //! timeout, a broken connection or a 5xx, because a second destructive restore is worse than a
 //! clear error. Waits honour `Retry-After` (seconds or HTTP date), then `X-RateLimit-Reset`, then
 //! exponential backoff with jitter, all within the policy's attempt and time bounds.
+//!
+//! Waiting bounds (the numbers and their reasons are in the `config` module): each attempt has a
+//! timeout, and one request waits at most `RetryPolicy::max_answer_wait` for answers over all its
+//! attempts, so a read of an API that has gone silent fails in well under a minute with an error
+//! naming the endpoint and the time waited. Waits for the rate limit are not answer waits and are
+//! bounded separately (`RetryPolicy::max_elapsed`, the announced reset).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -21,7 +27,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use url::Url;
 
-use super::config::{ApiKey, ClientConfig, RetryPolicy};
+use super::config::{ApiKey, ClientConfig, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 use super::endpoint::{validate_id, Endpoint};
 use super::error::{excerpt, redact, ApiError, HttpError, Problem};
 use super::models::{
@@ -36,6 +42,10 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 const LIST_PAGE_SIZE: u32 = 100;
 /// Default page cap of [`Client::list_vps`] (5 000 VPS at 100 per page).
 pub const DEFAULT_MAX_PAGES: usize = 50;
+/// No attempt is started with less answer budget left than this (or than the whole per-attempt
+/// timeout, when that is shorter): a shorter attempt would mostly time out on a healthy but busy
+/// HostUp, adding a request and no chance of an answer.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// How many requests the client has sent, per method; every retry counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -190,7 +200,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let timeout = if config.request_timeout.is_zero() {
-            Duration::from_secs(30)
+            DEFAULT_REQUEST_TIMEOUT
         } else {
             config.request_timeout
         };
@@ -484,6 +494,7 @@ impl Client {
         method: &Method,
         url: &Url,
         attempts: u32,
+        waited: Duration,
     ) -> ApiError {
         let reason = redact(&root_cause(e), self.inner.api_key.expose());
         let (method, path) = (method.to_string(), url.path().to_owned());
@@ -500,6 +511,7 @@ impl Client {
                 method,
                 path,
                 timeout: self.inner.request_timeout,
+                waited,
                 attempts,
             }
         } else {
@@ -517,12 +529,13 @@ impl Client {
         method: &Method,
         url: &Url,
         body: Option<&Value>,
+        timeout: Duration,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), reqwest::Error> {
         let mut request = self
             .inner
             .http
             .request(method.clone(), url.clone())
-            .timeout(self.inner.request_timeout)
+            .timeout(timeout)
             .header(AUTHORIZATION, self.inner.auth.clone());
         if let Some(body) = body {
             request = request.json(body);
@@ -553,14 +566,26 @@ impl Client {
         let idempotent = method != Method::POST;
         let started = Instant::now();
         let path = url.path().to_owned();
+        let per_attempt = self.inner.request_timeout;
+        let budget = if policy.max_answer_wait.is_zero() {
+            per_attempt
+        } else {
+            policy.max_answer_wait
+        };
+        // Time spent waiting for HostUp's answers, summed over the attempts. The rate limiter's
+        // waits and the backoffs happen outside it: HostUp is not silent then, we are waiting.
+        let mut answer_wait = Duration::ZERO;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             self.inner.limiter.acquire().await;
             self.inner.counters.count(&method);
+            let timeout = per_attempt.min(budget.saturating_sub(answer_wait));
             let sent = Instant::now();
-            let result = self.send_once(&method, &url, body).await;
-            let took_ms = sent.elapsed().as_millis() as u64;
+            let result = self.send_once(&method, &url, body, timeout).await;
+            let took = sent.elapsed();
+            answer_wait += took;
+            let took_ms = took.as_millis() as u64;
             let (wait, mut err) = match result {
                 Ok((status, headers, bytes)) => {
                     self.inner.limiter.observe(&headers);
@@ -600,7 +625,7 @@ impl Client {
                     (wait, err)
                 }
                 Err(e) => {
-                    let err = self.transport_error(&e, &method, &url, attempt);
+                    let err = self.transport_error(&e, &method, &url, attempt, answer_wait);
                     tracing::debug!(
                         method = %method, path = %path, attempt, duration_ms = took_ms,
                         error = %root_cause(&e).replace(self.inner.api_key.expose(), "[redacted]"),
@@ -613,7 +638,12 @@ impl Client {
                     (policy.backoff(attempt), err)
                 }
             };
-            if attempt >= max_attempts || started.elapsed() + wait > policy.max_elapsed {
+            let answer_budget_spent =
+                budget.saturating_sub(answer_wait) < MIN_ATTEMPT.min(per_attempt);
+            if attempt >= max_attempts
+                || started.elapsed() + wait > policy.max_elapsed
+                || answer_budget_spent
+            {
                 err.set_attempts(attempt);
                 return Err(err);
             }

@@ -1,5 +1,9 @@
 //! The client's configuration: where HostUp is, the API key (a secret newtype that never prints),
 //! timeouts and the retry policy. Defaults are the production values; tests shrink them.
+//!
+//! How long one request may wait is decided here and nowhere else (see
+//! [`DEFAULT_REQUEST_TIMEOUT`] and [`DEFAULT_MAX_ANSWER_WAIT`]); `docs/index.md` ("Timeouts and
+//! retries") states the same numbers for users.
 
 use std::fmt;
 use std::time::Duration;
@@ -33,14 +37,49 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+// The bounds on waiting for HostUp, one rule for every request (issue 12: "a GET that never
+// answers ends the plan within 60 s, naming the endpoint and the time waited"):
+//
+// - One attempt gets DEFAULT_REQUEST_TIMEOUT = 20 s, from connecting until the whole body is read.
+//   HostUp answers every endpoint the provider uses in well under a second (they read a record or
+//   queue a job; the work itself is a job that is polled), so an answer that has not come in 20 s
+//   is not coming on that connection; 20 s still leaves room for a slow TLS handshake and a cold
+//   backend. A POST (restore, backup) gets this one attempt and is never sent again after it, so
+//   its timeout is also how long a user waits before being told the write may have reached
+//   HostUp.
+// - One request (all its attempts together) waits at most DEFAULT_MAX_ANSWER_WAIT = 45 s for
+//   answers. That is two full attempts (a connection that went silent, then a fresh one) and a
+//   last attempt of what is left (about 5 s, plenty for a healthy answer). With the backoffs
+//   between them (under 1.5 s in total with the default policy) a read of an API that never
+//   answers fails after at most about 47 s, which leaves a plan the rest of its minute for
+//   starting Terraform and the provider.
+// - Only time spent waiting for an answer counts against the 45 s. Waiting because HostUp asked
+//   us to (429 Retry-After, or pacing while X-RateLimit-Remaining runs low) is not silence: the
+//   rate limiter's pacing lasts at most until HostUp's announced reset, and a retry after a 429
+//   is bounded by `RetryPolicy::max_elapsed` (120 s from the first send; a longer Retry-After
+//   fails at once and says when to try again). Many restores at once under a rate limit rely on
+//   those waits, so they must not eat the answer budget.
+
+/// How long one attempt may take, from connecting until the whole body is read (see above).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long one request may wait for answers, summed over its attempts (see above).
+pub const DEFAULT_MAX_ANSWER_WAIT: Duration = Duration::from_secs(45);
+
 /// When and how often a failed request is sent again. Only requests that are safe to repeat are
 /// retried (see the `client` module); these numbers bound how long that may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total sends of one request, the first included. 0 counts as 1.
     pub max_attempts: u32,
-    /// No retry is started if its wait would end later than this after the first send.
+    /// No retry is started if its wait would end later than this after the first send. Rate-limit
+    /// waits count here (and only here).
     pub max_elapsed: Duration,
+    /// The most time one request spends waiting for HostUp's answers, summed over its attempts;
+    /// each attempt's timeout is cut to what is left, and no attempt starts with less than a
+    /// second (or `ClientConfig::request_timeout`, when shorter) left. Backoffs and rate-limit
+    /// waits do not count. Zero counts as one `request_timeout`.
+    pub max_answer_wait: Duration,
     /// First backoff when the answer carries no `Retry-After`; doubles per attempt, with jitter.
     pub initial_backoff: Duration,
     /// Cap of a single backoff.
@@ -52,6 +91,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             max_attempts: 5,
             max_elapsed: Duration::from_secs(120),
+            max_answer_wait: DEFAULT_MAX_ANSWER_WAIT,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(20),
         }
@@ -81,7 +121,8 @@ pub struct ClientConfig {
     pub endpoint: Url,
     /// The key sent as `Authorization: Bearer`; never printed.
     pub api_key: ApiKey,
-    /// Limit on one send, from connecting until the whole body is read.
+    /// Limit on one attempt, from connecting until the whole body is read; zero means
+    /// [`DEFAULT_REQUEST_TIMEOUT`].
     pub request_timeout: Duration,
     /// When and how often failed requests are sent again.
     pub retry: RetryPolicy,
@@ -98,7 +139,7 @@ impl ClientConfig {
         ClientConfig {
             endpoint,
             api_key,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
         }
@@ -124,6 +165,7 @@ mod tests {
         let p = RetryPolicy {
             max_attempts: 5,
             max_elapsed: Duration::from_secs(60),
+            max_answer_wait: Duration::from_secs(60),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(1000),
         };

@@ -281,10 +281,12 @@ pub enum ApiError {
         attempts: u32,
     },
 
-    /// HostUp did not answer in time; the request may have reached it and been acted on.
+    /// HostUp did not answer in time; the request may have reached it and been acted on. The
+    /// text names the method, the path (never the query or the host) and how long was waited.
     #[error(
-        "HostUp did not answer {method} {path} within {} s ({attempts} attempt(s)). {}",
-        timeout.as_secs_f64(),
+        "{method} {path} got no answer from HostUp in {} ({}). {}",
+        seconds(*waited),
+        attempts_of(*attempts, *timeout),
         reached_advice(method)
     )]
     Timeout {
@@ -292,8 +294,11 @@ pub enum ApiError {
         method: String,
         /// The request path (no query, no host).
         path: String,
-        /// The limit that ran out, `ClientConfig::request_timeout`.
+        /// The limit of one attempt, `ClientConfig::request_timeout`.
         timeout: Duration,
+        /// Time spent waiting for answers, summed over the attempts (at most
+        /// `RetryPolicy::max_answer_wait`); backoffs and rate-limit waits are not in it.
+        waited: Duration,
         /// How many times the request was sent.
         attempts: u32,
     },
@@ -414,6 +419,25 @@ impl ApiError {
             retry_after: None,
             attempts: 1,
         }))
+    }
+}
+
+/// `45 s`, `0.2 s`: whole seconds from 10 s up, tenths below.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// `1 attempt of at most 20 s`, `3 attempts of at most 20 s each`.
+fn attempts_of(n: u32, timeout: Duration) -> String {
+    if n == 1 {
+        format!("1 attempt of at most {}", seconds(timeout))
+    } else {
+        format!("{n} attempts of at most {} each", seconds(timeout))
     }
 }
 
@@ -564,7 +588,8 @@ mod tests {
             ApiError::Timeout {
                 method: "POST".into(),
                 path: "/p".into(),
-                timeout: Duration::from_secs(30),
+                timeout: Duration::from_secs(20),
+                waited: Duration::from_secs(20),
                 attempts: 1,
             },
             ApiError::Transport {
@@ -606,6 +631,31 @@ mod tests {
             assert!(!e.to_string().contains("may have reached HostUp"), "{e}");
             assert_eq!(e.may_have_reached_hostup(), delivery != Delivery::NotSent);
         }
+    }
+
+    #[test]
+    fn timeout_names_the_request_the_time_waited_and_the_attempts() {
+        let timeout = |method: &str, waited: u64, attempts| ApiError::Timeout {
+            method: method.into(),
+            path: "/api/v2/vps/vps_1".into(),
+            timeout: Duration::from_secs(20),
+            waited: Duration::from_millis(waited),
+            attempts,
+        };
+        assert_eq!(
+            timeout("GET", 45_012, 3).to_string(),
+            "GET /api/v2/vps/vps_1 got no answer from HostUp in 45 s (3 attempts of at most 20 s \
+             each). This was a read, so nothing changed; try again later."
+        );
+        let post = timeout("POST", 20_003, 1).to_string();
+        assert!(
+            post.starts_with(
+                "POST /api/v2/vps/vps_1 got no answer from HostUp in 20 s (1 attempt of at most 20 s)"
+            ),
+            "{post}"
+        );
+        assert!(post.contains("may have reached HostUp"), "{post}");
+        assert!(timeout("GET", 740, 3).to_string().contains(" in 0.7 s "));
     }
 
     #[test]

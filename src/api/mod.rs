@@ -25,7 +25,10 @@ mod ratelimit;
 mod wait;
 
 pub use client::{Client, RequestCounts, DEFAULT_MAX_PAGES};
-pub use config::{ApiKey, ClientConfig, RetryPolicy, DEFAULT_ENDPOINT};
+pub use config::{
+    ApiKey, ClientConfig, RetryPolicy, DEFAULT_ENDPOINT, DEFAULT_MAX_ANSWER_WAIT,
+    DEFAULT_REQUEST_TIMEOUT,
+};
 pub use endpoint::validate_id;
 pub use error::{ApiError, Delivery, FieldError, HttpError, Problem};
 pub use models::{

@@ -10,4 +10,5 @@ mod echo;
 mod harness_selftest;
 mod release_install;
 mod restore;
+mod silent_api;
 mod terraform_smoke;

@@ -168,6 +168,7 @@ fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
         max_elapsed: Duration::from_secs(10),
+        max_answer_wait: Duration::from_secs(10),
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
     }
@@ -830,6 +831,74 @@ async fn get_is_retried_after_a_timeout() {
     cfg.request_timeout = Duration::from_millis(150);
     Client::new(cfg).unwrap().get_vps("vps_a").await.unwrap();
     assert_eq!(mock.count(), 2);
+}
+
+#[tokio::test]
+async fn answer_waits_are_summed_over_attempts_and_the_last_attempt_gets_what_is_left() {
+    let mock = Arc::new(Mock::default());
+    mock.on(
+        "GET",
+        "/api/v2/vps/vps_a",
+        vec![Reply::json(200, json!({"id": "vps_a"})).delay(Duration::from_secs(30))],
+    );
+    let addr = start(&mock).await;
+    let mut cfg = config(addr);
+    cfg.request_timeout = Duration::from_millis(1200);
+    cfg.retry.max_attempts = 10;
+    cfg.retry.max_answer_wait = Duration::from_millis(3500);
+    let started = StdInstant::now();
+    let err = Client::new(cfg)
+        .unwrap()
+        .get_vps("vps_a")
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    // 1.2 s + 1.2 s + the 1.1 s left (at least a second, so worth sending), plus two short
+    // backoffs; not ten attempts.
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let ApiError::Timeout {
+        waited, attempts, ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*attempts, 3, "{err}");
+    assert!(
+        *waited >= Duration::from_millis(3490) && *waited < Duration::from_millis(3700),
+        "{waited:?}"
+    );
+    assert_eq!(mock.count(), 3);
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(
+            "GET /api/v2/vps/vps_a got no answer from HostUp in 3.5 s (3 attempts of at most \
+             1.2 s each)"
+        ),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_waits_do_not_use_up_the_answer_budget() {
+    let mock = Arc::new(Mock::default());
+    mock.on(
+        "GET",
+        "/api/v2/vps/vps_a",
+        vec![
+            Reply::problem(429, "rate_limited", "slow down").header("retry-after", "1"),
+            Reply::problem(429, "rate_limited", "slow down").header("retry-after", "1"),
+            Reply::json(200, json!({"id": "vps_a"})),
+        ],
+    );
+    let addr = start(&mock).await;
+    let mut cfg = config(addr);
+    cfg.request_timeout = Duration::from_millis(300);
+    cfg.retry.max_answer_wait = Duration::from_millis(500);
+    let started = StdInstant::now();
+    // Two seconds of Retry-After, four times the answer budget: still a success.
+    Client::new(cfg).unwrap().get_vps("vps_a").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(1900));
+    assert_eq!(mock.count(), 3);
 }
 
 #[tokio::test]

@@ -126,6 +126,7 @@ fn config(base: &Url, key: &str) -> ClientConfig {
     c.retry = RetryPolicy {
         max_attempts: 6,
         max_elapsed: Duration::from_secs(10),
+        max_answer_wait: Duration::from_secs(10),
         initial_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(200),
     };

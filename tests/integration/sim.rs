@@ -471,6 +471,51 @@ async fn burst_of_503_then_recovery_and_injected_failures() {
 }
 
 #[tokio::test]
+async fn hang_holds_matching_requests_unanswered_and_logs_them_at_once() {
+    let sim = start(fixture(), &[]);
+    let path = format!("/api/v2/vps/{TARGET}");
+    for bad in [
+        json!({"count": 0}),
+        json!({"count": 1, "holdSeconds": 0}),
+        json!({"count": 1, "pathPrefix": "/api"}),
+    ] {
+        let r = sim
+            .http
+            .post(format!("{}/_sim/hang", sim.base))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    sim.process.admin(
+        "POST",
+        "/_sim/hang",
+        Some(json!({"count": 1, "method": "GET", "pathSuffix": path, "holdSeconds": 1})),
+    );
+    assert_eq!(
+        sim.process.state()["pendingHangs"],
+        json!([{"remaining": 1, "method": "GET", "pathSuffix": path, "holdSeconds": 1}])
+    );
+    // Not matched: another method, another path (the suffix is the end of the path).
+    assert_eq!(
+        sim.get(Some(FULL), &format!("{path}/details")).await.status,
+        StatusCode::OK
+    );
+    let started = Instant::now();
+    let held = sim.get(Some(FULL), &path).await;
+    assert!(started.elapsed() >= Duration::from_millis(950));
+    assert_problem(&held, 504, "upstream_timeout");
+    let log = sim.process.requests();
+    let entry = log.iter().find(|r| r.path == path).expect("logged");
+    assert_eq!(entry.fault.as_deref(), Some("hang"));
+    assert_eq!(entry.status, 0, "logged with no status: {:?}", entry.raw);
+    // The count is used up: the next one is answered at once.
+    assert_eq!(sim.get(Some(FULL), &path).await.status, StatusCode::OK);
+    assert_eq!(sim.process.state()["pendingHangs"], json!([]));
+}
+
+#[tokio::test]
 async fn fail_rate_limited_to_gets() {
     let sim = start(fixture(), &["--fail-rate", "1.0", "--fail-method", "GET"]);
     let a = sim.get(Some(FULL), &format!("/api/v2/vps/{TARGET}")).await;

@@ -1,9 +1,17 @@
 //! Test-only admin endpoints under /_sim/ (no authentication; the simulator only listens on
 //! loopback). They inspect the world and the request log and make the few changes tests need
 //! that HostUp's API cannot: open or close a gate, make a backup vanish (retention rotation),
-//! change a VPS, and queue injected failures. Their requests are not written to the request log.
+//! change a VPS, queue injected failures, and make HostUp go silent. Their requests are not
+//! written to the request log.
+//!
+//! `POST /_sim/hang` with `{"count": N, "method": "GET", "pathSuffix": "/vps/vps_1",
+//! "holdSeconds": 600}` (all but `count` optional; `holdSeconds` defaults to 600, at most 86400)
+//! makes the next N matching `/api` requests go unanswered: each is accepted, logged at once with
+//! no status and `fault: "hang"`, and held for `holdSeconds` before it gets a 504. It is how tests
+//! meet an API that never answers (a GET that hangs, a POST whose answer never comes). Held
+//! requests are listed under `pendingHangs` in `/_sim/state` while any remain to be held.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,7 +22,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::middleware::Injection;
+use crate::middleware::{Hang, Injection};
 use crate::world::World;
 use crate::Shared;
 
@@ -27,6 +35,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_sim/vps/{id}", post(patch_vps))
         .route("/_sim/backups/{backup_id}", delete(remove_backup))
         .route("/_sim/fail-next", post(fail_next))
+        .route("/_sim/hang", post(hang))
         .with_state(state)
 }
 
@@ -62,6 +71,12 @@ async fn state_dump(State(state): State<Shared>) -> Json<Value> {
             |i| json!({"remaining": i.remaining, "status": i.status, "code": i.code,
                         "method": i.method, "pathPrefix": i.path_prefix})
         )
+        .collect::<Vec<_>>());
+    body["pendingHangs"] = json!(faults
+        .hangs
+        .iter()
+        .map(|h| json!({"remaining": h.remaining, "method": h.method,
+                        "pathSuffix": h.path_suffix, "holdSeconds": h.hold.as_secs()}))
         .collect::<Vec<_>>());
     Json(body)
 }
@@ -181,6 +196,53 @@ async fn fail_next(State(state): State<Shared>, body: Bytes) -> Response {
             code: f.code,
             method: f.method,
             path_prefix: f.path_prefix,
+        });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The longest hold `POST /_sim/hang` accepts: a day is "never" for any test.
+const MAX_HOLD_SECONDS: u64 = 86_400;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct HangBody {
+    count: u32,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    path_suffix: Option<String>,
+    #[serde(default = "default_hold_seconds")]
+    hold_seconds: u64,
+}
+
+fn default_hold_seconds() -> u64 {
+    600
+}
+
+async fn hang(State(state): State<Shared>, body: Bytes) -> Response {
+    let h: HangBody = match parse(&body) {
+        Ok(h) => h,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    if h.count == 0 {
+        return bad(StatusCode::BAD_REQUEST, "count must be at least 1");
+    }
+    if !(1..=MAX_HOLD_SECONDS).contains(&h.hold_seconds) {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            format!("holdSeconds must be 1-{MAX_HOLD_SECONDS}"),
+        );
+    }
+    state
+        .faults
+        .lock()
+        .expect("faults lock poisoned")
+        .hangs
+        .push(Hang {
+            remaining: h.count,
+            method: h.method,
+            path_suffix: h.path_suffix,
+            hold: Duration::from_secs(h.hold_seconds),
         });
     StatusCode::NO_CONTENT.into_response()
 }

@@ -2,7 +2,8 @@
 //!
 //! It serves the slice of the HostUp v2 API the provider uses (hostup-api.md §15) from a JSON
 //! fixture, runs restore and backup jobs on its own clock, and can misbehave on purpose (rate
-//! limits, 5xx bursts, latency, failing restores, foreign poll URLs, expiring job records). Its JSON
+//! limits, 5xx bursts, latency, requests held without an answer, failing restores, foreign poll
+//! URLs, expiring job records). Its JSON
 //! shapes are written here from the API notes, independently of the provider's client, so that a
 //! disagreement between the two shows up in a test. The first stdout line is the base URL.
 

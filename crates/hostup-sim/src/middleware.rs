@@ -1,6 +1,10 @@
-//! The layer every /api request passes: request id, added latency, per-key rate limit, injected
-//! failures (burst, fail-next, fail-rate), rendering of problem documents, X-RateLimit-* headers
-//! and the request log.
+//! The layer every /api request passes: request id, added latency, per-key rate limit, held
+//! requests (hang), injected failures (burst, fail-next, fail-rate), rendering of problem
+//! documents, X-RateLimit-* headers and the request log.
+//!
+//! A held request (`POST /_sim/hang`) is a silent API: the request is read and logged at once
+//! (with no status, `fault: "hang"`), then nothing is sent back until the hold ends, when it gets
+//! a 504 that no patient client should ever see.
 //!
 //! The rate limit is keyed by the presented credential (or "anonymous"); the credential lives only
 //! in memory for that purpose and never reaches the log, which records only whether one was sent.
@@ -34,6 +38,15 @@ pub(crate) struct Injection {
     pub path_prefix: Option<String>,
 }
 
+/// "The next `remaining` matching requests get no answer for `hold`."
+#[derive(Clone, Debug)]
+pub(crate) struct Hang {
+    pub remaining: u32,
+    pub method: Option<String>,
+    pub path_suffix: Option<String>,
+    pub hold: Duration,
+}
+
 #[derive(Debug)]
 struct Window {
     started: Instant,
@@ -46,6 +59,7 @@ pub(crate) struct Faults {
     rate_limit: Option<(u32, Duration)>,
     windows: HashMap<String, Window>,
     pub injections: Vec<Injection>,
+    pub hangs: Vec<Hang>,
     fail_rate: f64,
     fail_method: Option<String>,
     fail_path: Option<String>,
@@ -75,6 +89,7 @@ impl Faults {
             rate_limit: s.rate_limit,
             windows: HashMap::new(),
             injections,
+            hangs: Vec::new(),
             fail_rate: s.fail_rate,
             fail_method: s.fail_method.clone(),
             fail_path: s.fail_path.clone(),
@@ -118,6 +133,24 @@ impl Faults {
             ],
             retry_after,
         }
+    }
+
+    /// How long to hold this request unanswered, when a queued hang matches it (and counts it).
+    fn hang(&mut self, method: &str, path: &str) -> Option<Duration> {
+        let pos = self.hangs.iter().position(|h| {
+            h.remaining > 0
+                && h.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && h.path_suffix.as_deref().is_none_or(|p| path.ends_with(p))
+        })?;
+        let h = &mut self.hangs[pos];
+        h.remaining -= 1;
+        let hold = h.hold;
+        if h.remaining == 0 {
+            self.hangs.remove(pos);
+        }
+        Some(hold)
     }
 
     fn injected(&mut self, method: &str, path: &str) -> Option<Problem> {
@@ -263,16 +296,44 @@ pub(crate) async fn api_layer(
         tokio::time::sleep(latency).await;
     }
 
-    let (rate, injected) = {
+    let (rate, hold, injected) = {
         let mut faults = state.faults.lock().expect("faults lock poisoned");
         let rate = faults.rate(&bucket, Instant::now());
-        let injected = if rate.retry_after.is_some() {
+        let hold = if rate.retry_after.is_some() {
+            None
+        } else {
+            faults.hang(&method, &path)
+        };
+        let injected = if rate.retry_after.is_some() || hold.is_some() {
             None
         } else {
             faults.injected(&method, &path)
         };
-        (rate, injected)
+        (rate, hold, injected)
     };
+    if let Some(hold) = hold {
+        // Logged now: the test wants to see that the request arrived, and its client may give up
+        // (and close the connection) long before the hold ends.
+        let entry = json!({
+            "time": iso(Utc::now()),
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": null,
+            "authPresent": auth_present,
+            "requestId": request_id,
+            "fault": "hang",
+            "durationMs": null,
+        });
+        state.log.lock().expect("log lock poisoned").push(entry);
+        tokio::time::sleep(hold).await;
+        return Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            "Held without an answer (hostup-sim /_sim/hang).",
+        )
+        .render(&path, &request_id, &iso(Utc::now()));
+    }
     let mut fault = None;
     let response = if let Some(secs) = rate.retry_after {
         fault = Some("rate_limit");

@@ -24,9 +24,11 @@ pub struct SimRequest {
     pub method: String,
     /// The request path, without the query.
     pub path: String,
-    /// The status the simulator answered with.
+    /// The status the simulator answered with; 0 for a request held without an answer
+    /// ([`Sim::hang`]).
     pub status: u16,
-    /// `rate_limit` or `injected` when the simulator answered with a fault instead of the API.
+    /// `rate_limit` or `injected` when the simulator answered with a fault instead of the API,
+    /// `hang` when it held the request without an answer.
     pub fault: Option<String>,
     /// The whole entry as logged.
     pub raw: Value,
@@ -321,6 +323,21 @@ impl Sim {
     #[track_caller]
     pub fn fail_next(&self, body: Value) {
         self.admin("POST", "/_sim/fail-next", Some(body));
+    }
+
+    /// Makes the next `count` `/api` requests of `method` whose path ends with `path_suffix` go
+    /// unanswered (`POST /_sim/hang`): the simulator reads each, logs it at once (status 0, fault
+    /// `hang`) and holds it for ten minutes before a 504, longer than any client here waits. A
+    /// silent HostUp, for tests of how long the provider waits and what it then says.
+    #[track_caller]
+    pub fn hang(&self, method: &str, path_suffix: &str, count: u32) {
+        self.admin(
+            "POST",
+            "/_sim/hang",
+            Some(serde_json::json!({
+                "count": count, "method": method, "pathSuffix": path_suffix, "holdSeconds": 600
+            })),
+        );
     }
 
     /// The simulator's whole world (`GET /_sim/state`).
