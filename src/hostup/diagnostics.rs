@@ -144,8 +144,9 @@ pub(crate) fn write_failure(err: &ApiError, writing: Writing) -> Diagnostic {
             format!("HostUp refused the {what}"),
             format!("{err} HostUp did not start a {what}; nothing was changed."),
         ),
+        // No usable answer (a 5xx, no answer in time): never "refused", it may have been done.
         Delivery::Unknown => {
-            Diagnostic::error(format!("HostUp refused the {what}"), err.to_string())
+            Diagnostic::error(format!("The {what} may have started"), err.to_string())
         }
         Delivery::Accepted => Diagnostic::error(
             format!("The {what} may have started"),
@@ -264,6 +265,7 @@ mod tests {
         assert_eq!(refused.summary, "HostUp refused the restore");
         assert!(refused.detail.contains("nothing was changed"), "{refused}");
         let down = write_failure(&http("POST", 503, r#"{"code":"unavailable"}"#), RESTORE);
+        assert_eq!(down.summary, "The restore may have started");
         assert!(down.detail.contains("may have reached HostUp"), "{down}");
         assert!(!down.detail.contains("nothing was changed"), "{down}");
     }

@@ -238,7 +238,7 @@ impl VpsRestoreAction {
         }
         let op = match flow::post(&self.shared, &client, &args).await {
             Ok(op) => op,
-            Err(d) => return d.into(),
+            Err(failure) => return failure.diagnostic.into(),
         };
         let started = Instant::now();
         let target = target_label(&checked);

@@ -25,7 +25,7 @@ use crate::framework::{Diagnostic, Value};
 use super::flow::label;
 use super::model::{
     Private, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, ID, JOB_ID, SOURCE_TYPE,
-    SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+    SOURCE_VPS_ID, STARTED_AT, STATUS, STATUS_UNANSWERED, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
 /// The inputs that make up one restore intent; equal keys mean the same restore.
@@ -69,6 +69,9 @@ pub enum Fate {
     Failed(Option<String>),
     /// HostUp no longer keeps the job's record, so its outcome is unknown.
     Gone,
+    /// The restore request got no usable answer: HostUp may have started a restore, and there
+    /// is no job id to follow.
+    Unanswered,
 }
 
 impl Fate {
@@ -119,6 +122,25 @@ impl EarlierJob {
                 job_id,
                 poll_url: private.poll_url.clone(),
                 fate,
+                state: state.clone(),
+            },
+        ))
+    }
+
+    /// The record of a restore whose request got no usable answer (status `unknown`, no job
+    /// id): the replacement stops and asks rather than restoring again.
+    pub fn unanswered(state: &Value) -> Option<(RestoreKey, Self)> {
+        let unanswered =
+            state.get_str(JOB_ID).is_none() && state.get_str(STATUS) == Some(STATUS_UNANSWERED);
+        if !unanswered {
+            return None;
+        }
+        Some((
+            RestoreKey::of(state)?,
+            EarlierJob {
+                job_id: String::new(),
+                poll_url: String::new(),
+                fate: Fate::Unanswered,
                 state: state.clone(),
             },
         ))
@@ -222,6 +244,27 @@ impl EarlierJob {
                         "HostUp job {job} failed{why}. Applying sends a new restore (see the \
                          warning on what it overwrites). If the backup itself is the cause, pick \
                          another `backup_id` first."
+                    ),
+                )
+            }
+            Fate::Unanswered => {
+                let at = self
+                    .state
+                    .get_str(STARTED_AT)
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default();
+                Diagnostic::error(
+                    format!("The earlier restore request for {target} may have started"),
+                    format!(
+                        "An earlier apply sent the restore{at} but got no usable answer (no \
+                         answer in time, a server error, or an unreadable success), which left \
+                         this resource tainted with status \"unknown\" and no job id. HostUp \
+                         may have started that restore, and restoring again could overwrite \
+                         everything the VPS has done since. Nothing is planned. Check the target \
+                         VPS in the HostUp control panel: is a restore job running on it, or did \
+                         one complete? If the restore is in place, keep it: run `terraform \
+                         untaint` (`tofu untaint` with OpenTofu) with this resource's address, \
+                         then plan again. {on_purpose} The next apply then sends a new restore."
                     ),
                 )
             }
@@ -392,6 +435,28 @@ mod tests {
                 "{needle}: {d:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_unanswered_restore_stops_the_plan_and_a_job_record_is_not_one() {
+        let mut lost = state(STATUS_UNANSWERED);
+        lost.set(JOB_ID, Value::Null);
+        lost.set(ID, Value::Null);
+        let (_, job) = EarlierJob::unanswered(&lost).expect("an unanswered record");
+        assert!(!job.is_adopted());
+        let d = job.plan_diagnostic();
+        assert!(d.is_error());
+        assert!(d.summary.contains("may have started"), "{}", d.summary);
+        for needle in ["at 2026-05-01T00:00:00Z", "untaint", "`triggers`"] {
+            assert!(d.detail.contains(needle), "{needle}: {}", d.detail);
+        }
+        assert!(
+            EarlierJob::unanswered(&state("queued")).is_none(),
+            "it has a job"
+        );
+        let mut no_status = lost.clone();
+        no_status.set(STATUS, Value::from("in_progress"));
+        assert!(EarlierJob::unanswered(&no_status).is_none());
     }
 
     #[test]

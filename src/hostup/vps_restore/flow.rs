@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::api::{ApiError, Client, JobProgress, JobStatus, Operation};
+use crate::api::{ApiError, Client, Delivery, JobProgress, JobStatus, Operation};
 use crate::framework::{AttributePath, Context, Diagnostic, Diagnostics, Value};
 use crate::hostup::attributes::validate_id_attribute;
 use crate::hostup::diagnostics::{write_failure, Writing};
@@ -163,6 +163,17 @@ pub fn interrupted_before_post() -> Diagnostic {
     )
 }
 
+/// A restore request that did not give a job: the error for the user, and whether HostUp may
+/// have acted on it all the same.
+#[derive(Debug)]
+pub struct PostFailure {
+    /// The error, at the attribute HostUp pointed at when it did.
+    pub diagnostic: Diagnostic,
+    /// True when HostUp may have started the restore (no usable answer, or an unreadable
+    /// success); false when it refused it or the request never left.
+    pub may_have_started: bool,
+}
+
 /// Sends the restore: exactly one POST, never retried. Whatever its outcome, the target's
 /// cached answers are dropped: a restore under way closes its gate, and a refused one may have
 /// been refused for something the cache still shows as fine.
@@ -170,12 +181,15 @@ pub async fn post(
     shared: &Shared,
     client: &Client,
     args: &RestoreArgs,
-) -> Result<Operation, Diagnostic> {
+) -> Result<Operation, PostFailure> {
     let sent = client
         .restore_from_vps(&args.target_vps_id, &args.source_vps_id, &args.backup_id)
         .await;
     shared.cache().forget_target(&args.target_vps_id);
-    sent.map_err(|e| post_error(&e))
+    sent.map_err(|e| PostFailure {
+        diagnostic: post_error(&e),
+        may_have_started: matches!(e.delivery(), Delivery::Unknown | Delivery::Accepted),
+    })
 }
 
 /// The error of a restore POST, at the attribute HostUp pointed at when it did.

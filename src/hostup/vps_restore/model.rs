@@ -40,6 +40,10 @@ pub const BACKUP_CREATED_AT: &str = "backup_created_at";
 /// `backup_size_gb`: the restored backup's size in GB.
 pub const BACKUP_SIZE_GB: &str = "backup_size_gb";
 
+/// The `status` of a restore whose request got no usable answer (no answer in time, a 5xx, an
+/// unreadable success): HostUp may have started it, and there is no job id to follow.
+pub const STATUS_UNANSWERED: &str = "unknown";
+
 /// The computed attributes plan-time checks can fill in, in schema order.
 pub const CHECKED_ATTRIBUTES: [&str; 4] =
     [TARGET_NAME, SOURCE_TYPE, BACKUP_CREATED_AT, BACKUP_SIZE_GB];
@@ -221,6 +225,16 @@ pub fn write_job(
     v.set(STATUS, Value::from(status.as_str()));
     v.set(STARTED_AT, Value::from(started_at));
     v.set(COMPLETED_AT, Value::opt_string(completed_at));
+}
+
+/// Writes the record of a restore whose request got no usable answer: no job, status
+/// [`STATUS_UNANSWERED`], the time it was sent.
+pub fn write_unanswered(v: &mut Value, started_at: &str) {
+    v.set(ID, Value::Null);
+    v.set(JOB_ID, Value::Null);
+    v.set(STATUS, Value::from(STATUS_UNANSWERED));
+    v.set(STARTED_AT, Value::from(started_at));
+    v.set(COMPLETED_AT, Value::Null);
 }
 
 /// Updates status and completion time from a refreshed job record. A record without a finish

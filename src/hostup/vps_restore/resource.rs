@@ -25,9 +25,9 @@ use super::conflicts::PlannedTargets;
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
 use super::flow::{self, label, target_label, Caller};
 use super::model::{
-    gb, ids_from_job, now_rfc3339, refresh_job, write_job, Private, RestoreArgs, BACKUP_CREATED_AT,
-    BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID, SOURCE_TYPE,
-    SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+    gb, ids_from_job, now_rfc3339, refresh_job, write_job, write_unanswered, Private, RestoreArgs,
+    BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
+    SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
 /// The resource's type name, as written in `resource "hostup_vps_restore"`.
@@ -124,7 +124,8 @@ pub fn schema() -> Schema {
         .attribute(output(
             Attribute::string(STATUS),
             "Last known job status: `completed` after a successful apply; `queued`, \
-             `in_progress` or `failed` when apply stopped early.",
+             `in_progress` or `failed` when apply stopped early; `unknown` (with no job id) \
+             when the restore request got no usable answer, so HostUp may have started it.",
         ))
         .attribute(output(
             Attribute::string(STARTED_AT),
@@ -398,7 +399,26 @@ impl Resource for VpsRestoreResource {
         let started_at = now_rfc3339();
         let op = match flow::post(&self.shared, &client, &args).await {
             Ok(op) => op,
-            Err(d) => return ApplyResult::failed(d),
+            Err(failure) if failure.may_have_started => {
+                // No job to follow, but HostUp may be restoring: keep a (tainted) record, so the
+                // next plan stops and asks instead of restoring again (see `earlier`).
+                let mut state = req.planned.clone();
+                checked.write_into(&mut state);
+                write_unanswered(&mut state, &started_at);
+                let mut d = failure.diagnostic;
+                d.detail.push_str(
+                    "\nSo that a second restore is never sent by accident, Terraform keeps \
+                     this resource in state as tainted, with status \"unknown\" and no job id: \
+                     the next plan does not restore again on its own, it stops and asks you to \
+                     check the target first.",
+                );
+                return ApplyResult {
+                    new_state: state,
+                    private: Private::default().to_bytes(),
+                    diagnostics: d.into(),
+                };
+            }
+            Err(failure) => return ApplyResult::failed(failure.diagnostic),
         };
         tracing::info!(
             job_id = %op.job_id,
@@ -447,6 +467,10 @@ impl Resource for VpsRestoreResource {
         }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
         let Some(mark) = Private::of_state(&private, &state) else {
+            // A restore whose request got no usable answer has no job to refresh.
+            if let Some((key, job)) = EarlierJob::unanswered(&state) {
+                self.earlier.remember(key, job);
+            }
             return keep(state, private, Diagnostics::new());
         };
         let mut state = state;
@@ -487,11 +511,12 @@ impl Resource for VpsRestoreResource {
         // In an apply, a tainted restore is deleted just before its replacement is planned
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
-        if let Some(mark) = Private::of_state(&req.private, &req.prior) {
-            let fate = Fate::of_state(&req.prior);
-            if let Some((key, job)) = EarlierJob::of_state(&req.prior, &mark, fate) {
-                self.earlier.remember(key, job);
-            }
+        let earlier = match Private::of_state(&req.private, &req.prior) {
+            Some(mark) => EarlierJob::of_state(&req.prior, &mark, Fate::of_state(&req.prior)),
+            None => EarlierJob::unanswered(&req.prior),
+        };
+        if let Some((key, job)) = earlier {
+            self.earlier.remember(key, job);
         }
         tracing::debug!(
             job_id = req.prior.get_str(JOB_ID).unwrap_or(""),

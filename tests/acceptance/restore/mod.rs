@@ -764,7 +764,7 @@ fn server_error_on_the_restore_post_is_not_resent() {
         let d = diagnostic(
             &out,
             "Error",
-            "HostUp refused the restore",
+            "The restore may have started",
             Some("hostup_vps_restore.r"),
         );
         assert_contains_all(
@@ -773,6 +773,7 @@ fn server_error_on_the_restore_post_is_not_resent() {
                 "HTTP 503",
                 "The request may have reached HostUp and been carried out",
                 "check the VPS and its jobs in HostUp before trying again",
+                "the next plan does not restore again on its own",
             ],
         );
         assert_eq!(
@@ -780,10 +781,16 @@ fn server_error_on_the_restore_post_is_not_resent() {
             [503],
             "a 5xx on the POST must not be retried"
         );
-        assert!(
-            ws.state_resource_attributes("hostup_vps_restore.r")
-                .is_none(),
-            "no job id was given, so there is nothing to record"
+        // No job id was given, but HostUp may have acted: a tainted record with status
+        // "unknown" stops the next plan (`once::a_restore_whose_answer_was_lost_…`).
+        let attrs = ws
+            .state_resource_attributes("hostup_vps_restore.r")
+            .expect("a record of the unanswered restore");
+        assert_eq!(attrs["status"], "unknown", "{attrs}");
+        assert!(attrs["job_id"].is_null(), "{attrs}");
+        assert_eq!(
+            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            Some("tainted")
         );
     });
 }

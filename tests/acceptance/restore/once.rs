@@ -417,3 +417,54 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
         assert_eq!(job_id_in_state(&ws, TAINTED), job);
     });
 }
+
+#[test]
+fn a_restore_whose_answer_was_lost_stops_the_next_plan_until_you_decide() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("2s", &[]);
+        // HostUp carries the restore out, but its answer is lost on the way back.
+        let proxy = sim.answer_swap(
+            "POST",
+            RESTORE_PATH,
+            502,
+            "text/html",
+            "<html><body>502 Bad Gateway</body></html>",
+        );
+        let mut ws = workspace(cli, &provider, &sim);
+        ws.set_env("HOSTUP_ENDPOINT", proxy.base_url());
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure();
+        let d = diagnostic(&out, "Error", "The restore may have started", Some(TAINTED));
+        assert_contains_all(
+            &d,
+            &["HTTP 502", "may have reached HostUp", "status \"unknown\""],
+        );
+        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        let attrs = ws.state_resource_attributes(TAINTED).unwrap();
+        assert_eq!(attrs["status"], "unknown", "{attrs}");
+        assert!(attrs["job_id"].is_null(), "{attrs}");
+        assert_eq!(restore_posts(&sim.requests()), [202], "HostUp did restore");
+
+        let summary = format!("The earlier restore request for web-01 ({WEB}) may have started");
+        for command in [&["plan"][..], &["apply", "-auto-approve"]] {
+            let out = ws.run(command);
+            out.assert_failure();
+            let d = diagnostic(&out, "Error", &summary, Some(TAINTED));
+            assert_contains_all(
+                &d,
+                &[
+                    "got no usable answer",
+                    "Check the target VPS",
+                    "terraform untaint",
+                    "change a value in `triggers`",
+                ],
+            );
+        }
+        assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
+        ws.run(&["untaint", TAINTED]).assert_success();
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+    });
+}
