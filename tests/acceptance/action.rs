@@ -323,5 +323,29 @@ fn ctrl_c_ends_the_wait_with_the_job_id_and_no_second_post() {
         assert!(text.contains("interrupted"), "{text}");
         assert!(text.contains("the job itself was not cancelled"), "{text}");
         assert_eq!(restore_posts(&sim.requests()), [202]);
+        let job = sim.state()["jobs"][0]["id"]
+            .as_str()
+            .expect("the accepted job")
+            .to_owned();
+
+        // The action has no state to remember the job by; invoking it again while the job runs
+        // is refused at plan by HostUp's closed gate, and the error names the running job.
+        let again = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_restore.restore_web",
+            "-auto-approve",
+        ]);
+        again.assert_failure();
+        let text = squash_whitespace(&again.combined());
+        assert!(
+            text.contains("HostUp does not allow a restore onto this VPS now"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("Job {job}")),
+            "names the job: {text}"
+        );
+        assert!(text.contains("(code job_in_progress)"), "{text}");
+        assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
     });
 }
