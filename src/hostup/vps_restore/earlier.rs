@@ -314,6 +314,7 @@ impl EarlierJobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostup::vps_restore::model::COMPUTED_ATTRIBUTES;
 
     fn state(status: &str) -> Value {
         Value::object([
@@ -342,17 +343,7 @@ mod tests {
 
     fn planned_create() -> Value {
         let mut v = state("x");
-        for name in [
-            ID,
-            JOB_ID,
-            STATUS,
-            STARTED_AT,
-            COMPLETED_AT,
-            TARGET_NAME,
-            SOURCE_TYPE,
-            BACKUP_CREATED_AT,
-            BACKUP_SIZE_GB,
-        ] {
+        for name in COMPUTED_ATTRIBUTES {
             v.set(name, Value::Unknown);
         }
         v

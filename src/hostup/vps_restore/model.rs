@@ -44,6 +44,19 @@ pub const BACKUP_SIZE_GB: &str = "backup_size_gb";
 /// unreadable success): HostUp may have started it, and there is no job id to follow.
 pub const STATUS_UNANSWERED: &str = "unknown";
 
+/// Every computed attribute, in schema order.
+pub const COMPUTED_ATTRIBUTES: [&str; 9] = [
+    ID,
+    JOB_ID,
+    STATUS,
+    STARTED_AT,
+    COMPLETED_AT,
+    TARGET_NAME,
+    SOURCE_TYPE,
+    BACKUP_CREATED_AT,
+    BACKUP_SIZE_GB,
+];
+
 /// The computed attributes plan-time checks can fill in, in schema order.
 pub const CHECKED_ATTRIBUTES: [&str; 4] =
     [TARGET_NAME, SOURCE_TYPE, BACKUP_CREATED_AT, BACKUP_SIZE_GB];

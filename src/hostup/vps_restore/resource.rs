@@ -636,7 +636,7 @@ fn timeout_for_create(planned: &Value) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::TIMEOUTS;
+    use super::super::model::{COMPUTED_ATTRIBUTES, TIMEOUTS};
     use super::*;
 
     #[test]
@@ -652,17 +652,7 @@ mod tests {
             !guard.requires_replace,
             "editing the guard must not restore again"
         );
-        for name in [
-            ID,
-            JOB_ID,
-            STATUS,
-            STARTED_AT,
-            COMPLETED_AT,
-            TARGET_NAME,
-            SOURCE_TYPE,
-            BACKUP_CREATED_AT,
-            BACKUP_SIZE_GB,
-        ] {
+        for name in COMPUTED_ATTRIBUTES {
             let a = s.block.find_attribute(name).expect(name);
             assert!(a.is_computed() && !a.requires_replace, "{name}");
         }

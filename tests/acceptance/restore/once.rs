@@ -85,6 +85,16 @@ fn assert_says_recorded(out: &TfOutput, job: &str) {
     );
 }
 
+/// Applies again after `job` completed: the plan says it records the job, nothing is sent, the
+/// state holds the job as completed and the next plan is empty.
+#[track_caller]
+fn apply_again_and_see_it_recorded(ws: &Workspace, sim: &Sim, job: &str) {
+    let out = ws.apply();
+    assert_says_recorded(&out, job);
+    assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+    assert_recorded_as_completed(ws, job);
+}
+
 #[test]
 fn a_timed_out_restore_is_recorded_once_its_job_completed() {
     let provider = provider();
@@ -95,10 +105,7 @@ fn a_timed_out_restore_is_recorded_once_its_job_completed() {
         let job = apply_until_the_timeout(&ws, &sim);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
-        let out = ws.apply();
-        assert_says_recorded(&out, &job);
-        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
-        assert_recorded_as_completed(&ws, &job);
+        apply_again_and_see_it_recorded(&ws, &sim, &job);
     });
 }
 
@@ -179,10 +186,7 @@ fn an_interrupted_restore_is_recorded_once_its_job_completed() {
         let job = job_id_in_state(&ws, TAINTED);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
-        let out = ws.apply();
-        assert_says_recorded(&out, &job);
-        assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
-        assert_recorded_as_completed(&ws, &job);
+        apply_again_and_see_it_recorded(&ws, &sim, &job);
     });
 }
 
