@@ -254,6 +254,15 @@ pub enum Delivery {
     Accepted,
 }
 
+impl Delivery {
+    /// Whether HostUp may have carried the request out although no usable answer says so
+    /// ([`Delivery::Unknown`], [`Delivery::Accepted`]): a write must then never be reported as
+    /// not done, nor repeated without a check.
+    pub fn may_have_acted(self) -> bool {
+        matches!(self, Delivery::Unknown | Delivery::Accepted)
+    }
+}
+
 /// The error of every client call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -176,14 +176,24 @@ pub async fn check_target(
     let lookup = GateLookup::from_answers(&vps, Some(&details));
     let gate_checked = lookup.gate().is_some();
     if let Some(gate) = lookup.gate().filter(|g| !g.allowed) {
-        diags.push(
-            closed_gate(
-                "HostUp does not allow a restore onto this VPS now",
-                format!("HostUp blocks restoring another VPS's backup onto {target}"),
-                gate,
-            )
-            .at(at(TARGET_VPS_ID)),
+        let mut d = closed_gate(
+            "HostUp does not allow a restore onto this VPS now",
+            format!("HostUp blocks restoring another VPS's backup onto {target}"),
+            gate,
         );
+        if gate.code.as_deref() == Some("job_in_progress") {
+            // The usual advice (wait, then plan again) would restore twice when the running job
+            // is this very restore, started by a run that was killed before it recorded it.
+            d.detail.push_str(
+                " If that job is this restore, started by an earlier run that was killed or lost \
+                 its answer before anything reached state, it is already doing what this plan \
+                 asks: note its id, and once it has completed do not apply (or invoke) this \
+                 restore again, which would restore a second time; import the resource by that \
+                 job id instead (`terraform import <address> <job id>`), or remove it from the \
+                 configuration.",
+            );
+        }
+        diags.push(d.at(at(TARGET_VPS_ID)));
     }
 
     if let Some(want) = confirm_target_name {

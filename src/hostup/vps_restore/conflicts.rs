@@ -2,14 +2,16 @@
 //! in one apply would both go ahead (the second after the first's job ends, or refused by
 //! HostUp's gate midway), and one would silently overwrite the other. So each restore a plan
 //! creates (new or adopting an earlier job) enters its target here, and a plan that finds another
-//! restore of the same target with other inputs fails.
+//! restore of the same target fails, whatever its inputs (`count = 2` on one restore is two).
 //!
 //! Terraform tells a provider nothing about the other resources of a run, and plans independent
 //! resources concurrently. So a plan waits until no restore has entered for [`QUIET`] (at most
 //! [`MAX_WAIT`]) before it looks: resources planned together then each get the error, naming the
 //! other. A restore planned after another one finished planning (because it depends on it)
 //! still fails; only the first one's plan may already have been answered without the error.
-//! Either way the plan fails, so nothing is sent.
+//! Either way the plan fails, so nothing is sent. A target known only at apply is entered by the
+//! apply's own plan of the resource, so the error then comes at apply, before that restore's
+//! request, but possibly after the other's.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -36,14 +38,6 @@ struct Entry {
 }
 
 impl Entry {
-    /// Whether two entries are certainly one restore (the same resource planned twice).
-    fn same_restore(&self, other: &Entry) -> bool {
-        self == other
-            && [&self.source, &self.backup, &self.triggers]
-                .iter()
-                .all(|v| v.is_wholly_known())
-    }
-
     fn describe(&self) -> String {
         let show = |v: &Value| match v.as_str() {
             Some(s) => s.to_owned(),
@@ -96,17 +90,19 @@ impl PlannedTargets {
             backup: field(BACKUP_ID),
             triggers: field(TRIGGERS),
         };
+        // Every entry is a resource of its own, even with the same inputs (`count = 2`, a copied
+        // block): Terraform plans each create once per process (a plan and an apply run in
+        // processes of their own), and a replacement's first plan, against the prior state, is
+        // not entered.
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let known = inner
-            .entries
-            .iter()
-            .find(|(_, e)| e.same_restore(&entry))
-            .map(|(n, _)| *n);
-        let number = known.unwrap_or(inner.entries.len());
-        if known.is_none() {
-            inner.entries.push((number, entry.clone()));
-        }
+        let number = inner.entries.len();
+        inner.entries.push((number, entry.clone()));
         inner.last_entered = Some(Instant::now());
+        tracing::debug!(
+            target_vps = %entry.target,
+            number,
+            "hostup_vps_restore: a restore planned in this run"
+        );
         Some(Ticket { number, entry })
     }
 
@@ -146,7 +142,7 @@ impl PlannedTargets {
                      resource ({}) and another hostup_vps_restore with {}. One restore would \
                      overwrite the other, and which one wins would depend on timing. Keep one \
                      of them, or restore in separate applies: apply one, then add the other. \
-                     Nothing was sent to HostUp.",
+                     This restore was not sent to HostUp.",
                     mine.target,
                     mine.describe(),
                     others.join("; another with "),
@@ -208,20 +204,21 @@ mod tests {
         );
         assert!(db.detail.contains("backup_id bkp_a"), "{}", db.detail);
         assert_eq!(da.attribute, Some(AttributePath::attribute(TARGET_VPS_ID)));
-        assert!(da.detail.contains("Nothing was sent"));
+        assert!(da.detail.contains("This restore was not sent"));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn one_restore_planned_twice_is_one_and_unknown_inputs_count_as_another() {
+    async fn identical_restores_and_unknown_inputs_conflict_and_an_unknown_target_waits() {
+        // `count = 2`, or a copied block: the same inputs twice are still two restores.
         let planned = PlannedTargets::default();
         let first = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
             .unwrap();
-        let again = planned
+        let copy = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
             .unwrap();
-        assert!(planned.conflict(&first).await.is_none());
-        assert!(planned.conflict(&again).await.is_none());
+        assert!(planned.conflict(&first).await.is_some());
+        assert!(planned.conflict(&copy).await.is_some());
 
         let planned = PlannedTargets::default();
         let a = planned.enter(&config("vps_t", Value::Unknown)).unwrap();
@@ -229,7 +226,7 @@ mod tests {
         let d = planned.conflict(&b).await.expect("two restores");
         assert!(d.detail.contains("(known at apply)"), "{}", d.detail);
         assert!(planned.conflict(&a).await.is_some());
-        assert!(planned.enter(&config("", Value::Null)).is_some());
+        // A target known only at apply is entered by the apply's plan instead.
         assert!(planned
             .enter(&Value::object([(TARGET_VPS_ID, Value::Unknown)]))
             .is_none());

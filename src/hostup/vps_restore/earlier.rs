@@ -21,6 +21,7 @@ use std::sync::Mutex;
 
 use crate::api::{Job, JobStatus};
 use crate::framework::{Diagnostic, Value};
+use crate::hostup::values::number;
 
 use super::flow::label;
 use super::model::{
@@ -172,7 +173,7 @@ impl EarlierJob {
             // A number read back from state must plan as the checks plan it (a float), or
             // Terraform 1.0 sees 12.4 and "12.4" as different values between plan and apply.
             let value = match name {
-                BACKUP_SIZE_GB => value.as_f64().map_or(Value::Null, Value::float),
+                BACKUP_SIZE_GB => number(value.as_f64()),
                 _ => value,
             };
             planned.set(name, value);
@@ -187,6 +188,7 @@ impl EarlierJob {
         Private {
             poll_url: self.poll_url.clone(),
             unsettled: true,
+            replaced_on_purpose: false,
         }
     }
 
@@ -209,6 +211,16 @@ impl EarlierJob {
         );
         let shown = "Terraform still shows a replacement: that is how it plans a tainted resource.";
         let on_purpose = "To restore again on purpose, change a value in `triggers`.";
+        // Whether the earlier restore happened is unknown: what to check, and the two ways on.
+        let decide = |check: &str| {
+            format!(
+                "Restoring again could overwrite everything the VPS has done since, so nothing \
+                 is planned. Check the target VPS in the HostUp control panel: {check} If the \
+                 restore is in place, keep it: run `terraform untaint` (`tofu untaint` with \
+                 OpenTofu) with this resource's address, then plan again. {on_purpose} The next \
+                 apply then sends a new restore."
+            )
+        };
         match &self.fate {
             Fate::Running(status) => Diagnostic::warning(
                 format!("The restore of {target} is already running: job {job}"),
@@ -259,12 +271,8 @@ impl EarlierJob {
                         "An earlier apply sent the restore{at} but got no usable answer (no \
                          answer in time, a server error, or an unreadable success), which left \
                          this resource tainted with status \"unknown\" and no job id. HostUp \
-                         may have started that restore, and restoring again could overwrite \
-                         everything the VPS has done since. Nothing is planned. Check the target \
-                         VPS in the HostUp control panel: is a restore job running on it, or did \
-                         one complete? If the restore is in place, keep it: run `terraform \
-                         untaint` (`tofu untaint` with OpenTofu) with this resource's address, \
-                         then plan again. {on_purpose} The next apply then sends a new restore."
+                         may have started that restore. {}",
+                        decide("is a restore job running on it, or did one complete?")
                     ),
                 )
             }
@@ -272,12 +280,8 @@ impl EarlierJob {
                 format!("The outcome of the earlier restore of {target} is unknown: job {job}"),
                 format!(
                     "{stopped} HostUp no longer keeps a record of job {job}, so the provider \
-                     cannot tell whether that restore completed, and restoring again could \
-                     overwrite everything the VPS has done since. Nothing is planned. Check the \
-                     target VPS in the HostUp control panel: is it running, and does it hold the \
-                     restored data? If the restore is in place, keep it: run `terraform untaint` \
-                     (`tofu untaint` with OpenTofu) with this resource's address, then plan \
-                     again. {on_purpose} The next apply then sends a new restore."
+                     cannot tell whether that restore completed. {}",
+                    decide("is it running, and does it hold the restored data?")
                 ),
             ),
         }
@@ -289,6 +293,8 @@ impl EarlierJob {
 #[derive(Debug, Default)]
 pub struct EarlierJobs {
     jobs: Mutex<Vec<(RestoreKey, EarlierJob)>>,
+    /// Inputs of restores the user replaces on purpose in this run.
+    on_purpose: Mutex<Vec<RestoreKey>>,
 }
 
 impl EarlierJobs {
@@ -304,8 +310,33 @@ impl EarlierJobs {
         jobs.push((key, job));
     }
 
-    /// The earlier job of a restore with inputs `key`, if this process met one.
+    /// Notes that the restore with inputs `key` is replaced on purpose: Terraform planned it
+    /// against its prior state first, which it does only for an object that is not tainted
+    /// (`-replace`, or changed arguments). Its job, even one that never ended in sight (say,
+    /// untainted by hand), is then not adopted: the user asked for a new restore.
+    pub fn replaced_on_purpose(&self, key: RestoreKey) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(k, _)| *k != key);
+        self.on_purpose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+    }
+
+    /// Whether the restore with inputs `key` is replaced on purpose in this run.
+    pub fn is_replaced_on_purpose(&self, key: &RestoreKey) -> bool {
+        let keys = self.on_purpose.lock().unwrap_or_else(|e| e.into_inner());
+        keys.contains(key)
+    }
+
+    /// The earlier job of a restore with inputs `key`, if this process met one and it is not
+    /// replaced on purpose.
     pub fn find(&self, key: &RestoreKey) -> Option<EarlierJob> {
+        if self.is_replaced_on_purpose(key) {
+            return None;
+        }
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         jobs.iter().find(|(k, _)| k == key).map(|(_, j)| j.clone())
     }
@@ -338,6 +369,7 @@ mod tests {
         Private {
             poll_url: "/api/jobs/job_1".into(),
             unsettled: true,
+            ..Private::default()
         }
     }
 

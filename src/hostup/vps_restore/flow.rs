@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::api::{ApiError, Client, Delivery, JobProgress, JobStatus, Operation};
+use crate::api::{ApiError, Client, JobProgress, JobStatus, Operation};
 use crate::framework::{AttributePath, Context, Diagnostic, Diagnostics, Value};
 use crate::hostup::attributes::validate_id_attribute;
 use crate::hostup::diagnostics::{write_failure, Writing};
@@ -188,7 +188,7 @@ pub async fn post(
     shared.cache().forget_target(&args.target_vps_id);
     sent.map_err(|e| PostFailure {
         diagnostic: post_error(&e),
-        may_have_started: matches!(e.delivery(), Delivery::Unknown | Delivery::Accepted),
+        may_have_started: e.delivery().may_have_acted(),
     })
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use crate::api::{job_poll_path, Job, JobStatus, Operation, SourceType};
 use crate::framework::Value;
+use crate::hostup::values::number;
 
 /// `target_vps_id`: the VPS that is overwritten.
 pub const TARGET_VPS_ID: &str = "target_vps_id";
@@ -123,10 +124,7 @@ impl Checked {
                 BACKUP_CREATED_AT,
                 Value::opt_string(self.backup_created_at.clone()),
             ),
-            (
-                BACKUP_SIZE_GB,
-                self.backup_size_gb.map_or(Value::Null, Value::float),
-            ),
+            (BACKUP_SIZE_GB, number(self.backup_size_gb)),
         ]
     }
 
@@ -181,6 +179,11 @@ pub struct Private {
     /// again (see `earlier`). Cleared only when a create records the job's end itself.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unsettled: bool,
+    /// Set in the plan of a replacement the user asked for (`-replace`, a changed argument) of a
+    /// restore that was not tainted: Terraform hands it to the delete of the replaced object,
+    /// which then must not offer that object's job for adoption.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced_on_purpose: bool,
 }
 
 impl Private {
@@ -190,12 +193,18 @@ impl Private {
         Private {
             poll_url: op.poll_url.clone(),
             unsettled,
+            replaced_on_purpose: false,
         }
     }
 
     /// The private data as it is stored with the state (JSON).
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Whether `private` is the plan of a replacement the user asked for (see the field).
+    pub fn replaced_on_purpose(private: &[u8]) -> bool {
+        serde_json::from_slice::<Private>(private).is_ok_and(|p| p.replaced_on_purpose)
     }
 
     /// The private data stored with `state`, read tolerantly: the poll URL recorded at create, or
@@ -216,6 +225,7 @@ impl Private {
         Some(Private {
             poll_url,
             unsettled: stored.unsettled || !ended,
+            replaced_on_purpose: stored.replaced_on_purpose,
         })
     }
 }
@@ -374,6 +384,7 @@ mod tests {
         let p = Private {
             poll_url: "/api/jobs/job_9".into(),
             unsettled: false,
+            ..Private::default()
         };
         assert_eq!(p.to_bytes(), br#"{"poll_url":"/api/jobs/job_9"}"#);
         assert_eq!(
@@ -383,6 +394,7 @@ mod tests {
         let marked = Private {
             poll_url: "/api/jobs/job_9".into(),
             unsettled: true,
+            ..Private::default()
         };
         assert_eq!(
             Private::of_state(&marked.to_bytes(), &state("completed")),

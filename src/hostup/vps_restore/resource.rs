@@ -20,6 +20,7 @@ use crate::framework::{
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
 use crate::hostup::shared::Shared;
+use crate::hostup::values::number;
 
 use super::conflicts::PlannedTargets;
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
@@ -237,6 +238,7 @@ impl VpsRestoreResource {
                 private: Private {
                     poll_url,
                     unsettled: false,
+                    ..Private::default()
                 }
                 .to_bytes(),
                 diagnostics: Diagnostics::new(),
@@ -275,7 +277,7 @@ impl VpsRestoreResource {
                     state.set(SOURCE_TYPE, super::model::source_type_value(&s.source_type));
                     if let Some(b) = s.backups.iter().find(|b| b.id == backup) {
                         state.set(BACKUP_CREATED_AT, Value::opt_string(b.created_at.clone()));
-                        state.set(BACKUP_SIZE_GB, b.size_gb.map_or(Value::Null, Value::float));
+                        state.set(BACKUP_SIZE_GB, number(b.size_gb));
                     }
                 }
             }
@@ -306,6 +308,15 @@ impl Resource for VpsRestoreResource {
         // replacement), then as a create from null, whose warnings it drops. So the warning must
         // come from the first call; there the planned value stays the update's, because Terraform
         // takes the create call's planned value anyway.
+        let key = RestoreKey::of(&req.config);
+        if !req.is_create() && !plan.planned.is_null() {
+            // Only a restore that is not tainted is planned against its prior state; if the
+            // create of a replacement follows in this run (`-replace`, changed arguments), the
+            // user asked for it, and nothing is adopted.
+            if let Some(key) = key.clone() {
+                self.earlier.replaced_on_purpose(key);
+            }
+        }
         let replacing = !req.is_create() && !plan.requires_replace.is_empty();
         if !(req.is_create() || replacing) || plan.planned.is_null() {
             return;
@@ -313,7 +324,18 @@ impl Resource for VpsRestoreResource {
         // A create (new, or the replacement of a tainted restore) enters its target for the
         // one-restore-per-target check, and may adopt an earlier job with the same inputs.
         let (ticket, earlier) = if req.is_create() {
-            let earlier = RestoreKey::of(&req.config).and_then(|k| self.earlier.find(&k));
+            if key
+                .as_ref()
+                .is_some_and(|k| self.earlier.is_replaced_on_purpose(k))
+            {
+                // Tell the apply's delete of the replaced object not to offer its job.
+                plan.private = Private {
+                    replaced_on_purpose: true,
+                    ..Private::default()
+                }
+                .to_bytes();
+            }
+            let earlier = key.as_ref().and_then(|k| self.earlier.find(k));
             (self.planned.enter(&req.config), earlier)
         } else {
             (None, None)
@@ -512,7 +534,9 @@ impl Resource for VpsRestoreResource {
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
         let earlier = match Private::of_state(&req.private, &req.prior) {
+            Some(mark) if mark.replaced_on_purpose => None,
             Some(mark) => EarlierJob::of_state(&req.prior, &mark, Fate::of_state(&req.prior)),
+            None if Private::replaced_on_purpose(&req.private) => None,
             None => EarlierJob::unanswered(&req.prior),
         };
         if let Some((key, job)) = earlier {
@@ -597,6 +621,7 @@ impl Resource for VpsRestoreResource {
             private: Private {
                 poll_url,
                 unsettled: false,
+                ..Private::default()
             }
             .to_bytes(),
             diagnostics: Diagnostics::new(),

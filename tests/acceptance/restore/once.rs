@@ -133,12 +133,12 @@ fn a_timed_out_restore_is_recorded_through_a_saved_plan() {
 fn applying_again_while_the_job_runs_waits_for_it() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("15s", &[]);
+        let sim = sim("30s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&timed(NEWEST, "1s"));
         let job = apply_until_the_timeout(&ws, &sim);
 
-        // A longer timeout this time; the job is still running (15 s).
+        // A longer timeout this time; the job is still running (30 s).
         ws.write_main_tf(&timed(NEWEST, "5m"));
         let out = ws.apply();
         let d = diagnostic(
@@ -292,7 +292,7 @@ fn a_timed_out_restore_whose_record_expired_stops_the_plan() {
 fn a_killed_run_is_refused_while_its_restore_runs() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("30s", &[]);
+        let sim = sim("12s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
         let running = ws.spawn(&["apply", "-auto-approve"], &[]);
@@ -314,7 +314,22 @@ fn a_killed_run_is_refused_while_its_restore_runs() {
             "HostUp does not allow a restore onto this VPS now",
             Some(TAINTED),
         );
-        assert_contains_all(&d, &[&format!("Job {job}"), "(code job_in_progress)"]);
+        assert_contains_all(
+            &d,
+            &[
+                &format!("Job {job}"),
+                "(code job_in_progress)",
+                "once it has completed do not apply (or invoke) this restore again",
+                "terraform import <address> <job id>",
+            ],
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
+
+        // The way out the error names: once the job has completed, import it by its id.
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+        ws.run(&["import", TAINTED, &job]).assert_success();
+        assert_eq!(job_id_in_state(&ws, TAINTED), job);
+        ws.assert_plan_empty();
         assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
     });
 }
@@ -348,7 +363,7 @@ fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
                         &format!(
                             "another hostup_vps_restore with source_vps_id {DB}, backup_id {other}"
                         ),
-                        "Nothing was sent to HostUp",
+                        "This restore was not sent to HostUp",
                     ],
                 );
             }
@@ -361,6 +376,50 @@ fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
             );
         }
         assert_no_writes(&sim.requests(), "a plan with two restores of one VPS");
+
+        // The same inputs twice (`count = 2`) are two restores of one VPS as well.
+        ws.write_main_tf(&config(&[restore("twice", WEB, DB, NEWEST, "  count = 2")]));
+        let out = ws.run(&["plan"]);
+        out.assert_failure();
+        // Both instances get the error, but its text and configuration line are the same for
+        // both, and Terraform 1.15 then prints it once, under either address.
+        diagnostic(
+            &out,
+            "Error",
+            "Another restore of this VPS in the same run",
+            None,
+        );
+        out.assert_output_contains("with hostup_vps_restore.twice[");
+        assert_no_writes(&sim.requests(), "a plan with count = 2 on one VPS");
+    });
+}
+
+#[test]
+fn replace_after_a_manual_untaint_restores_again() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("3s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&timed(NEWEST, "1s"));
+        let job = apply_until_the_timeout(&ws, &sim);
+        wait_for_job(&sim, &job, "completed", ended_with("completed"));
+
+        // The manual way: accept the completed job by hand.
+        ws.run(&["untaint", TAINTED]).assert_success();
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()), [202]);
+
+        // A later `-replace` is a deliberate second restore, not an adoption of that job.
+        ws.write_main_tf(&timed(NEWEST, "5m"));
+        let out = ws.run(&["apply", "-auto-approve", &format!("-replace={TAINTED}")]);
+        out.assert_success();
+        assert!(
+            !out.output_contains("already completed"),
+            "a deliberate replacement adopts nothing:\n{out}"
+        );
+        assert_eq!(restore_posts(&sim.requests()), [202, 202]);
+        assert_ne!(job_id_in_state(&ws, TAINTED), job, "a new job");
+        ws.assert_plan_empty();
     });
 }
 
@@ -377,6 +436,12 @@ fn refresh_false_still_adopts_a_job_the_state_shows_running() {
         // Without a refresh the plan cannot see the job and shows a restore, but the apply
         // meets the tainted object (its state says the job runs) and waits for it instead.
         ws.write_main_tf(&timed(NEWEST, "5m"));
+        let plan = ws.run(&["plan", "-refresh=false"]);
+        plan.assert_success();
+        assert!(
+            !plan.output_contains("already completed"),
+            "without a refresh the plan cannot know the job:\n{plan}"
+        );
         let out = ws.run(&["apply", "-auto-approve", "-refresh=false"]);
         out.assert_success();
         assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
