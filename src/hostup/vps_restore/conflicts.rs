@@ -5,9 +5,10 @@
 //! restore of the same target fails, whatever its inputs (`count = 2` on one restore is two).
 //!
 //! Terraform tells a provider nothing about the other resources of a run, and plans independent
-//! resources concurrently. So a plan waits until no restore has entered for [`QUIET`] (at most
-//! [`MAX_WAIT`]) before it looks: resources planned together then each get the error, naming the
-//! other. A restore planned after another one finished planning (because it depends on it)
+//! resources concurrently. So a plan waits [`QUIET`] after it entered before it looks: of two
+//! restores of one target, the later one always sees the earlier, and when they are planned
+//! within that window of each other (resources planned together), each gets the error, naming
+//! the other. A restore planned after another one finished planning (because it depends on it)
 //! still fails; only the first one's plan may already have been answered without the error.
 //! Either way the plan fails, so nothing is sent. A target known only at apply is entered by the
 //! apply's own plan of the resource, so the error then comes at apply, before that restore's
@@ -22,11 +23,10 @@ use crate::framework::{AttributePath, Diagnostic, Value};
 
 use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID, TRIGGERS};
 
-/// How long no other restore must have entered before a plan looks for conflicts.
+/// How long a plan waits after entering its restore before it looks for others: long enough for
+/// resources Terraform plans at the same time to enter too, short enough not to slow a plan of
+/// many restores (each waits once, in parallel with the others Terraform plans).
 pub const QUIET: Duration = Duration::from_millis(300);
-
-/// The longest a plan waits for that quiet.
-pub const MAX_WAIT: Duration = Duration::from_secs(3);
 
 /// The inputs of one planned restore; unknown parts stay unknown.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,28 +51,16 @@ impl Entry {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Inner {
     /// Each planned restore with its number.
     entries: Vec<(usize, Entry)>,
-    last_entered: Option<Instant>,
 }
 
 /// The restores this provider process has planned, by target.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PlannedTargets {
     inner: Mutex<Inner>,
-}
-
-impl Default for PlannedTargets {
-    fn default() -> Self {
-        PlannedTargets {
-            inner: Mutex::new(Inner {
-                entries: Vec::new(),
-                last_entered: None,
-            }),
-        }
-    }
 }
 
 impl PlannedTargets {
@@ -97,32 +85,22 @@ impl PlannedTargets {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let number = inner.entries.len();
         inner.entries.push((number, entry.clone()));
-        inner.last_entered = Some(Instant::now());
         tracing::debug!(
             target_vps = %entry.target,
             number,
             "hostup_vps_restore: a restore planned in this run"
         );
-        Some(Ticket { number, entry })
+        Some(Ticket {
+            number,
+            entry,
+            entered: Instant::now(),
+        })
     }
 
-    /// Waits for the other restores planned together with `ticket`'s, then the error when one
-    /// of them restores the same target with other inputs.
+    /// Waits until [`QUIET`] has passed since `ticket`'s restore entered, then the error when
+    /// another restore of the same target entered too.
     pub async fn conflict(&self, ticket: &Ticket) -> Option<Diagnostic> {
-        let started = Instant::now();
-        loop {
-            let last = self
-                .inner
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .last_entered
-                .unwrap_or(started);
-            let due = (last + QUIET).min(started + MAX_WAIT);
-            if Instant::now() >= due {
-                break;
-            }
-            tokio::time::sleep_until(due).await;
-        }
+        tokio::time::sleep_until(ticket.entered + QUIET).await;
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mine = &ticket.entry;
         let others: Vec<String> = inner
@@ -158,6 +136,7 @@ impl PlannedTargets {
 pub struct Ticket {
     number: usize,
     entry: Entry,
+    entered: Instant,
 }
 
 #[cfg(test)]
@@ -233,29 +212,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_plan_waits_for_quiet_but_never_longer_than_the_cap() {
+    async fn a_plan_waits_the_quiet_window_once_and_a_later_restore_sees_it() {
         let planned = PlannedTargets::default();
-        let t = planned
+        let first = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
             .unwrap();
         let started = Instant::now();
-        planned.conflict(&t).await;
-        assert_eq!(started.elapsed(), QUIET);
-        // Restores that keep entering cannot hold a plan beyond the cap.
-        let t = planned
-            .enter(&config("vps_t", Value::from("bkp_a")))
-            .unwrap();
+        // Others entering meanwhile do not prolong the wait.
         let keep_entering = async {
-            for i in 0..100 {
-                tokio::time::sleep(QUIET / 2).await;
+            for i in 0..10 {
+                tokio::time::sleep(QUIET / 4).await;
                 planned.enter(&config(&format!("vps_{i}"), Value::from("bkp")));
             }
         };
-        let started = Instant::now();
-        tokio::select! {
-            _ = planned.conflict(&t) => {}
-            _ = keep_entering => panic!("the cap did not hold"),
-        }
-        assert_eq!(started.elapsed(), MAX_WAIT);
+        let timed = async {
+            let d = planned.conflict(&first).await;
+            (d, started.elapsed())
+        };
+        let ((d, waited), ()) = tokio::join!(timed, keep_entering);
+        assert!(d.is_none());
+        assert_eq!(waited, QUIET);
+        // A restore of the same target planned after the first had answered still fails.
+        tokio::time::sleep(QUIET * 10).await;
+        let later = planned
+            .enter(&config("vps_t", Value::from("bkp_b")))
+            .unwrap();
+        assert!(planned.conflict(&later).await.is_some());
     }
 }
