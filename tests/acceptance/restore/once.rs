@@ -36,6 +36,22 @@ fn apply_until_the_timeout(ws: &Workspace, sim: &Sim) -> String {
     job_id_in_state(ws, TAINTED)
 }
 
+/// A restore of `backup` that ran into its 1 s create timeout on `cli`, with `job` long jobs:
+/// the simulator, the workspace and the job id left in the tainted state.
+fn timed_out_restore(
+    cli: &TerraformCli,
+    provider: &ProviderDir,
+    job: &str,
+    extra: &[&str],
+    backup: &str,
+) -> (Sim, Workspace, String) {
+    let sim = sim(job, extra);
+    let ws = workspace(cli, provider, &sim);
+    ws.write_main_tf(&timed(backup, "1s"));
+    let job = apply_until_the_timeout(&ws, &sim);
+    (sim, ws, job)
+}
+
 /// Waits until HostUp's record of `job` satisfies `done` (given the HTTP status and body).
 #[track_caller]
 fn wait_for_job(sim: &Sim, job: &str, what: &str, done: impl Fn(u16, &str) -> bool) {
@@ -99,10 +115,7 @@ fn apply_again_and_see_it_recorded(ws: &Workspace, sim: &Sim, job: &str) {
 fn a_timed_out_restore_is_recorded_once_its_job_completed() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("4s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "4s", &[], NEWEST);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
         apply_again_and_see_it_recorded(&ws, &sim, &job);
@@ -113,10 +126,7 @@ fn a_timed_out_restore_is_recorded_once_its_job_completed() {
 fn a_timed_out_restore_is_recorded_through_a_saved_plan() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("4s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "4s", &[], NEWEST);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
         let plan = ws.run(&["plan", "-out", "tfplan"]);
@@ -133,10 +143,7 @@ fn a_timed_out_restore_is_recorded_through_a_saved_plan() {
 fn applying_again_while_the_job_runs_waits_for_it() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("30s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "30s", &[], NEWEST);
 
         // A longer timeout this time; the job is still running (30 s).
         ws.write_main_tf(&timed(NEWEST, "5m"));
@@ -194,10 +201,7 @@ fn an_interrupted_restore_is_recorded_once_its_job_completed() {
 fn a_timed_out_restore_whose_job_failed_is_restored_again_and_the_plan_says_why() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("3s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(BROKEN, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "3s", &[], BROKEN);
         wait_for_job(&sim, &job, "failed", ended_with("failed"));
 
         ws.write_main_tf(&timed(BROKEN, "5m"));
@@ -241,10 +245,8 @@ fn a_timed_out_restore_whose_job_failed_is_restored_again_and_the_plan_says_why(
 fn a_timed_out_restore_whose_record_expired_stops_the_plan() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("2s", &["--job-retention", "1s"]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) =
+            timed_out_restore(cli, &provider, "2s", &["--job-retention", "1s"], NEWEST);
         wait_for_job(&sim, &job, "expired", |code, _| code == 404);
 
         let summary =
@@ -398,10 +400,7 @@ fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
 fn replace_after_a_manual_untaint_restores_again() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("3s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "3s", &[], NEWEST);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
         // The manual way: accept the completed job by hand.
@@ -427,10 +426,7 @@ fn replace_after_a_manual_untaint_restores_again() {
 fn refresh_false_still_adopts_a_job_the_state_shows_running() {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
-        let sim = sim("4s", &[]);
-        let ws = workspace(cli, &provider, &sim);
-        ws.write_main_tf(&timed(NEWEST, "1s"));
-        let job = apply_until_the_timeout(&ws, &sim);
+        let (sim, ws, job) = timed_out_restore(cli, &provider, "4s", &[], NEWEST);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
         // Without a refresh the plan cannot see the job and shows a restore, but the apply
