@@ -303,11 +303,6 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
-        // A replacement restores again, so it is checked and warned about like a create. Terraform
-        // plans a replacement twice: first against the prior state (the plan that decides on the
-        // replacement), then as a create from null, whose warnings it drops. So the warning must
-        // come from the first call; there the planned value stays the update's, because Terraform
-        // takes the create call's planned value anyway.
         let key = RestoreKey::of(&req.config);
         if !req.is_create() && !plan.planned.is_null() {
             // Only a restore that is not tainted is planned against its prior state; if the
@@ -317,6 +312,11 @@ impl Resource for VpsRestoreResource {
                 self.earlier.replaced_on_purpose(key);
             }
         }
+        // A replacement restores again, so it is checked and warned about like a create. Terraform
+        // plans a replacement twice: first against the prior state (the plan that decides on the
+        // replacement), then as a create from null, whose warnings Terraform drops. So the warning
+        // must come from the first call; there the planned value stays the update's, because
+        // Terraform takes the create call's planned value anyway.
         let replacing = !req.is_create() && !plan.requires_replace.is_empty();
         if !(req.is_create() || replacing) || plan.planned.is_null() {
             return;
