@@ -318,11 +318,16 @@ def restores_config(pairs: list[tuple[str, int]], name: str = "hostup") -> str:
     return "".join(blocks)
 
 
-def terraform(ws: Path, args: list[str], env: dict[str, str], timeout: float = 900) -> tuple[float, float, subprocess.CompletedProcess]:
+def terraform(ws: Path, args: list[str], env: dict[str, str], timeout: float = 900,
+              expect_failure: str | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Runs Terraform; it must succeed, or, with `expect_failure`, fail with that text."""
     start = time.time()
     p = subprocess.run([str(TF), *args], cwd=ws, env=env, text=True, capture_output=True, timeout=timeout)
     end = time.time()
-    if p.returncode != 0:
+    if expect_failure is not None:
+        if p.returncode == 0 or expect_failure not in p.stdout + p.stderr:
+            raise RuntimeError(f"terraform {' '.join(args)} in {ws} did not fail with {expect_failure!r}:\n{p.stdout}\n{p.stderr}")
+    elif p.returncode != 0:
         raise RuntimeError(f"terraform {' '.join(args)} in {ws} failed:\n{p.stdout}\n{p.stderr}")
     return start, end, p
 
@@ -572,10 +577,13 @@ def bench_plan(res: dict) -> None:
     sim = Sim(fixture(10, "plan"), "plan", ["--job-duration", "5s"])
     try:
         # 100 restores over 10 targets: target t gets ten restores, from the ten sources in turn.
+        # Since issue 12 such a plan fails by design (one restore per target per run), after every
+        # restore's checks have read what they need: the reads are what this section counts.
         pairs = [(target(k % 10), k // 10) for k in range(100)]
         ws = workspace("plan", restores_config(pairs))
         env = tf_env({"HOSTUP_ENDPOINT": sim.base, "HOSTUP_API_KEY": KEY})
-        start, end, _ = terraform(ws, ["plan", "-input=false", "-no-color", "-lock=false"], env)
+        start, end, _ = terraform(ws, ["plan", "-input=false", "-no-color", "-lock=false"], env,
+                                  expect_failure="Another restore of this VPS in the same run")
         rows = sim.requests()
     finally:
         sim.stop()
