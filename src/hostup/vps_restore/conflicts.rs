@@ -29,7 +29,7 @@ use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID, TRIGGERS};
 pub const QUIET: Duration = Duration::from_millis(300);
 
 /// The inputs of one planned restore; unknown parts stay unknown.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 struct Entry {
     target: String,
     source: Value,
@@ -51,16 +51,11 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    /// Each planned restore with its number.
-    entries: Vec<(usize, Entry)>,
-}
-
 /// The restores this provider process has planned, by target.
 #[derive(Debug, Default)]
 pub struct PlannedTargets {
-    inner: Mutex<Inner>,
+    /// Each planned restore; its index is its ticket's number.
+    entries: Mutex<Vec<Entry>>,
 }
 
 impl PlannedTargets {
@@ -82,9 +77,9 @@ impl PlannedTargets {
         // block): Terraform plans each create once per process (a plan and an apply run in
         // processes of their own), and a replacement's first plan, against the prior state, is
         // not entered.
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let number = inner.entries.len();
-        inner.entries.push((number, entry.clone()));
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let number = entries.len();
+        entries.push(entry.clone());
         tracing::debug!(
             target_vps = %entry.target,
             number,
@@ -101,11 +96,11 @@ impl PlannedTargets {
     /// another restore of the same target entered too.
     pub async fn conflict(&self, ticket: &Ticket) -> Option<Diagnostic> {
         tokio::time::sleep_until(ticket.entered + QUIET).await;
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let mine = &ticket.entry;
-        let others: Vec<String> = inner
-            .entries
+        let others: Vec<String> = entries
             .iter()
+            .enumerate()
             .filter(|(n, e)| *n != ticket.number && e.target == mine.target)
             .map(|(_, e)| e.describe())
             .collect();

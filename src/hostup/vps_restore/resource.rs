@@ -533,11 +533,13 @@ impl Resource for VpsRestoreResource {
         // In an apply, a tainted restore is deleted just before its replacement is planned
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
-        let earlier = match Private::of_state(&req.private, &req.prior) {
-            Some(mark) if mark.replaced_on_purpose => None,
-            Some(mark) => EarlierJob::of_state(&req.prior, &mark, Fate::of_state(&req.prior)),
-            None if Private::replaced_on_purpose(&req.private) => None,
-            None => EarlierJob::unanswered(&req.prior),
+        let earlier = if Private::replaced_on_purpose(&req.private) {
+            None
+        } else {
+            match Private::of_state(&req.private, &req.prior) {
+                Some(mark) => EarlierJob::of_state(&req.prior, &mark, Fate::of_state(&req.prior)),
+                None => EarlierJob::unanswered(&req.prior),
+            }
         };
         if let Some((key, job)) = earlier {
             self.earlier.remember(key, job);
@@ -620,7 +622,6 @@ impl Resource for VpsRestoreResource {
             state,
             private: Private {
                 poll_url,
-                unsettled: false,
                 ..Private::default()
             }
             .to_bytes(),
