@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::framework::{AttributePath, Diagnostic, Value};
 
-use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID, TRIGGERS};
+use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID};
 
 /// How long a plan waits after entering its restore before it looks for others: long enough for
 /// resources Terraform plans at the same time to enter too, short enough not to slow a plan of
@@ -34,7 +34,6 @@ struct Entry {
     target: String,
     source: Value,
     backup: Value,
-    triggers: Value,
 }
 
 impl Entry {
@@ -71,7 +70,6 @@ impl PlannedTargets {
             target,
             source: field(SOURCE_VPS_ID),
             backup: field(BACKUP_ID),
-            triggers: field(TRIGGERS),
         };
         // Every entry is a resource of its own, even with the same inputs (`count = 2`, a copied
         // block): Terraform plans each create once per process (a plan and an apply run in
@@ -143,7 +141,7 @@ mod tests {
             (TARGET_VPS_ID, Value::from(target)),
             (SOURCE_VPS_ID, Value::from("vps_s")),
             (BACKUP_ID, backup),
-            (TRIGGERS, Value::Null),
+            (super::super::model::TRIGGERS, Value::Null),
         ])
     }
 
