@@ -35,6 +35,8 @@ PEERS = BENCH / ".peers"
 WORK = BENCH / ".work"
 TF = REPO / ".tools" / "bin" / "terraform-1.15.5"
 OURS = REPO / "target" / "release" / "terraform-provider-hostup"
+# The static linux_amd64 binary `make release` ships (musl, shipping profile), built by build().
+STATIC = REPO / "target" / "release-dist" / "x86_64-unknown-linux-musl" / "release" / "terraform-provider-hostup"
 SIM = REPO / "target" / "release" / "hostup-sim"
 KEY = "hu_sim_acme_full_0001"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -92,6 +94,11 @@ def build() -> None:
     log(" ".join(cmd))
     subprocess.run(cmd, cwd=REPO, check=True)
     COMMANDS.append(" ".join(cmd))
+    # The release build of the static binary, as `make release` makes it (into a throwaway dist/).
+    env = {**os.environ, "TARGETS": "x86_64-unknown-linux-musl", "DIST": str(WORK / "dist"), "VERSION": ""}
+    log("scripts/release.sh (TARGETS=x86_64-unknown-linux-musl)")
+    subprocess.run([str(REPO / "scripts" / "release.sh")], cwd=REPO, check=True, env=env)
+    COMMANDS.append("TARGETS=x86_64-unknown-linux-musl scripts/release.sh")
 
 
 def sha256(p: Path) -> str:
@@ -369,10 +376,12 @@ def handshake_once(binary: Path, cert: str, idle: float) -> dict:
 def bench_overhead(peers: dict[str, Path], runs: int, mem_runs: int, res: dict) -> None:
     cert = client_cert()
     binaries = {"hostup": OURS, **peers}
-    hs: dict[str, list[dict]] = {n: [] for n in binaries}
+    # The static release binary starts beside the others; the memory runs below use the glibc build.
+    started = {"hostup": OURS, "hostup-static": STATIC, **peers}
+    hs: dict[str, list[dict]] = {n: [] for n in started}
     log(f"handshake: {runs} rounds, providers interleaved")
     for _ in range(runs):
-        for n, b in binaries.items():
+        for n, b in started.items():
             hs[n].append(handshake_once(b, cert, idle=1.0))
     res["handshake"] = {
         n: {
@@ -386,7 +395,7 @@ def bench_overhead(peers: dict[str, Path], runs: int, mem_runs: int, res: dict) 
         }
         for n, rows in hs.items()
     }
-    res["size"] = {n: {"bytes": b.stat().st_size, "sha256": sha256(b)} for n, b in binaries.items()}
+    res["size"] = {n: {"bytes": b.stat().st_size, "sha256": sha256(b)} for n, b in started.items()}
 
     providers = {n: Provider(n, b) for n, b in binaries.items()}
     cli_config(list(providers.values()))
@@ -645,7 +654,7 @@ def report(res: dict) -> str:
                 "command, from each process's ru_maxrss via `/usr/bin/time -f %M`):", "",
                 "| provider | validate 1 | validate 100 | plan 1 | plan 100 | provider processes per command |",
                 "|---|---|---|---|---|---|"]
-        for n in hs:
+        for n in (n for n in hs if f"{n} validate 1" in mem):
             cells = [f"{mem[f'{n} {c} {k}']['peak_kib_median']:.0f}" for c, k in
                      (("validate", 1), ("validate", 100), ("plan", 1), ("plan", 100))]
             procs = max(mem[f"{n} {c} {k}"]["provider_processes"] for c in ("validate", "plan") for k in (1, 100))
@@ -660,6 +669,16 @@ def report(res: dict) -> str:
             for k in (1, 100):
                 row(f"peak RSS {c} {k}", lambda n, c=c, k=k: mem[f"{n} {c} {k}"]["peak_kib_median"])
         row("binary size", lambda n: size[n]["bytes"])
+        if "hostup-static" in hs:
+            def static_row(label: str, f) -> None:
+                out.append(f"| {label} | {ratio(f('hostup-static'), f('hostup'))} | "
+                           f"{ratio(f('hostup-static'), f('lxd'))} | {ratio(f('hostup-static'), f('workato'))} |")
+            out += ["", "The static release binary (`hostup-static`: musl, what `make release` ships for linux_amd64) "
+                    "against the glibc build and the peers:", "",
+                    "| metric | / hostup (glibc) | / lxd | / workato |", "|---|---|---|---|"]
+            static_row("handshake median", lambda n: hs[n]["median_ms"])
+            static_row("idle VmHWM", lambda n: hs[n]["idle_vmhwm_kib_median"])
+            static_row("binary size", lambda n: size[n]["bytes"])
         out += ["", "Configurations: ours = `hostup_vps_restore` blocks against hostup-sim (1 or 100 distinct "
                 "targets, each from its own source's backup); lxd = `lxd_profile` with `count` (plans without a "
                 "LXD daemon); workato = `workato_project_property` with `count`, provider `api_key` dummy and "

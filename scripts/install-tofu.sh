@@ -28,8 +28,12 @@ TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
 PINDIR="$ROOT/scripts/tofu"
 
-# The OpenTofu versions under test: one directory each under scripts/tofu/ (see the README there).
-VERSIONS=(1.12.6 1.11.14)
+# The OpenTofu versions under test are the pin directories under scripts/tofu/ (see the README
+# there), newest first.
+mapfile -t VERSIONS < <(find "$PINDIR" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -rV)
+[[ ${#VERSIONS[@]} -gt 0 ]] || die "no OpenTofu pin under scripts/tofu/"
+# Other platforms the newest one is built for (GOOS_GOARCH, as Terraform names platforms).
+CROSS=(linux_arm64 windows_amd64)
 
 source "$ROOT/scripts/common.sh"
 
@@ -74,31 +78,41 @@ check_version() { # version
   [[ "$first" == "OpenTofu v$1" ]] || die "tofu-$1 reports '$first', expected 'OpenTofu v$1'"
 }
 
-install_one() { # version
-  local v="$1" dir="$PINDIR/$1" src="$TOOLS/tofu-src/$1"
+# Builds one version for one platform: the machine's own into .tools/bin/tofu-X.Y.Z, another
+# (GOOS_GOARCH, e.g. linux_arm64) into .tools/cross/GOOS_GOARCH/tofu-X.Y.Z[.exe] for the release
+# tests that run it under qemu-user or wine.
+install_one() { # version [os_arch]
+  local v="$1" os_arch="${2:-}" dir="$PINDIR/$1"
+  local src="$TOOLS/tofu-src/$v${os_arch:+-$os_arch}" out="$BIN/tofu-$v" goos="" goarch=""
+  if [[ -n "$os_arch" ]]; then
+    goos=${os_arch%_*} goarch=${os_arch#*_}
+    out="$TOOLS/cross/$os_arch/tofu-$v"
+    [[ $goos == windows ]] && out+=.exe
+  fi
   [[ -f "$dir/go.mod" && -f "$dir/go.sum" ]] || die "no pin for OpenTofu $v in scripts/tofu/$v (run: $0 --pin $v)"
   local want stamp="$src/.hostup-stamp"
-  want="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1) $(go env GOVERSION) $TOOLS"
-  if [[ -x "$BIN/tofu-$v" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    installed+=("$v")
+  want="$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1) $(go env GOVERSION) $out"
+  if [[ -x "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    installed+=("${out#"$TOOLS"/}")
     return 0
   fi
-  log "building OpenTofu $v from the Go module proxy (a cold build takes several minutes)"
+  log "building OpenTofu $v${os_arch:+ for $os_arch} from the Go module proxy (a cold build takes several minutes)"
   local t0=$SECONDS
-  rm -rf "$src" "$BIN/tofu-$v"
-  mkdir -p "$src"
+  rm -rf "$src" "$out"
+  mkdir -p "$src" "$(dirname "$out")"
   cp "$dir/go.mod" "$dir/go.sum" "$src/"
   # -mod=readonly: the pinned go.mod/go.sum are used as they are; a module missing from go.sum or
   # whose hash differs fails the build instead of being added.
-  (cd "$src" && quiet go build -trimpath -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
-    -o "$BIN/tofu-$v.tmp" github.com/opentofu/opentofu/cmd/tofu) ||
-    die "go build of OpenTofu $v failed (see above; a checksum mismatch is a pin or proxy problem, never retried)"
+  (cd "$src" && quiet env ${goos:+GOOS=$goos GOARCH=$goarch} go build -trimpath \
+    -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
+    -o "$out.tmp" github.com/opentofu/opentofu/cmd/tofu) ||
+    die "go build of OpenTofu $v${os_arch:+ for $os_arch} failed (see above; a checksum mismatch is a pin or proxy problem, never retried)"
   cmp -s "$dir/go.sum" "$src/go.sum" || die "the build of OpenTofu $v changed its go.sum: the pin is incomplete"
-  mv "$BIN/tofu-$v.tmp" "$BIN/tofu-$v"
-  check_version "$v"
+  mv "$out.tmp" "$out"
+  [[ -n "$os_arch" ]] || check_version "$v"
   printf '%s\n' "$want" >"$stamp"
-  log "built tofu-$v in $((SECONDS - t0))s"
-  installed+=("$v")
+  log "built ${out#"$TOOLS"/} in $((SECONDS - t0))s"
+  installed+=("${out#"$TOOLS"/}")
 }
 
 if [[ "${1:-}" == --pin ]]; then
@@ -114,4 +128,11 @@ installed=()
 for v in "${VERSIONS[@]}"; do
   install_one "$v"
 done
-echo "install-tofu: ready in .tools/bin: ${installed[*]/#/tofu-}"
+# The newest pinned release, for the platforms the release tests run a CLI on (under qemu-user and
+# wine); `--native` skips them (a developer without those tests in mind).
+if [[ "${1:-}" != --native ]]; then
+  for os_arch in "${CROSS[@]}"; do
+    install_one "${VERSIONS[0]}" "$os_arch"
+  done
+fi
+echo "install-tofu: ready in .tools: ${installed[*]}"

@@ -3,14 +3,26 @@
 # Registry's release format, plus network and filesystem mirrors for Terraform and OpenTofu
 # (scripts/package-release.py says what goes where).
 #
+# Every platform is built on this Linux x86_64 machine with Debian's Rust toolchain (rustc-web,
+# cargo-web and rust-web-src, pinned in scripts/install-release-tools.sh), which compiles the
+# standard library from source for each target (-Zbuild-std), and zig as the C compiler and linker
+# (cargo-zigbuild):
+#   linux_amd64    x86_64-unknown-linux-musl    static: no libc, runs on glibc distros and Alpine
+#   linux_arm64    aarch64-unknown-linux-musl   static, likewise
+#   darwin_amd64   x86_64-apple-darwin          macOS 11+, ad-hoc signed (scripts/darwin-sdk)
+#   darwin_arm64   aarch64-apple-darwin         macOS 11+, ad-hoc signed by zig's linker
+#   windows_amd64  x86_64-pc-windows-gnu
+# The macOS builds link Security and CoreFoundation (the keychain's trust store, as Terraform
+# uses) through text stubs in scripts/darwin-sdk, since zig ships no Apple frameworks.
+#
 # Settings (environment, or `make release VERSION=… TARGETS=…`):
 #   VERSION   release version; default: `version` in Cargo.toml. The binary reports it
 #             (--version) and sends it in its User-Agent.
-#   TARGETS   Rust targets to build, space- or comma-separated; default x86_64-unknown-linux-gnu.2.17
-#             (linux_amd64, linked by cargo-zigbuild against glibc 2.17 so it runs on Debian 10+,
-#             Ubuntu 18.04+, Amazon Linux 2, RHEL/CentOS 7+). Every target needs its Rust standard
-#             library installed (`rustup target add …`); ours have only x86_64-unknown-linux-gnu.
+#   TARGETS   Rust targets to build, space- or comma-separated; default: the five above. A glibc
+#             target may carry cargo-zigbuild's version suffix (x86_64-unknown-linux-gnu.2.17).
 #   DIST      output directory; default dist/ in the repository.
+#   HOSTUP_RELEASE_PROFILE         cargo profile; default release (LTO, size-optimised). The tests
+#                                  build with dist-test (Cargo.toml), which only builds faster.
 #   HOSTUP_RELEASE_GPG_KEY         key id or fingerprint to sign SHA256SUMS with (gpg --local-user),
 #                                  from the default keyring or $GNUPGHOME; unset: no .sig file.
 #   HOSTUP_RELEASE_GPG_PASSPHRASE  its passphrase, if it has one.
@@ -24,9 +36,10 @@ source "$ROOT/scripts/common.sh"
 
 version=${VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)}
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "VERSION '$version' is not a semantic version"
-targets=${TARGETS:-x86_64-unknown-linux-gnu.2.17}
+targets=${TARGETS:-x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu}
 targets=${targets//,/ }
 dist=${DIST:-$ROOT/dist}
+profile=${HOSTUP_RELEASE_PROFILE:-release}
 export CARGO_TARGET_DIR=${HOSTUP_RELEASE_TARGET_DIR:-$ROOT/target/release-dist}
 
 # Rust target (with an optional .GLIBC suffix for cargo-zigbuild) -> Terraform OS_ARCH.
@@ -46,43 +59,77 @@ max_glibc() {
   readelf --version-info --wide "$1" | grep -o 'Name: GLIBC_[0-9.]*' | sed 's/.*GLIBC_//' | sort -V | tail -n 1
 }
 
-scripts/install-release-tools.sh zig zigbuild >&2
+scripts/install-release-tools.sh zig zigbuild rust-cross >&2
 [[ -z "${HOSTUP_RELEASE_GPG_KEY:-}" ]] || scripts/install-release-tools.sh gpg >&2
 export PATH="$ROOT/.tools/bin:$PATH"
 export CARGO_ZIGBUILD_ZIG_PATH="$ROOT/.tools/bin/zig"
 # Version baked into the binary (src/lib.rs VERSION): --version and the User-Agent.
 export HOSTUP_PROVIDER_VERSION=$version
 
-# Refuse before building anything when a target cannot be built here.
-for target in $targets; do
-  triple=${target%%.*}
-  os_arch_of "$target" >/dev/null
-  [[ -d "$(rustc --print target-libdir --target "$triple" 2>/dev/null)" ]] ||
-    die "the Rust standard library for $triple is not installed (rustup target add $triple)"
+# Debian's toolchain, not rustup's (which has no standard library for these targets here). Its
+# standard library source is what -Zbuild-std compiles; RUSTC_BOOTSTRAP lets a stable cargo take
+# that unstable flag.
+DEBIAN_CARGO=/usr/bin/cargo
+DEBIAN_RUSTC=/usr/bin/rustc
+export RUSTC="$DEBIAN_RUSTC" RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+unset RUSTUP_TOOLCHAIN
+# macOS: the framework stubs, and the oldest macOS Terraform itself supports.
+export SDKROOT="$ROOT/scripts/darwin-sdk" MACOSX_DEPLOYMENT_TARGET=11.0
+# musl: zig provides the C library and start files, not Rust's self-contained copies.
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no"
+# Windows: Debian's standard library links libssp (stack protector support), which zig's
+# MinGW lacks; zig's compiler-rt provides those symbols, so empty archives satisfy the linker.
+ssp_dir="$CARGO_TARGET_DIR/windows-ssp"
+mkdir -p "$ssp_dir"
+for lib in libssp.a libssp_nonshared.a; do
+  [[ -f "$ssp_dir/$lib" ]] || "$ROOT/.tools/bin/zig" ar rcs "$ssp_dir/$lib"
 done
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS="-L native=$ssp_dir"
+
+# Refuse before building anything when a target is unknown.
+for target in $targets; do
+  os_arch_of "$target" >/dev/null
+  "$DEBIAN_RUSTC" --print target-list | grep -qx "${target%%.*}" || die "rustc does not know the target ${target%%.*}"
+done
+
+# One cargo run for every target: they share the host's build scripts and proc macros, and the
+# two cores stay busy while one target links.
+log "building $targets with the $profile profile, version $version"
+start=$SECONDS
+target_args=()
+for target in $targets; do target_args+=(--target "$target"); done
+"$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
+  --bin terraform-provider-hostup "${target_args[@]}"
+log "built in $((SECONDS - start))s"
 
 binaries=()
 for target in $targets; do
   triple=${target%%.*}
   os_arch=$(os_arch_of "$target")
-  log "building $target ($os_arch), version $version"
-  start=$SECONDS
-  cargo zigbuild --release --locked --bin terraform-provider-hostup --target "$target"
   exe=terraform-provider-hostup
   [[ $os_arch == windows_* ]] && exe+=.exe
-  bin="$CARGO_TARGET_DIR/$triple/release/$exe"
+  bin="$CARGO_TARGET_DIR/$triple/$profile/$exe"
   [[ -x "$bin" ]] || die "cargo zigbuild left no $bin"
-  log "built $bin in $((SECONDS - start))s"
-  if [[ "$target" == *-linux-gnu.* ]]; then
+  case "$target" in
+  *-linux-gnu.*)
     want=${target#*.}
     have=$(max_glibc "$bin")
     [[ -n "$have" && "$(printf '%s\n%s\n' "$have" "$want" | sort -V | tail -n 1)" == "$want" ]] ||
       die "$bin needs GLIBC_$have, above the $want asked for"
     log "$bin: highest glibc symbol version GLIBC_$have (limit $want)"
-  fi
+    ;;
+  *-linux-musl)
+    ! readelf --program-headers --dynamic --wide "$bin" | grep -q -e INTERP -e '(NEEDED)' ||
+      die "$bin is not static: it has a program interpreter or needs a shared library"
+    log "$bin: static"
+    ;;
+  *-apple-darwin)
+    python3 "$ROOT/scripts/darwin-sdk/adhoc-sign.py" "$bin" terraform-provider-hostup >&2
+    ;;
+  esac
   binaries+=("$os_arch=$bin")
 done
-
 python3 scripts/package-release.py --version "$version" --out "$dist" \
   --sign-key "${HOSTUP_RELEASE_GPG_KEY:-}" "${binaries[@]}"
 log "wrote $dist"

@@ -1,29 +1,55 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` and CI run it: pinned Terraform and OpenTofu installs, the
-# release tools (zig, cargo-zigbuild, tfplugindocs, gnupg), formatting, lints, a build of every
-# target (acceptance tests run the example providers from target/debug/examples), then every test.
-# Stops at the first failing step with a non-zero exit.
+# The whole test suite, as `make test` and CI run it: formatting and lints first (a slip fails in
+# seconds), then the pinned Terraform and OpenTofu installs, the release tools (zig,
+# cargo-zigbuild, tfplugindocs, gnupg, Debian's Rust for the cross builds, qemu-user, wine) and a
+# first build of every release platform, running in the background while the workspace builds;
+# then every test. The acceptance tests drive the static linux_amd64 release binary
+# (HOSTUP_TEST_PROVIDER=release; see crates/testkit/src/release.rs) and install every platform's
+# package from the release's mirrors. Stops at the first failing step with a non-zero exit.
 #
 # Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
-# any arguments are handed to the final `cargo test` (e.g. `scripts/test.sh --test acceptance terraform_smoke::`).
+# HOSTUP_TEST_PROVIDER=debug drives the debug build instead; any arguments are handed to the final
+# `cargo test` (e.g. `scripts/test.sh --test acceptance terraform_smoke::`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 start=$SECONDS
+mkdir -p target/tmp
 
-step "scripts/install-terraform.sh"
-scripts/install-terraform.sh
-
-step "scripts/install-tofu.sh"
-scripts/install-tofu.sh
-
-step "scripts/install-release-tools.sh"
-scripts/install-release-tools.sh
+# Background steps: each writes target/tmp/NAME.log, shown when it is joined.
+declare -A pids
+background() { # name command...
+  local name=$1
+  shift
+  step "$* (in the background, log: target/tmp/$name.log)"
+  "$@" >"target/tmp/$name.log" 2>&1 &
+  pids[$name]=$!
+}
+join() { # name
+  local name=$1 status=0
+  wait "${pids[$name]}" || status=$?
+  step "joined $name (exit $status)"
+  sed 's/^/    /' "target/tmp/$name.log" >&2
+  [[ $status -eq 0 ]] || {
+    echo "make test: $name failed" >&2
+    exit "$status"
+  }
+}
+# A failing foreground step ends the script; do not leave the background ones running.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
+
+background install-terraform scripts/install-terraform.sh
+background install-tofu scripts/install-tofu.sh
+# The release tools, then the cross builds the tests install (cargo's own freshness check makes
+# the tests' run of scripts/release.sh a matter of seconds after this one).
+background release-build bash -c 'scripts/install-release-tools.sh &&
+  HOSTUP_RELEASE_PROFILE=${HOSTUP_RELEASE_PROFILE:-dist-test} DIST=target/tmp/release-build/dist \
+  HOSTUP_RELEASE_GPG_KEY= VERSION= TARGETS= scripts/release.sh'
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
@@ -31,7 +57,11 @@ cargo clippy --all-targets -- -D warnings
 step "cargo build --all-targets"
 cargo build --all-targets
 
-mkdir -p target/tmp
+join install-terraform
+join install-tofu
+join release-build
+
+export HOSTUP_TEST_PROVIDER=${HOSTUP_TEST_PROVIDER:-release}
 matrix="target/tmp/terraform-matrix.txt"
 log="target/tmp/test-output.log"
 rm -f "$matrix"

@@ -5,7 +5,6 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -84,7 +83,7 @@ pub(crate) enum Listener {
     #[cfg(unix)]
     Unix {
         listener: tokio::net::UnixListener,
-        path: PathBuf,
+        path: std::path::PathBuf,
     },
 }
 

@@ -10,6 +10,8 @@ use serde_json::Value as Json;
 use testkit::sim::{restore_posts, Sim};
 use testkit::*;
 
+use crate::provider;
+
 const KEY: &str = "hu_sim_acme_full_0001";
 const WEB: &str = "vps_01j9k2web00000000000000001";
 const DB: &str = "vps_01j9k2db000000000000000001";
@@ -43,14 +45,6 @@ fn start_sim(job_duration: &str) -> Sim {
         .expect("db-01's first backup in the example fixture");
     backup["failRestore"] = Json::from(BROKEN_REASON);
     Sim::start(&fixture, &["--job-duration", job_duration])
-}
-
-fn provider() -> ProviderDir {
-    ProviderDir::new(
-        env!("CARGO_BIN_EXE_terraform-provider-hostup").as_ref(),
-        "hostup",
-        "hostup",
-    )
 }
 
 fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim) -> Workspace {

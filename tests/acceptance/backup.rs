@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use testkit::sim::{backup_posts, restore_posts, writes, Sim};
 use testkit::*;
 
+use crate::provider;
+
 const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
 
 const DB: &str = "vps_01accbkdb000000000000001";
@@ -37,14 +39,6 @@ fn fixture() -> Value {
 }
 
 // ----- set-up ------------------------------------------------------------------------------------
-
-fn provider() -> ProviderDir {
-    ProviderDir::new(
-        &PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-hostup")),
-        "hostup",
-        "hostup",
-    )
-}
 
 const JOB: [&str; 2] = ["--job-duration", "500ms"];
 

@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use testkit::{repo_root, terraform_clis, Flavor, ProviderDir, Workspace};
+use testkit::{repo_root, terraform_clis, Flavor, Workspace};
 
 /// The provider's schema from `providers schema -json`, written to a file for tfplugindocs. The
 /// newest Terraform answers (the actions pages need `action_schemas`, which Terraform 1.14+ reports);
@@ -35,11 +35,7 @@ fn schema() -> &'static Option<(PathBuf, Value)> {
         let mut found = None;
         if let Some(cli) = cli {
             eprintln!("docs_schema: schema from {cli}");
-            let provider = ProviderDir::new(
-                Path::new(env!("CARGO_BIN_EXE_terraform-provider-hostup")),
-                "hostup",
-                "hostup",
-            );
+            let provider = crate::provider();
             let ws = Workspace::with_providers(cli, &[&provider]);
             ws.write_main_tf(
                 "terraform {\n  required_providers {\n    hostup = {\n      source = \"hostup/hostup\"\n    }\n  }\n}\n",

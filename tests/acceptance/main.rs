@@ -12,3 +12,18 @@ mod release_install;
 mod restore;
 mod silent_api;
 mod terraform_smoke;
+
+use std::path::PathBuf;
+
+use testkit::ProviderDir;
+
+/// The provider binary under test: this build's, or the static release binary with
+/// `HOSTUP_TEST_PROVIDER=release` (what `make test` runs; see `testkit::release`).
+fn provider_binary() -> PathBuf {
+    testkit::release::provider_binary(env!("CARGO_BIN_EXE_terraform-provider-hostup"))
+}
+
+/// `hostup/hostup` wired to [`provider_binary`] through `dev_overrides`.
+fn provider() -> ProviderDir {
+    ProviderDir::new(&provider_binary(), "hostup", "hostup")
+}

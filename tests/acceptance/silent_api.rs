@@ -9,12 +9,13 @@
 //! rather than one per CLI. The provider's production bounds are used unchanged (no environment
 //! knob shortens them), because they are what is being tested.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::sim::{matching, writes, Sim};
 use testkit::*;
+
+use crate::provider;
 
 /// The API key of the test account; never to appear in Terraform's output.
 const KEY: &str = "hu_acc_silent_key_5d02b7";
@@ -36,11 +37,6 @@ fn fixture() -> Value {
                 {"id": BACKUP, "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 5}]}
         ]
     })
-}
-
-fn provider() -> ProviderDir {
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-hostup"));
-    ProviderDir::new(&binary, "hostup", "hostup")
 }
 
 fn main_tf() -> String {

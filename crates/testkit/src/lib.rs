@@ -18,6 +18,7 @@
 //! The CLIs: the pinned `.tools/bin/terraform-X.Y.Z` (scripts/install-terraform.sh) and
 //! `.tools/bin/tofu-X.Y.Z` (scripts/install-tofu.sh), plus any `terraform` / `tofu` on `PATH`.
 
+pub mod release;
 pub mod sim;
 
 use std::collections::HashMap;

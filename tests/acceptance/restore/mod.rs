@@ -18,6 +18,8 @@ use serde_json::{json, Value};
 use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
 use testkit::*;
 
+use crate::{provider, provider_binary};
+
 /// One intent, one restore: across timed-out, interrupted, killed and conflicting runs.
 mod once;
 
@@ -73,14 +75,6 @@ fn fixture() -> Value {
 }
 
 // ----- set-up ------------------------------------------------------------------------------------
-
-fn provider_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-hostup"))
-}
-
-fn provider() -> ProviderDir {
-    ProviderDir::new(&provider_binary(), "hostup", "hostup")
-}
 
 /// A simulator with the test fixture, `job` long restore jobs and `extra` flags.
 fn sim(job: &str, extra: &[&str]) -> Sim {

@@ -1,192 +1,41 @@
-//! Releases install the way pipelines install providers (issue 14): `scripts/release.sh` (what
-//! `make release` runs) builds the glibc-2.17 binary with cargo-zigbuild and writes the registry
-//! release files and the mirrors into `target/tmp/release-test/dist`, signed with a throwaway GPG
-//! key; then every CLI flavour found (Terraform, and OpenTofu once its CLIs are discovered), newest
-//! and oldest of each, installs `hostup/hostup` in a clean workspace with no `dev_overrides` and no
-//! plugin cache:
+//! Releases install the way users install providers (issues 14 and 21): `scripts/release.sh` (what
+//! `make release` runs) builds every platform we ship (`testkit::release`) and writes the registry
+//! release files and the mirrors, signed with a throwaway GPG key. Then:
 //!
-//! - from the network mirror, served over HTTPS on 127.0.0.1 with a test CA (`SSL_CERT_FILE`);
-//! - with `providers lock -net-mirror=…`;
-//! - from the packed filesystem mirror;
-//!
-//! and each time the lock file holds the `h1:` hash the release script computed (Terraform works
-//! it out itself from the package, so this proves our dirhash equal to Terraform's), and the
-//! quickstart applies against hostup-sim with the installed binary.
-//!
-//! The release build uses its own cargo target dir (target/release-dist), so running it from
-//! inside `cargo test` does not wait on the lock of target/. Cold it takes a few minutes (zig
-//! compiles glibc 2.17 stubs and the release profile is LTO); warm it is seconds.
+//! - linux_amd64, a static binary: every CLI flavour found, newest and oldest of each, installs
+//!   `hostup/hostup` in a clean workspace with no `dev_overrides` and no plugin cache, from the
+//!   network mirror over HTTPS on 127.0.0.1 with a test CA (`SSL_CERT_FILE`), with
+//!   `providers lock -net-mirror=…`, and from the packed filesystem mirror; each time the lock file
+//!   holds the `h1:` hash the release script computed (Terraform works it out itself from the
+//!   package, so this proves our dirhash equal to Terraform's), and the quickstart applies against
+//!   hostup-sim with the installed binary. It also starts in an empty chroot.
+//! - `providers lock` for all five platforms writes the hashes the mirror publishes.
+//! - the other platforms, where this machine can run them (`platforms.rs`): linux_arm64 under
+//!   qemu-user, windows_amd64 under wine, darwin checked by format (`macho.rs`).
+
+mod macho;
+mod platforms;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::sim::Sim;
-use testkit::{repo_root, terraform_clis, Flavor, TerraformCli, TfOutput, Workspace};
+use terraform_provider_hostup::plugin::env::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use testkit::release::{get as release, gpg, run_checked, stop_gpg_agent, NAME, OS_ARCHES};
+use testkit::sim::{restore_posts, Sim};
+use testkit::{newest_clis, repo_root, terraform_clis, Flavor, TerraformCli, TfOutput, Workspace};
 
-const NAME: &str = "terraform-provider-hostup";
-const VERSION: &str = env!("CARGO_PKG_VERSION");
 const OS_ARCH: &str = "linux_amd64";
-const GLIBC_LIMIT: (u32, u32) = (2, 17);
 const EXAMPLE_KEY: &str = "hu_sim_acme_full_0001";
 
-/// What `scripts/release.sh` wrote, once per test binary.
-struct Release {
-    dir: PathBuf,
-    dist: PathBuf,
-    gnupghome: PathBuf,
-}
-
-impl Release {
-    fn file(&self, suffix: &str) -> PathBuf {
-        self.dist.join(format!("{NAME}_{VERSION}_{suffix}"))
-    }
-
-    fn zip(&self) -> PathBuf {
-        self.file(&format!("{OS_ARCH}.zip"))
-    }
-
-    /// The provider binary, unpacked from the release zip.
-    fn binary(&self) -> PathBuf {
-        self.dir.join("unpacked").join(format!("{NAME}_v{VERSION}"))
-    }
-
-    /// `mirrors/network/HOST/hostup/hostup/VERSION.json`, as published.
-    fn version_json(&self, host: &str) -> Value {
-        let path = self
-            .dist
-            .join("mirrors/network")
-            .join(host)
-            .join("hostup/hostup")
-            .join(format!("{VERSION}.json"));
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
-
-    /// The published `h1:` hash of the linux_amd64 package (the same for both hosts).
-    fn h1(&self, host: &str) -> String {
-        let v = self.version_json(host);
-        let hashes = v["archives"][OS_ARCH]["hashes"].as_array().unwrap();
-        let h1: Vec<&str> = hashes
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|h| h.starts_with("h1:"))
-            .collect();
-        assert_eq!(h1.len(), 1, "one h1: hash in {v}");
-        h1[0].to_owned()
-    }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn python(code: &str, args: &[&std::ffi::OsStr]) -> String {
-    run(Command::new("python3").arg("-c").arg(code).args(args))
-}
-
-fn gpg(home: &Path) -> Command {
-    let mut cmd = Command::new("gpg");
-    cmd.env("GNUPGHOME", home).arg("--batch");
-    cmd
-}
-
-/// Ends the gpg-agent (and any other daemon) gpg started for `home`.
-fn stop_gpg_agent(home: &Path) {
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", home)
-        .args(["--kill", "all"])
-        .stdin(Stdio::null())
-        .status();
-}
-
-/// Makes a throwaway signing key, then runs scripts/release.sh with it. Panics on any failure.
-fn release() -> &'static Release {
-    static RELEASE: OnceLock<Release> = OnceLock::new();
-    RELEASE.get_or_init(|| {
-        let root = repo_root();
-        let dir = root.join("target/tmp/release-test");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        // A short path in the temp dir: gpg-agent's socket lives in GNUPGHOME, and a socket path
-        // over ~100 bytes (a deep CI checkout) fails. Kept until the signature test removes it.
-        let gnupghome = tempfile::Builder::new()
-            .prefix("hu-gpg-")
-            .tempdir_in("/tmp")
-            .expect("GNUPGHOME")
-            .keep();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&gnupghome, std::fs::Permissions::from_mode(0o700)).unwrap();
-
-        run(Command::new(root.join("scripts/install-release-tools.sh")).arg("gpg"));
-        run(gpg(&gnupghome).args([
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "HostUp release test <release-test@hostup.invalid>",
-            "default",
-            "sign",
-            "never",
-        ]));
-        let listing = run(gpg(&gnupghome).args(["--with-colons", "--list-secret-keys"]));
-        let fingerprint = listing
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:"))
-            .and_then(|l| l.split(':').find(|f| !f.is_empty()))
-            .expect("fingerprint of the test key")
-            .to_owned();
-
-        let dist = dir.join("dist");
-        let started = std::time::Instant::now();
-        // Build output goes straight to the test's stderr: a cold build takes minutes.
-        let status = Command::new(root.join("scripts/release.sh"))
-            .env("DIST", &dist)
-            .env("GNUPGHOME", &gnupghome)
-            .env("HOSTUP_RELEASE_GPG_KEY", &fingerprint)
-            .env_remove("VERSION")
-            .env_remove("TARGETS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit())
-            .status()
-            .expect("run scripts/release.sh");
-        stop_gpg_agent(&gnupghome);
-        assert!(status.success(), "scripts/release.sh failed: {status}");
-        eprintln!(
-            "release_install: scripts/release.sh took {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
-        let release = Release {
-            dir,
-            dist,
-            gnupghome,
-        };
-        let out = release.dir.join("unpacked");
-        python(
-            "import sys, zipfile\nzipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])",
-            &[release.zip().as_os_str(), out.as_os_str()],
-        );
-        std::fs::set_permissions(release.binary(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        release
-    })
+    run_checked(Command::new("python3").arg("-c").arg(code).args(args))
 }
 
 // ----- the release files --------------------------------------------------------------------------
@@ -194,27 +43,37 @@ fn release() -> &'static Release {
 #[test]
 fn release_has_the_registry_files_signed_and_summed() {
     let r = release();
-    let mut top: Vec<String> = std::fs::read_dir(&r.dist)
+    let v = r.version();
+    let zips: Vec<String> = OS_ARCHES
+        .iter()
+        .map(|os_arch| format!("{NAME}_{v}_{os_arch}.zip"))
+        .collect();
+    let mut top: Vec<String> = std::fs::read_dir(r.dist())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     top.sort();
-    assert_eq!(
-        top,
-        [
-            "mirrors".to_owned(),
-            format!("{NAME}_{VERSION}_SHA256SUMS"),
-            format!("{NAME}_{VERSION}_SHA256SUMS.sig"),
-            format!("{NAME}_{VERSION}_linux_amd64.zip"),
-            format!("{NAME}_{VERSION}_manifest.json"),
-        ]
-    );
+    let mut want: Vec<String> = zips.clone();
+    want.extend([
+        "mirrors".to_owned(),
+        format!("{NAME}_{v}_SHA256SUMS"),
+        format!("{NAME}_{v}_SHA256SUMS.sig"),
+        format!("{NAME}_{v}_manifest.json"),
+    ]);
+    want.sort();
+    assert_eq!(top, want);
 
-    let entries = python(
-        "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist(): print(i.filename, oct(i.external_attr >> 16))",
-        &[r.zip().as_os_str()],
-    );
-    assert_eq!(entries.trim(), format!("{NAME}_v{VERSION} 0o100755"));
+    for os_arch in OS_ARCHES {
+        let entries = python(
+            "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist(): print(i.filename, oct(i.external_attr >> 16))",
+            &[r.zip(os_arch).as_os_str()],
+        );
+        assert_eq!(
+            entries.trim(),
+            format!("{} 0o100755", r.binary_name(os_arch)),
+            "{os_arch}"
+        );
+    }
 
     assert_eq!(
         std::fs::read_to_string(r.file("manifest.json")).unwrap(),
@@ -226,18 +85,17 @@ fn release_has_the_registry_files_signed_and_summed() {
         .lines()
         .map(|l| l.split_once("  ").expect("`HASH  NAME` lines").1)
         .collect();
-    assert_eq!(
-        named,
-        BTreeSet::from([
-            format!("{NAME}_{VERSION}_linux_amd64.zip").as_str(),
-            format!("{NAME}_{VERSION}_manifest.json").as_str(),
-        ])
+    let manifest = format!("{NAME}_{v}_manifest.json");
+    let mut want: BTreeSet<&str> = zips.iter().map(String::as_str).collect();
+    want.insert(&manifest);
+    assert_eq!(named, want);
+    run_checked(
+        Command::new("sha256sum")
+            .arg("--check")
+            .arg("--strict")
+            .arg(r.file("SHA256SUMS"))
+            .current_dir(r.dist()),
     );
-    run(Command::new("sha256sum")
-        .arg("--check")
-        .arg("--strict")
-        .arg(r.file("SHA256SUMS"))
-        .current_dir(&r.dist));
 
     // The detached signature is binary OpenPGP (not armoured) and verifies against the sums.
     let sig = std::fs::read(r.file("SHA256SUMS.sig")).unwrap();
@@ -245,38 +103,18 @@ fn release_has_the_registry_files_signed_and_summed() {
         !sig.starts_with(b"-----BEGIN"),
         "the signature must be binary"
     );
-    run(gpg(&r.gnupghome)
-        .arg("--verify")
-        .arg(r.file("SHA256SUMS.sig"))
-        .arg(r.file("SHA256SUMS")));
-    stop_gpg_agent(&r.gnupghome);
-    let _ = std::fs::remove_dir_all(&r.gnupghome);
+    run_checked(
+        gpg(r.gnupghome())
+            .arg("--verify")
+            .arg(r.file("SHA256SUMS.sig"))
+            .arg(r.file("SHA256SUMS")),
+    );
+    stop_gpg_agent(r.gnupghome());
 
-    // The zh: hash in the mirrors is the zip's sha256, the one in SHA256SUMS.
-    let zip_sum = sums
-        .lines()
-        .find(|l| l.ends_with("_linux_amd64.zip"))
-        .and_then(|l| l.split_once("  "))
-        .unwrap()
-        .0;
     for host in [Flavor::Terraform, Flavor::OpenTofu].map(Flavor::registry_host) {
-        let v = r.version_json(host);
-        let archive = &v["archives"][OS_ARCH];
-        assert_eq!(
-            archive["url"],
-            format!("{NAME}_{VERSION}_linux_amd64.zip"),
-            "{v}"
-        );
-        assert!(
-            archive["hashes"]
-                .as_array()
-                .unwrap()
-                .contains(&Value::from(format!("zh:{zip_sum}"))),
-            "{v}"
-        );
         let index: Value = serde_json::from_str(
             &std::fs::read_to_string(
-                r.dist
+                r.dist()
                     .join("mirrors/network")
                     .join(host)
                     .join("hostup/hostup/index.json"),
@@ -284,64 +122,99 @@ fn release_has_the_registry_files_signed_and_summed() {
             .unwrap(),
         )
         .unwrap();
-        assert_eq!(index, serde_json::json!({"versions": {VERSION: {}}}));
-        let packed = r
-            .dist
-            .join("mirrors/filesystem")
-            .join(host)
-            .join("hostup/hostup")
-            .join(format!("{NAME}_{VERSION}_linux_amd64.zip"));
-        assert!(
-            std::fs::read(&packed).unwrap() == std::fs::read(r.zip()).unwrap(),
-            "{} differs from the release zip",
-            packed.display()
+        assert_eq!(index, serde_json::json!({"versions": {v: {}}}));
+        let published = r.version_json(host);
+        let archives = published["archives"].as_object().unwrap();
+        assert_eq!(
+            archives.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+            BTreeSet::from(OS_ARCHES),
+            "{host}: {published}"
         );
+        for os_arch in OS_ARCHES {
+            // The zh: hash in the mirrors is the zip's sha256, the one in SHA256SUMS.
+            let zip = format!("{NAME}_{v}_{os_arch}.zip");
+            let zip_sum = sums
+                .lines()
+                .find_map(|l| l.strip_suffix(&format!("  {zip}")))
+                .unwrap();
+            assert_eq!(archives[os_arch]["url"], zip.as_str(), "{published}");
+            let hashes = r.hashes(host, os_arch);
+            assert!(hashes.contains(&format!("zh:{zip_sum}")), "{hashes:?}");
+            r.h1(host, os_arch);
+            let packed = r
+                .dist()
+                .join("mirrors/filesystem")
+                .join(host)
+                .join("hostup/hostup")
+                .join(&zip);
+            assert!(
+                std::fs::read(&packed).unwrap() == std::fs::read(r.zip(os_arch)).unwrap(),
+                "{} differs from the release zip",
+                packed.display()
+            );
+        }
     }
 }
 
 #[test]
 fn release_binary_reports_its_version() {
-    let out = run(Command::new(release().binary()).arg("--version"));
-    assert_eq!(out, format!("{NAME}_v{VERSION} {VERSION}\n"));
+    let r = release();
+    let out = run_checked(Command::new(r.binary(OS_ARCH)).arg("--version"));
+    assert_eq!(out, format!("{NAME}_v{0} {0}\n", r.version()));
 }
 
-/// The highest `GLIBC_x.y` version the release binary needs, from its version-needed section.
+/// Both Linux binaries are static: no program interpreter and no shared library, so one binary
+/// serves glibc distributions and Alpine (musl) images alike.
 #[test]
-fn release_binary_needs_at_most_glibc_2_17() {
-    let bin = release().binary();
-    let info = run(Command::new("readelf")
-        .args(["--version-info", "--wide"])
-        .arg(&bin));
-    let needed: BTreeSet<(u32, u32)> = info
-        .split_whitespace()
-        .filter_map(|w| w.strip_prefix("GLIBC_"))
-        .filter_map(|v| {
-            let mut it = v.split('.').map(|p| p.parse::<u32>());
-            match (it.next(), it.next()) {
-                (Some(Ok(a)), Some(Ok(b))) => Some((a, b)),
-                _ => None,
-            }
-        })
-        .collect();
-    let highest = *needed.last().expect("the binary links glibc");
-    eprintln!(
-        "release_install: {} needs at most GLIBC_{}.{} (limit {}.{})",
-        bin.display(),
-        highest.0,
-        highest.1,
-        GLIBC_LIMIT.0,
-        GLIBC_LIMIT.1
-    );
+fn linux_binaries_need_no_libc() {
+    let r = release();
+    for os_arch in ["linux_amd64", "linux_arm64"] {
+        let bin = r.binary(os_arch);
+        let headers = run_checked(
+            Command::new("readelf")
+                .args(["--program-headers", "--dynamic", "--wide"])
+                .arg(&bin),
+        );
+        assert!(
+            !headers.contains("INTERP") && !headers.contains("(NEEDED)"),
+            "{}: not a static binary:\n{headers}",
+            bin.display()
+        );
+    }
+}
+
+/// The linux_amd64 binary, alone in an otherwise empty root (no libc, no /tmp, no /etc), answers
+/// Terraform's plugin launch with its handshake line.
+#[test]
+fn linux_amd64_binary_starts_in_an_empty_chroot() {
+    let r = release();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::copy(r.binary(OS_ARCH), root.path().join("provider")).unwrap();
+    let mut child = Command::new("/usr/sbin/chroot")
+        .arg(root.path())
+        .arg("/provider")
+        .env_clear()
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chroot (the tests run as root)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
     assert!(
-        highest <= GLIBC_LIMIT,
-        "{} needs GLIBC_{}.{}, above {}.{}: it would not run on Debian 11, Ubuntu 20.04, \
-         Amazon Linux 2 or RHEL 8 runners",
-        bin.display(),
-        highest.0,
-        highest.1,
-        GLIBC_LIMIT.0,
-        GLIBC_LIMIT.1
+        line.starts_with("1|5|tcp|127.0.0.1:") && line.trim_end().ends_with("|grpc|"),
+        "handshake {line:?}; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    eprintln!("release_install: in an empty chroot: {}", line.trim_end());
 }
 
 // ----- an HTTPS static file server for the network mirror ------------------------------------------
@@ -518,10 +391,11 @@ fn lock_file(ws: &Workspace) -> String {
 /// The lock file pins our version and holds the hash the release published.
 fn assert_locked(ws: &Workspace, cli: &TerraformCli, h1: &str, how: &str) {
     let lock = lock_file(ws);
+    let version = release().version();
     let address = format!("provider \"{}/hostup/hostup\"", cli.flavor.registry_host());
     assert!(
-        lock.contains(&address) && lock.contains(&format!("version = \"{VERSION}\"")),
-        "{cli} ({how}): lock file does not pin {address} {VERSION}:\n{lock}"
+        lock.contains(&address) && lock.contains(&format!("version = \"{version}\"")),
+        "{cli} ({how}): lock file does not pin {address} {version}:\n{lock}"
     );
     assert!(
         lock.contains(&format!("\"{h1}\"")),
@@ -531,27 +405,29 @@ fn assert_locked(ws: &Workspace, cli: &TerraformCli, h1: &str, how: &str) {
 }
 
 /// The provider Terraform installed into .terraform/providers is the release binary.
-fn assert_installed_binary(ws: &Workspace, cli: &TerraformCli, init: &TfOutput) {
+fn assert_installed_binary(ws: &Workspace, cli: &TerraformCli, init: &TfOutput, os_arch: &str) {
+    let r = release();
     init.assert_success()
-        .assert_output_contains(&format!("Installing hostup/hostup v{VERSION}"))
+        .assert_output_contains(&format!("Installing hostup/hostup v{}", r.version()))
         .assert_output_lacks("development overrides");
     let bin = ws
         .dir()
         .join(".terraform/providers")
         .join(cli.flavor.registry_host())
         .join("hostup/hostup")
-        .join(VERSION)
-        .join(OS_ARCH)
-        .join(format!("{NAME}_v{VERSION}"));
+        .join(r.version())
+        .join(os_arch)
+        .join(r.binary_name(os_arch));
     let installed = std::fs::read(&bin).unwrap_or_else(|e| panic!("{cli}: {}: {e}", bin.display()));
     assert!(
-        installed == std::fs::read(release().binary()).unwrap(),
+        installed == std::fs::read(r.binary(os_arch)).unwrap(),
         "{cli}: {} is not the release binary",
         bin.display()
     );
 }
 
-/// Applies the quickstart against a fresh hostup-sim with the installed provider.
+/// Applies the quickstart against a fresh hostup-sim with the installed provider: one restore
+/// POST, and nothing left to do in the plan after it.
 fn apply_quickstart(ws: &mut Workspace, cli: &TerraformCli) {
     let sim = Sim::start_with_file(
         &repo_root().join("examples/sim/fixture.json"),
@@ -573,16 +449,18 @@ fn apply_quickstart(ws: &mut Workspace, cli: &TerraformCli) {
         outputs["restore"]["value"]["target"], "web-01 (vps_01j9k2web00000000000000001)",
         "{cli}: {outputs}"
     );
+    ws.assert_plan_empty();
+    assert_eq!(restore_posts(&sim.requests()), [202], "{cli}: one restore");
 }
 
 #[test]
 fn clis_install_the_release_from_a_network_mirror_over_https() {
     let r = release();
-    let server = MirrorServer::start(&r.dist.join("mirrors/network"));
+    let server = MirrorServer::start(&r.dist().join("mirrors/network"));
     for cli in install_matrix() {
         eprintln!("--- network mirror: {cli}");
         let home = tempfile::tempdir().unwrap();
-        let h1 = r.h1(cli.flavor.registry_host());
+        let h1 = r.h1(cli.flavor.registry_host(), OS_ARCH);
         let mut ws = quickstart_workspace(
             cli,
             &format!("  network_mirror {{\n    url = \"{}\"\n  }}\n", server.url),
@@ -591,14 +469,17 @@ fn clis_install_the_release_from_a_network_mirror_over_https() {
         ws.set_env("SSL_CERT_FILE", &server.ca_file);
         let before = server.requests().len();
         let init = ws.init();
-        assert_installed_binary(&ws, cli, &init);
+        assert_installed_binary(&ws, cli, &init, OS_ARCH);
         assert_locked(&ws, cli, &h1, "network mirror");
         let seen = server.requests()[before..].to_vec();
         let host = cli.flavor.registry_host();
         for want in [
             format!("GET /{host}/hostup/hostup/index.json"),
-            format!("GET /{host}/hostup/hostup/{VERSION}.json"),
-            format!("GET /{host}/hostup/hostup/{NAME}_{VERSION}_{OS_ARCH}.zip"),
+            format!("GET /{host}/hostup/hostup/{}.json", r.version()),
+            format!(
+                "GET /{host}/hostup/hostup/{NAME}_{}_{OS_ARCH}.zip",
+                r.version()
+            ),
         ] {
             assert!(
                 seen.contains(&want),
@@ -620,11 +501,11 @@ fn clis_install_the_release_from_a_network_mirror_over_https() {
 #[test]
 fn clis_install_the_release_from_a_filesystem_mirror() {
     let r = release();
-    let mirror = r.dist.join("mirrors/filesystem");
+    let mirror = r.dist().join("mirrors/filesystem");
     for cli in install_matrix() {
         eprintln!("--- filesystem mirror: {cli}");
         let home = tempfile::tempdir().unwrap();
-        let h1 = r.h1(cli.flavor.registry_host());
+        let h1 = r.h1(cli.flavor.registry_host(), OS_ARCH);
         let mut ws = quickstart_workspace(
             cli,
             &format!(
@@ -634,9 +515,61 @@ fn clis_install_the_release_from_a_filesystem_mirror() {
             home.path(),
         );
         let init = ws.init();
-        assert_installed_binary(&ws, cli, &init);
+        assert_installed_binary(&ws, cli, &init, OS_ARCH);
         // Terraform hashes the package from the filesystem mirror itself: our h1 is its h1.
         assert_locked(&ws, cli, &h1, "filesystem mirror");
         apply_quickstart(&mut ws, cli);
+    }
+}
+
+/// `providers lock` for every platform we ship, against the network mirror, records the hashes
+/// `V.json` publishes and no other: every platform's `h1:` (Terraform downloads each package and
+/// hashes it itself), and with OpenTofu also the mirror's `zh:` hashes, which Terraform records
+/// only from a registry's signed SHA256SUMS.
+#[test]
+fn providers_lock_for_every_platform_writes_the_published_hashes() {
+    let r = release();
+    let server = MirrorServer::start(&r.dist().join("mirrors/network"));
+    for cli in newest_clis() {
+        eprintln!("--- providers lock, every platform: {cli}");
+        let home = tempfile::tempdir().unwrap();
+        let host = cli.flavor.registry_host();
+        let ws = quickstart_workspace(cli, "  direct {}\n", home.path());
+        let mut args = vec![
+            "providers".to_owned(),
+            "lock".to_owned(),
+            format!("-net-mirror={}", server.url),
+        ];
+        args.extend(OS_ARCHES.iter().map(|p| format!("-platform={p}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ws.run_with_env(
+            &args,
+            &[("SSL_CERT_FILE", &server.ca_file.to_string_lossy())],
+        )
+        .assert_success();
+        let lock = lock_file(&ws);
+        let locked: BTreeSet<&str> = lock
+            .split('"')
+            .filter(|s| s.starts_with("h1:") || s.starts_with("zh:"))
+            .collect();
+        let published: BTreeSet<String> = OS_ARCHES
+            .iter()
+            .flat_map(|os_arch| r.hashes(host, os_arch))
+            .collect();
+        for os_arch in OS_ARCHES {
+            let h1 = r.h1(host, os_arch);
+            assert!(
+                locked.contains(h1.as_str()),
+                "{cli}: no {os_arch} {h1}:\n{lock}"
+            );
+        }
+        assert!(
+            locked.iter().all(|h| published.contains(*h)),
+            "{cli}: a hash the mirror did not publish:\n{lock}"
+        );
+        eprintln!(
+            "release_install: {cli}: providers lock recorded {} hashes for 5 platforms",
+            locked.len()
+        );
     }
 }
