@@ -1,7 +1,7 @@
 # Entry points; each target is a thin wrapper over a script in scripts/.
 .PHONY: test tools demo install release
 
-## test: install pinned Terraform and OpenTofu, then fmt check, clippy, build and every test (what CI runs)
+## test: fmt check, clippy, the pinned Terraform/OpenTofu and release tools, build, every test (what CI runs)
 test:
 	scripts/test.sh
 
@@ -19,8 +19,9 @@ demo:
 install:
 	scripts/install-provider.sh
 
-## release: build the linux_amd64 binary against glibc 2.17 (cargo-zigbuild) and write dist/: the
-## registry release files and network/filesystem mirrors for Terraform and OpenTofu.
+## release: build linux_amd64 and linux_arm64 (static, musl), darwin_amd64 and darwin_arm64, and
+## windows_amd64 (Debian's Rust with -Zbuild-std, zig as the linker) and write dist/: the registry
+## release files and network/filesystem mirrors for Terraform and OpenTofu.
 ## VERSION=x.y.z (default: Cargo.toml), TARGETS="rust-target ...", HOSTUP_RELEASE_GPG_KEY=fingerprint
 release:
 	VERSION="$(VERSION)" TARGETS="$(TARGETS)" scripts/release.sh

@@ -28,7 +28,7 @@ pinned() { # terraform|tofu
     ;;
   tofu)
     say "No tofu on PATH: building the pinned OpenTofu builds into .tools/ (cached after the first time)"
-    scripts/install-tofu.sh
+    scripts/install-tofu.sh --native
     tf="$repo/.tools/bin/tofu-1.12.6"
     ;;
   esac

@@ -19,6 +19,11 @@
 # stamp changes reuses them; GOTOOLCHAIN=local keeps Go from fetching another toolchain: the Go on
 # PATH must be at least the release's `go` line (1.26.6 for 1.12.6).
 #
+# Usage: scripts/install-tofu.sh             every pinned version, plus the newest for linux_arm64 and
+#                                            windows_amd64 in .tools/cross/ (the release tests)
+#        scripts/install-tofu.sh --native    the pinned versions for this machine only
+#        scripts/install-tofu.sh --pin X.Y.Z write a new pin
+#
 # Idempotent: a version whose stamp matches (pin files' hash + install path) is left alone, so a
 # second run costs well under a second and touches no network. HOSTUP_TF_INSTALL_VERBOSE=1 shows go.
 set -euo pipefail

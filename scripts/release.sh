@@ -18,8 +18,7 @@
 # Settings (environment, or `make release VERSION=… TARGETS=…`):
 #   VERSION   release version; default: `version` in Cargo.toml. The binary reports it
 #             (--version) and sends it in its User-Agent.
-#   TARGETS   Rust targets to build, space- or comma-separated; default: the five above. A glibc
-#             target may carry cargo-zigbuild's version suffix (x86_64-unknown-linux-gnu.2.17).
+#   TARGETS   Rust targets to build, space- or comma-separated; default: the five above.
 #   DIST      output directory; default dist/ in the repository.
 #   HOSTUP_RELEASE_PROFILE         cargo profile; default release (LTO, size-optimised). The tests
 #                                  build with dist-test (Cargo.toml), which only builds faster.
@@ -42,9 +41,9 @@ dist=${DIST:-$ROOT/dist}
 profile=${HOSTUP_RELEASE_PROFILE:-release}
 export CARGO_TARGET_DIR=${HOSTUP_RELEASE_TARGET_DIR:-$ROOT/target/release-dist}
 
-# Rust target (with an optional .GLIBC suffix for cargo-zigbuild) -> Terraform OS_ARCH.
+# Rust target -> Terraform OS_ARCH.
 os_arch_of() {
-  case "${1%%.*}" in
+  case "$1" in
   x86_64-unknown-linux-*) echo linux_amd64 ;;
   aarch64-unknown-linux-*) echo linux_arm64 ;;
   x86_64-apple-darwin) echo darwin_amd64 ;;
@@ -52,11 +51,6 @@ os_arch_of() {
   x86_64-pc-windows-*) echo windows_amd64 ;;
   *) die "no Terraform OS_ARCH known for target $1" ;;
   esac
-}
-
-# The highest GLIBC_x.y symbol version a binary needs ("" for a static or non-glibc binary).
-max_glibc() {
-  readelf --version-info --wide "$1" | grep -o 'Name: GLIBC_[0-9.]*' | sed 's/.*GLIBC_//' | sort -V | tail -n 1
 }
 
 scripts/install-release-tools.sh zig zigbuild rust-cross >&2
@@ -90,7 +84,7 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUSTFLAGS="-L native=$ssp_dir"
 # Refuse before building anything when a target is unknown.
 for target in $targets; do
   os_arch_of "$target" >/dev/null
-  "$DEBIAN_RUSTC" --print target-list | grep -qx "${target%%.*}" || die "rustc does not know the target ${target%%.*}"
+  "$DEBIAN_RUSTC" --print target-list | grep -qx "$target" || die "rustc does not know the target $target"
 done
 
 # One cargo run for every target: they share the host's build scripts and proc macros, and the
@@ -105,20 +99,13 @@ log "built in $((SECONDS - start))s"
 
 binaries=()
 for target in $targets; do
-  triple=${target%%.*}
+  triple=$target
   os_arch=$(os_arch_of "$target")
   exe=terraform-provider-hostup
   [[ $os_arch == windows_* ]] && exe+=.exe
   bin="$CARGO_TARGET_DIR/$triple/$profile/$exe"
   [[ -x "$bin" ]] || die "cargo zigbuild left no $bin"
   case "$target" in
-  *-linux-gnu.*)
-    want=${target#*.}
-    have=$(max_glibc "$bin")
-    [[ -n "$have" && "$(printf '%s\n%s\n' "$have" "$want" | sort -V | tail -n 1)" == "$want" ]] ||
-      die "$bin needs GLIBC_$have, above the $want asked for"
-    log "$bin: highest glibc symbol version GLIBC_$have (limit $want)"
-    ;;
   *-linux-musl)
     ! readelf --program-headers --dynamic --wide "$bin" | grep -q -e INTERP -e '(NEEDED)' ||
       die "$bin is not static: it has a program interpreter or needs a shared library"

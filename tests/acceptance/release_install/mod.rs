@@ -384,6 +384,14 @@ fn quickstart_workspace(cli: &TerraformCli, installation: &str, home: &Path) -> 
     ws
 }
 
+/// The `provider_installation` block that installs from the packed filesystem mirror at `path`.
+fn filesystem_mirror(path: &str) -> String {
+    format!(
+        "  filesystem_mirror {{\n    path = {}\n  }}\n",
+        testkit::hcl_string(path)
+    )
+}
+
 fn lock_file(ws: &Workspace) -> String {
     std::fs::read_to_string(ws.dir().join(".terraform.lock.hcl")).unwrap_or_default()
 }
@@ -508,10 +516,7 @@ fn clis_install_the_release_from_a_filesystem_mirror() {
         let h1 = r.h1(cli.flavor.registry_host(), OS_ARCH);
         let mut ws = quickstart_workspace(
             cli,
-            &format!(
-                "  filesystem_mirror {{\n    path = {}\n  }}\n",
-                testkit::hcl_string(&mirror.to_string_lossy())
-            ),
+            &filesystem_mirror(&mirror.to_string_lossy()),
             home.path(),
         );
         let init = ws.init();

@@ -16,7 +16,7 @@ use std::process::Command;
 use testkit::release::{get as release, run_checked};
 use testkit::{repo_root, Flavor, TerraformCli};
 
-use super::{apply_quickstart, assert_installed_binary, quickstart_workspace};
+use super::{apply_quickstart, assert_installed_binary, filesystem_mirror, quickstart_workspace};
 
 /// The OpenTofu build for `os_arch` under `.tools/cross/` (scripts/install-tofu.sh builds the
 /// newest pinned release there), with its version.
@@ -46,14 +46,7 @@ fn cross_tofu(os_arch: &str) -> (PathBuf, String) {
 /// picked, and applies the quickstart.
 fn install_and_apply(cli: &TerraformCli, os_arch: &str, mirror_path: &str) {
     let home = tempfile::tempdir().unwrap();
-    let mut ws = quickstart_workspace(
-        cli,
-        &format!(
-            "  filesystem_mirror {{\n    path = {}\n  }}\n",
-            testkit::hcl_string(mirror_path)
-        ),
-        home.path(),
-    );
+    let mut ws = quickstart_workspace(cli, &filesystem_mirror(mirror_path), home.path());
     let init = ws.init();
     assert_installed_binary(&ws, cli, &init, os_arch);
     apply_quickstart(&mut ws, cli);
