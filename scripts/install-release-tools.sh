@@ -7,7 +7,8 @@
 #   - tfplugindocs (Go module proxy, `go install …@version`), for `tfplugindocs validate` of docs/;
 #   - gnupg, only when no `gpg` is on PATH (Debian's package; signing and the signature test);
 #   - rust-cross: Debian's Rust toolchain with the standard library's source (rustc-web, cargo-web,
-#     rust-web-src), which builds std for every release target (rustup cannot download theirs here);
+#     rust-web-src, and rust-web-llvm for rust-objcopy, which strips the macOS binaries), which
+#     builds std for every release target (rustup cannot download theirs here);
 #   - qemu: Debian's qemu-user-static, registered with binfmt_misc (as root), so arm64 Linux
 #     programs run here: the tests run the linux_arm64 release under an arm64 OpenTofu;
 #   - wine: Debian's wine64, and a wine prefix in .tools/wine-prefix holding bcryptprimitives.dll,
@@ -120,7 +121,9 @@ install_gpg() {
 }
 
 install_rust_cross() {
-  apt_install_pinned "rustc-web=$RUST_WEB_VERSION" "cargo-web=$RUST_WEB_VERSION" "rust-web-src=$RUST_WEB_VERSION"
+  # rust-web-llvm: rust-objcopy, which rustc runs to strip the macOS binaries.
+  apt_install_pinned "rustc-web=$RUST_WEB_VERSION" "cargo-web=$RUST_WEB_VERSION" "rust-web-src=$RUST_WEB_VERSION" \
+    "rust-web-llvm=$RUST_WEB_VERSION"
   [[ -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.lock" ]] ||
     die "rust-web-src left no standard library source under $(/usr/bin/rustc --print sysroot)/lib/rustlib/src"
 }

@@ -2,8 +2,8 @@
 # The whole test suite, as `make test` and CI run it: formatting and lints first (a slip fails in
 # seconds), then the pinned Terraform and OpenTofu installs, the release tools (zig,
 # cargo-zigbuild, tfplugindocs, gnupg, Debian's Rust for the cross builds, qemu-user, wine) and a
-# first build of every release platform, running in the background while the workspace builds;
-# then every test. The acceptance tests drive the static linux_amd64 release binary
+# first build of every release platform, running in the background while the workspace builds
+# and the tests that need neither run; then the acceptance tests. The acceptance tests drive the static linux_amd64 release binary
 # (HOSTUP_TEST_PROVIDER=release; see crates/testkit/src/release.rs) and install every platform's
 # package from the release's mirrors. Stops at the first failing step with a non-zero exit.
 #
@@ -57,9 +57,11 @@ cargo clippy --all-targets -- -D warnings
 step "cargo build --all-targets"
 cargo build --all-targets
 
-join install-terraform
-join install-tofu
-join release-build
+join_all() {
+  join install-terraform
+  join install-tofu
+  join release-build
+}
 
 export HOSTUP_TEST_PROVIDER=${HOSTUP_TEST_PROVIDER:-release}
 matrix="target/tmp/terraform-matrix.txt"
@@ -73,11 +75,16 @@ run_tests() { # cargo test arguments...
 }
 
 if [[ $# -gt 0 ]]; then
+  join_all
   run_tests "$@"
 else
-  # --all-targets leaves out doc tests; they get their own pass.
+  # What needs no CLI and no release build runs while the installs and cross builds go on (its
+  # waits on simulated jobs and timeouts fill the cores' idle time); the acceptance tests, which
+  # need both, run once those are done. Doc tests get their own pass (--all-targets has none).
   run_tests --doc
-  run_tests --all-targets
+  run_tests --lib --bins --examples --test integration
+  join_all
+  run_tests --test acceptance
 fi
 
 step "Terraform and OpenTofu CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"
