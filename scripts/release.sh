@@ -99,11 +99,10 @@ log "built in $((SECONDS - start))s"
 
 binaries=()
 for target in $targets; do
-  triple=$target
   os_arch=$(os_arch_of "$target")
   exe=terraform-provider-hostup
   [[ $os_arch == windows_* ]] && exe+=.exe
-  bin="$CARGO_TARGET_DIR/$triple/$profile/$exe"
+  bin="$CARGO_TARGET_DIR/$target/$profile/$exe"
   [[ -x "$bin" ]] || die "cargo zigbuild left no $bin"
   case "$target" in
   *-linux-musl)

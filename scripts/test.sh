@@ -3,9 +3,9 @@
 # seconds), then the pinned Terraform and OpenTofu installs, the release tools (zig,
 # cargo-zigbuild, tfplugindocs, gnupg, Debian's Rust for the cross builds, qemu-user, wine) and a
 # first build of every release platform, running in the background while the workspace builds
-# and the tests that need neither run; then the acceptance tests. The acceptance tests drive the static linux_amd64 release binary
-# (HOSTUP_TEST_PROVIDER=release; see crates/testkit/src/release.rs) and install every platform's
-# package from the release's mirrors. Stops at the first failing step with a non-zero exit.
+# and the tests that need neither run; then the acceptance tests, which drive the static
+# linux_amd64 release binary (HOSTUP_TEST_PROVIDER=release; see crates/testkit/src/release.rs)
+# and install every platform's package from the release's mirrors. Stops at the first failing step with a non-zero exit.
 #
 # Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
 # HOSTUP_TEST_PROVIDER=debug drives the debug build instead; any arguments are handed to the final
