@@ -35,8 +35,9 @@ PEERS = BENCH / ".peers"
 WORK = BENCH / ".work"
 TF = REPO / ".tools" / "bin" / "terraform-1.15.5"
 OURS = REPO / "target" / "release" / "terraform-provider-hostup"
-# The static linux_amd64 binary `make release` ships (musl, shipping profile), built by build().
-STATIC = REPO / "target" / "release-dist" / "x86_64-unknown-linux-musl" / "release" / "terraform-provider-hostup"
+# The static linux_amd64 binary `make release` ships (musl, shipping profile): build() takes it
+# from the package release.sh writes, as a user installs it.
+STATIC = WORK / "static" / "terraform-provider-hostup"
 SIM = REPO / "target" / "release" / "hostup-sim"
 KEY = "hu_sim_acme_full_0001"
 COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -99,6 +100,12 @@ def build() -> None:
     log("scripts/release.sh (TARGETS=x86_64-unknown-linux-musl)")
     subprocess.run([str(REPO / "scripts" / "release.sh")], cwd=REPO, check=True, env=env)
     COMMANDS.append("TARGETS=x86_64-unknown-linux-musl scripts/release.sh")
+    (package,) = (WORK / "dist").glob("terraform-provider-hostup_*_linux_amd64.zip")
+    STATIC.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(package) as z:
+        (member,) = z.namelist()  # terraform-provider-hostup_vX.Y.Z
+        STATIC.write_bytes(z.read(member))
+    STATIC.chmod(0o755)
 
 
 def sha256(p: Path) -> str:

@@ -1,5 +1,6 @@
 # Sourced by the scripts in this folder: log lines prefixed with the calling script's name, die,
-# and quiet (a command's output only when it fails; always with HOSTUP_TF_INSTALL_VERBOSE=1).
+# quiet (a command's output only when it fails; always with HOSTUP_TF_INSTALL_VERBOSE=1), and
+# HOSTUP_CACHE, the build cache kept outside the clone.
 
 SCRIPT_NAME="$(basename "${BASH_SOURCE[1]:-$0}" .sh)"
 
@@ -20,3 +21,8 @@ quiet() {
     fi
   fi
 }
+
+# What is costly to rebuild and is the same for every clone (the cross builds' cargo target dir)
+# lives outside the repository, so a fresh clone (CI) starts warm, like cargo's registry and Go's
+# build cache. Cargo locks and fingerprints it, so clones and branches share it safely.
+HOSTUP_CACHE=${HOSTUP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-hostup}

@@ -3,7 +3,8 @@
 # (git-ignored), from package registries only:
 #   - zig (PyPI `ziglang` wheel, hash-checked), the C toolchain and linker cargo-zigbuild drives to
 #     link against an old glibc (2.17) so the release binary runs on every Linux runner in use;
-#   - cargo-zigbuild (crates.io, `cargo install --locked`);
+#   - cargo-zigbuild (PyPI `cargo-zigbuild` wheel, hash-checked: a prebuilt binary, where
+#     `cargo install` took minutes of a cold run);
 #   - tfplugindocs (Go module proxy, `go install …@version`), for `tfplugindocs validate` of docs/;
 #   - gnupg, only when no `gpg` is on PATH (Debian's package; signing and the signature test);
 #   - rust-cross: Debian's Rust toolchain with the standard library's source (rustc-web, cargo-web,
@@ -29,6 +30,7 @@ BIN="$TOOLS/bin"
 ZIG_VERSION=0.17.1
 ZIG_WHEEL_SHA256=ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54
 ZIGBUILD_VERSION=0.24.1
+ZIGBUILD_WHEEL_SHA256=238a1ab54a95053a4eadc34775c81f795a8ad75f80bfed63f3f445f518102375
 TFPLUGINDOCS_VERSION=v0.25.0
 RUST_WEB_VERSION=1.96.0+dfsg1-1~deb12u2
 QEMU_VERSION=1:7.2+dfsg-7+deb12u18+b3
@@ -38,37 +40,43 @@ source "$ROOT/scripts/common.sh"
 
 mkdir -p "$BIN"
 
-install_zig() {
-  local venv="$TOOLS/venvs/ziglang-$ZIG_VERSION" want="ziglang $ZIG_VERSION $ZIG_WHEEL_SHA256"
-  if [[ -x "$BIN/zig" && -f "$venv/.hostup-stamp" && "$(cat "$venv/.hostup-stamp")" == "$want" ]]; then
+# Installs a PyPI wheel, hash-checked, into its own venv under .tools/venvs and prints the venv.
+# Left alone when its stamp matches: PACKAGE VERSION SHA256
+install_wheel() {
+  local package=$1 version=$2 sha=$3
+  local venv="$TOOLS/venvs/$package-$version" want="$package $version $sha" lock
+  # Two installs at once (make test runs two) take turns; the lock goes with this subshell.
+  mkdir -p "$TOOLS/venvs"
+  exec {lock}>"$TOOLS/venvs/.$package.lock"
+  flock "$lock"
+  [[ -f "$venv/.hostup-stamp" && "$(cat "$venv/.hostup-stamp")" == "$want" ]] && {
+    echo "$venv"
     return 0
-  fi
-  log "installing zig $ZIG_VERSION (PyPI ziglang wheel)"
-  rm -rf "$venv" "$BIN/zig"
+  }
+  log "installing $package $version (PyPI wheel)"
+  rm -rf "$venv"
   python3 -m venv --without-pip "$venv"
-  printf 'ziglang==%s --hash=sha256:%s\n' "$ZIG_VERSION" "$ZIG_WHEEL_SHA256" >"$venv/requirements.txt"
+  printf '%s==%s --hash=sha256:%s\n' "$package" "$version" "$sha" >"$venv/requirements.txt"
   quiet python3 -m pip --python "$venv/bin/python" install --no-deps --only-binary :all: \
-    --require-hashes -r "$venv/requirements.txt" || die "pip could not install ziglang==$ZIG_VERSION"
-  local zig
+    --require-hashes -r "$venv/requirements.txt" || die "pip could not install $package==$version"
+  printf '%s\n' "$want" >"$venv/.hostup-stamp"
+  echo "$venv"
+}
+
+install_zig() {
+  local venv zig
+  venv=$(install_wheel ziglang "$ZIG_VERSION" "$ZIG_WHEEL_SHA256")
   zig="$(echo "$venv"/lib/python3*/site-packages/ziglang/zig)"
   [[ -x "$zig" ]] || die "no zig executable in the ziglang wheel ($zig)"
   ln -sf "$zig" "$BIN/zig"
   [[ "$("$BIN/zig" version)" == "$ZIG_VERSION" ]] || die "zig reports $("$BIN/zig" version)"
-  printf '%s\n' "$want" >"$venv/.hostup-stamp"
 }
 
 install_zigbuild() {
-  local root="$TOOLS/cargo-zigbuild-$ZIGBUILD_VERSION"
-  if [[ -x "$root/bin/cargo-zigbuild" ]]; then
-    ln -sf "$root/bin/cargo-zigbuild" "$BIN/cargo-zigbuild"
-    return 0
-  fi
-  log "installing cargo-zigbuild $ZIGBUILD_VERSION (crates.io)"
-  rm -rf "$root"
-  quiet cargo install --locked --quiet --root "$root" --version "=$ZIGBUILD_VERSION" cargo-zigbuild ||
-    die "cargo install cargo-zigbuild@$ZIGBUILD_VERSION failed"
-  rm -f "$root/.crates.toml" "$root/.crates2.json"
-  ln -sf "$root/bin/cargo-zigbuild" "$BIN/cargo-zigbuild"
+  local venv
+  venv=$(install_wheel cargo-zigbuild "$ZIGBUILD_VERSION" "$ZIGBUILD_WHEEL_SHA256")
+  [[ -x "$venv/bin/cargo-zigbuild" ]] || die "no cargo-zigbuild in the cargo-zigbuild wheel ($venv/bin)"
+  ln -sf "$venv/bin/cargo-zigbuild" "$BIN/cargo-zigbuild"
 }
 
 install_tfplugindocs() {
@@ -91,6 +99,10 @@ apt_updated=
 apt_update() {
   [[ -n "$apt_updated" ]] && return 0
   command -v apt-get >/dev/null || die "no apt-get: these tools come from Debian's packages"
+  # apt and dpkg refuse to run twice at once (make test runs two installs): wait for the other
+  # one, holding the lock until this script exits.
+  exec {apt_lock}>"$TOOLS/.apt.lock"
+  flock "$apt_lock"
   quiet apt-get update -q || die "apt-get update failed"
   apt_updated=1
 }
@@ -115,8 +127,9 @@ apt_install_pinned() {
 
 install_gpg() {
   command -v gpg >/dev/null && return 0
-  log "installing gnupg (Debian package)"
   apt_update
+  command -v gpg >/dev/null && return 0
+  log "installing gnupg (Debian package)"
   quiet env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnupg || die "apt-get install gnupg failed"
 }
 

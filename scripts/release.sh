@@ -25,8 +25,11 @@
 #   HOSTUP_RELEASE_GPG_KEY         key id or fingerprint to sign SHA256SUMS with (gpg --local-user),
 #                                  from the default keyring or $GNUPGHOME; unset: no .sig file.
 #   HOSTUP_RELEASE_GPG_PASSPHRASE  its passphrase, if it has one.
-#   HOSTUP_RELEASE_TARGET_DIR      cargo target dir for release builds; default target/release-dist
-#                                  (apart from target/, so the tests can run this under `cargo test`).
+#   HOSTUP_RELEASE_TARGET_DIR      cargo target dir for release builds; default release-target in
+#                                  the build cache outside the clone (HOSTUP_CACHE_DIR, else
+#                                  ~/.cache/terraform-provider-hostup; scripts/common.sh): apart
+#                                  from target/, so the tests can run this under `cargo test`, and
+#                                  kept when the clone is not, so CI's fresh clones build only what changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -39,7 +42,7 @@ targets=${TARGETS:-x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-a
 targets=${targets//,/ }
 dist=${DIST:-$ROOT/dist}
 profile=${HOSTUP_RELEASE_PROFILE:-release}
-export CARGO_TARGET_DIR=${HOSTUP_RELEASE_TARGET_DIR:-$ROOT/target/release-dist}
+export CARGO_TARGET_DIR=${HOSTUP_RELEASE_TARGET_DIR:-$HOSTUP_CACHE/release-target}
 
 # Rust target -> Terraform OS_ARCH.
 os_arch_of() {

@@ -14,8 +14,9 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
 start=$SECONDS
+# Each step with the run's elapsed time, so a slow run shows where the time went.
+step() { printf '\n==> [%02d:%02d] %s\n' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) "$*" >&2; }
 mkdir -p target/tmp
 
 # Background steps: each writes target/tmp/NAME.log, shown when it is joined.
@@ -45,11 +46,12 @@ cargo fmt --all -- --check
 
 background install-terraform scripts/install-terraform.sh
 background install-tofu scripts/install-tofu.sh
-# The release tools, then the cross builds the tests install (cargo's own freshness check makes
-# the tests' run of scripts/release.sh a matter of seconds after this one).
-background release-build bash -c 'scripts/install-release-tools.sh &&
-  HOSTUP_RELEASE_PROFILE=${HOSTUP_RELEASE_PROFILE:-dist-test} DIST=target/tmp/release-build/dist \
-  HOSTUP_RELEASE_GPG_KEY= VERSION= TARGETS= scripts/release.sh'
+# The cross builds the tests install, the longest step, start at once (release.sh installs the
+# tools it needs first; cargo's freshness check makes the tests' own run of it a matter of seconds
+# after this one); the other release tools install beside them.
+background release-build env HOSTUP_RELEASE_PROFILE="${HOSTUP_RELEASE_PROFILE:-dist-test}" \
+  DIST=target/tmp/release-build/dist HOSTUP_RELEASE_GPG_KEY= VERSION= TARGETS= scripts/release.sh
+background release-tools scripts/install-release-tools.sh tfplugindocs gpg qemu wine
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
@@ -60,6 +62,7 @@ cargo build --all-targets
 join_all() {
   join install-terraform
   join install-tofu
+  join release-tools
   join release-build
 }
 
