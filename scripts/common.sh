@@ -26,3 +26,10 @@ quiet() {
 # lives outside the repository, so a fresh clone (CI) starts warm, like cargo's registry and Go's
 # build cache. Cargo locks and fingerprints it, so clones and branches share it safely.
 HOSTUP_CACHE=${HOSTUP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-hostup}
+
+# Where cargo puts what it builds here: target/, unless CARGO_TARGET_DIR or a cargo config moves it
+# (CI's .ci/run does).
+cargo_target_dir() {
+  cargo metadata --format-version 1 --no-deps --offline |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}

@@ -13,11 +13,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
+source scripts/common.sh
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Building terraform-provider-hostup and hostup-sim"
 cargo build --quiet --bin terraform-provider-hostup --bin hostup-sim
+debug_dir="$(cargo_target_dir)/debug"
 
 pinned() { # terraform|tofu
   case "$1" in
@@ -77,7 +79,7 @@ trap cleanup EXIT
 
 say "Starting hostup-sim with examples/sim/fixture.json (restore jobs take 8 s)"
 mkfifo "$work/sim.out"
-target/debug/hostup-sim --fixture examples/sim/fixture.json --job-duration 8s \
+"$debug_dir/hostup-sim" --fixture examples/sim/fixture.json --job-duration 8s \
   --request-log "$work/requests.jsonl" >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
 exec 3<"$work/sim.out"
@@ -85,7 +87,7 @@ read -r -t 20 endpoint <&3 || { cat "$work/sim.err" >&2; echo "hostup-sim did no
 echo "hostup-sim listens on $endpoint"
 
 mkdir -p "$work/providers" "$work/quickstart"
-ln -s "$repo/target/debug/terraform-provider-hostup" "$work/providers/terraform-provider-hostup"
+ln -s "$debug_dir/terraform-provider-hostup" "$work/providers/terraform-provider-hostup"
 cat >"$work/terraformrc" <<RC
 provider_installation {
   dev_overrides {

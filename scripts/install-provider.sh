@@ -4,6 +4,7 @@
 # dev_overrides. PLUGIN_DIR overrides the default ~/.terraform.d/plugins.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/common.sh
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 case "$(uname -s)/$(uname -m)" in
@@ -18,7 +19,7 @@ binary=${PROVIDER_BINARY:-}
 
 if [[ -z "$binary" ]]; then
   cargo build --release --bin terraform-provider-hostup
-  binary=target/release/terraform-provider-hostup
+  binary="$(cargo_target_dir)/release/terraform-provider-hostup"
 fi
 
 # Terraform resolves hostup/hostup on registry.terraform.io, OpenTofu on registry.opentofu.org.
