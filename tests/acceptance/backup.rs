@@ -6,6 +6,7 @@
 //! polls every 100 ms.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use testkit::sim::{backup_posts, restore_posts, writes, Sim};
@@ -128,6 +129,64 @@ fn create_then_empty_plan_and_destroy_deletes_the_backup() {
             [format!("DELETE /api/v2/vps/{DB}/backups/{id} -> 204")]
         );
         assert_eq!(sim.backup_ids(DB, KEY), [NIGHTLY]);
+    });
+}
+
+/// A CI runner's cancel (SIGTERM to the job's process group, the provider included) during the
+/// backup's wait ends as Ctrl-C does: the job id in state, tainted. Once the job has finished, the
+/// recovery the error gives (a refresh, then untaint) keeps that backup: one POST in all.
+#[test]
+fn a_backup_cancelled_by_ci_keeps_its_job_and_is_found_by_the_refresh() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &["--job-duration", "8s"]);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&backup("b", DB, Some("Before upgrade")));
+        // TF_FORK=0: Terraform 1.0 under panicwrap gets the SIGTERM twice and exits at once
+        // (see restore::once::a_restore_cancelled_by_ci_is_recorded_once_its_job_completed).
+        let running = ws.spawn(&["apply", "-auto-approve"], &[("TF_FORK", "0")]);
+        assert!(
+            sim.wait_for_requests(Duration::from_secs(120), |log| !backup_posts(log)
+                .is_empty()),
+            "the backup was never POSTed"
+        );
+        running.terminate_group();
+        let out = running.wait().unwrap_or_else(|e| panic!("{e}"));
+        out.assert_failure();
+        let e = error_block(&out, &format!("Backup of VPS {DB} interrupted"));
+        assert!(e.contains("hostup_vps_backup.b"), "{e}");
+        assert_eq!(
+            ws.instance_status("hostup_vps_backup.b").as_deref(),
+            Some("tainted")
+        );
+        let attrs = ws.state_resource_attributes("hostup_vps_backup.b").unwrap();
+        assert!(
+            attrs["job_id"].as_str().unwrap_or("").starts_with("job_"),
+            "{attrs}"
+        );
+
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            ws.run(&["apply", "-refresh-only", "-auto-approve"])
+                .assert_success();
+            let attrs = ws.state_resource_attributes("hostup_vps_backup.b").unwrap();
+            if attrs["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("bkp_"))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "the refresh never found the backup: {attrs}"
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        ws.run(&["untaint", "hostup_vps_backup.b"]).assert_success();
+        ws.assert_plan_empty();
+        let id = backup_id_in_state(&ws, "hostup_vps_backup.b");
+        assert!(sim.backup_ids(DB, KEY).contains(&id));
+        assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
     });
 }
 

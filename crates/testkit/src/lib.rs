@@ -705,6 +705,61 @@ fn send_signal(signal: &str, target: i64) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// SIGKILL to one process, as the OOM killer or a crash ends it: nothing gets to clean up.
+pub fn kill_process(pid: u32) {
+    send_signal("KILL", i64::from(pid));
+}
+
+/// A live process, as `/proc` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Its pid.
+    pub pid: u32,
+    /// Its parent's pid.
+    pub parent: u32,
+    /// Its first argument (the program as started).
+    pub command: String,
+}
+
+/// Whether `pid` names a process that has not exited (a zombie has).
+pub fn process_alive(pid: u32) -> bool {
+    proc_stat(pid).is_some_and(|(state, _, _)| state != 'Z')
+}
+
+/// The live processes whose process group is `group` (Linux `/proc`).
+pub fn processes_in_group(group: u32) -> Vec<ProcessInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let (state, parent, pgrp) = proc_stat(pid)?;
+            if state == 'Z' || pgrp != group {
+                return None;
+            }
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+            Some(ProcessInfo {
+                pid,
+                parent,
+                command: String::from_utf8_lossy(argv0).into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// State, parent pid and process group from `/proc/PID/stat` (the fields after the command name,
+/// which may itself hold spaces and parentheses).
+fn proc_stat(pid: u32) -> Option<(char, u32, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let parent = rest.next()?.parse().ok()?;
+    let pgrp = rest.next()?.parse().ok()?;
+    Some((state, parent, pgrp))
+}
+
 /// A command running in the background, with its output collected as it arrives.
 #[derive(Debug)]
 pub struct Running {
@@ -795,6 +850,25 @@ impl Running {
     /// SIGINT to the CLI and everything it started (its providers), like Ctrl-C in a terminal.
     pub fn interrupt_group(&self) {
         send_signal("INT", -i64::from(self.pid()));
+    }
+
+    /// SIGTERM to the CLI and everything it started, as GitLab, Jenkins and GitHub Actions cancel a
+    /// job (SIGKILL follows after their grace period: [`Running::kill`]).
+    pub fn terminate_group(&self) {
+        send_signal("TERM", -i64::from(self.pid()));
+    }
+
+    /// The pids of the provider processes (`terraform-provider-*`) running in the CLI's process
+    /// group, each with its parent's pid. Zombies (exited, not yet reaped) are left out.
+    pub fn providers(&self) -> Vec<ProcessInfo> {
+        processes_in_group(self.pid())
+            .into_iter()
+            .filter(|p| {
+                Path::new(&p.command)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("terraform-provider-"))
+            })
+            .collect()
     }
 
     fn kill_group(&mut self) {
@@ -1159,6 +1233,22 @@ impl Workspace {
     /// The attributes of instance 0 of the managed resource `type.name` in the state file.
     #[track_caller]
     pub fn state_resource_attributes(&self, address: &str) -> Option<serde_json::Value> {
+        self.state_instance(address)?.get("attributes").cloned()
+    }
+
+    /// The state's `status` of instance 0 of the managed resource `address` (`tainted`), or
+    /// `None` when it is clean or absent.
+    pub fn instance_status(&self, address: &str) -> Option<String> {
+        let status = self
+            .state_instance(address)?
+            .get("status")?
+            .as_str()?
+            .to_owned();
+        Some(status)
+    }
+
+    /// Instance 0 of the managed resource `address` (`TYPE.NAME`) in the state file.
+    fn state_instance(&self, address: &str) -> Option<serde_json::Value> {
         let (ty, name) = address
             .split_once('.')
             .unwrap_or_else(|| panic!("{address:?} is not TYPE.NAME"));
@@ -1167,7 +1257,7 @@ impl Workspace {
             .as_array()?
             .iter()
             .find(|r| r["mode"] == "managed" && r["type"] == ty && r["name"] == name)
-            .and_then(|r| r["instances"][0].get("attributes").cloned())
+            .map(|r| r["instances"][0].clone())
     }
 
     /// Keeps the directory after the test (printing where) instead of deleting it.

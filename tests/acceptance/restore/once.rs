@@ -31,7 +31,7 @@ fn apply_until_the_timeout(ws: &Workspace, sim: &Sim) -> String {
         &format!("Timed out waiting for the restore of web-01 ({WEB})"),
         Some(TAINTED),
     );
-    assert_eq!(instance_status(ws, TAINTED).as_deref(), Some("tainted"));
+    assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
     assert_eq!(restore_posts(&sim.requests()), [202]);
     job_id_in_state(ws, TAINTED)
 }
@@ -77,7 +77,7 @@ fn ended_with(status: &'static str) -> impl Fn(u16, &str) -> bool {
 /// next plan is empty.
 #[track_caller]
 fn assert_recorded_as_completed(ws: &Workspace, job: &str) {
-    assert_eq!(instance_status(ws, TAINTED), None, "no longer tainted");
+    assert_eq!(ws.instance_status(TAINTED), None, "no longer tainted");
     assert_eq!(job_id_in_state(ws, TAINTED), job, "the first job is kept");
     let attrs = ws.state_resource_attributes(TAINTED).unwrap();
     assert_eq!(attrs["status"], "completed", "{attrs}");
@@ -169,18 +169,35 @@ fn applying_again_while_the_job_runs_waits_for_it() {
 
 #[test]
 fn an_interrupted_restore_is_recorded_once_its_job_completed() {
+    interrupted_then_recorded(Running::interrupt_group, &[]);
+}
+
+/// A CI runner's cancel (GitLab, Jenkins, GitHub Actions): SIGTERM to the job's whole process
+/// group, so the provider gets it too. It must leave the stopping to Terraform, as with Ctrl-C.
+#[test]
+fn a_restore_cancelled_by_ci_is_recorded_once_its_job_completed() {
+    // Terraform 1.0 runs under panicwrap, whose parent forwards SIGTERM to the real Terraform,
+    // which the group's SIGTERM reached already: two interrupts, so it exits at once without
+    // writing state, whatever the provider does. TF_FORK=0 (what the README tells 1.0 users to
+    // set in CI) runs it without panicwrap; 1.1 dropped panicwrap.
+    interrupted_then_recorded(Running::terminate_group, &[("TF_FORK", "0")]);
+}
+
+/// An apply stopped by `signal` once the restore was POSTed: the job id is in state, tainted,
+/// and the next apply records the job's outcome without a second POST.
+fn interrupted_then_recorded(signal: fn(&Running), env: &[(&str, &str)]) {
     let provider = provider();
     for_each_cli_concurrently(|cli| {
         let sim = sim("10s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
-        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
+        let running = ws.spawn(&["apply", "-auto-approve"], env);
         assert!(
             sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
                 .is_empty()),
             "the restore was never POSTed"
         );
-        running.interrupt_group();
+        signal(&running);
         let out = running.wait().unwrap_or_else(|e| panic!("{e}"));
         out.assert_failure();
         diagnostic(
@@ -189,11 +206,46 @@ fn an_interrupted_restore_is_recorded_once_its_job_completed() {
             &format!("Restore of web-01 ({WEB}) interrupted"),
             Some(TAINTED),
         );
-        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
         let job = job_id_in_state(&ws, TAINTED);
         wait_for_job(&sim, &job, "completed", ended_with("completed"));
 
         apply_again_and_see_it_recorded(&ws, &sim, &job);
+    });
+}
+
+/// The CLI killed outright (SIGKILL after a CI cancel's grace period, the OOM killer, a crash):
+/// nobody stops the provider, which must notice and exit by itself rather than wait on HostUp
+/// for the rest of the job.
+#[test]
+fn the_provider_exits_when_the_cli_is_killed() {
+    let provider = provider();
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("60s", &[]);
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
+        assert!(
+            sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
+                .is_empty()),
+            "the restore was never POSTed"
+        );
+        let providers = running.providers();
+        assert!(!providers.is_empty(), "no provider process found");
+        // The process that started each provider: Terraform itself (for 1.0, the child that
+        // panicwrap runs it in).
+        for p in &providers {
+            kill_process(p.parent);
+        }
+        let killed = Instant::now();
+        while providers.iter().any(|p| process_alive(p.pid)) {
+            assert!(
+                killed.elapsed() < Duration::from_secs(10),
+                "a provider outlived the CLI by 10 s: {providers:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(running);
     });
 }
 
@@ -478,7 +530,7 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
             .assert_output_contains("Provider produced inconsistent final plan")
             .assert_output_contains(".job_id: was known, but now unknown");
         assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
-        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
         assert_eq!(job_id_in_state(&ws, TAINTED), job);
     });
 }
@@ -506,7 +558,7 @@ fn a_restore_whose_answer_was_lost_stops_the_next_plan_until_you_decide() {
             &d,
             &["HTTP 502", "may have reached HostUp", "status \"unknown\""],
         );
-        assert_eq!(instance_status(&ws, TAINTED).as_deref(), Some("tainted"));
+        assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
         let attrs = ws.state_resource_attributes(TAINTED).unwrap();
         assert_eq!(attrs["status"], "unknown", "{attrs}");
         assert!(attrs["job_id"].is_null(), "{attrs}");
