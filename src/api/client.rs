@@ -169,6 +169,28 @@ fn root_cause(e: &reqwest::Error) -> String {
     cause.to_string()
 }
 
+/// The certificate check's verdict when the TLS handshake failed on the server's certificate
+/// (unknown issuer, expired, wrong name...): a fault of trust, not of the network.
+fn untrusted_certificate(e: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        // io::Error's source() skips the error it wraps, so look inside it by hand.
+        let inner = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(c), inner].into_iter().flatten() {
+            if let Some(err @ rustls::Error::InvalidCertificate(_)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(err.to_string());
+            }
+        }
+        cause = inner.or_else(|| c.source());
+    }
+    None
+}
+
 impl Client {
     /// Checks the configuration and builds the client. Fails on a non-https endpoint (except
     /// loopback), an empty or non-printable key, or a bad user-agent suffix.
@@ -498,7 +520,14 @@ impl Client {
     ) -> ApiError {
         let reason = redact(&root_cause(e), self.inner.api_key.expose());
         let (method, path) = (method.to_string(), url.path().to_owned());
-        if e.is_connect() {
+        if let Some(reason) = untrusted_certificate(e) {
+            ApiError::UntrustedCertificate {
+                method,
+                path,
+                origin: self.inner.endpoint.origin(),
+                reason: redact(&reason, self.inner.api_key.expose()),
+            }
+        } else if e.is_connect() {
             ApiError::Connect {
                 method,
                 path,
@@ -632,7 +661,9 @@ impl Client {
                         "HostUp request failed"
                     );
                     let never_sent = matches!(err, ApiError::Connect { .. });
-                    if !(idempotent || never_sent) {
+                    if !(idempotent || never_sent)
+                        || matches!(err, ApiError::UntrustedCertificate { .. })
+                    {
                         return Err(err);
                     }
                     (policy.backoff(attempt), err)

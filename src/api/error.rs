@@ -290,6 +290,26 @@ pub enum ApiError {
         attempts: u32,
     },
 
+    /// The endpoint's TLS certificate is not one this machine trusts. The handshake failed, so
+    /// the request was never sent; trying again cannot help until the trust store changes.
+    #[error(
+        "The TLS certificate of {origin} is not trusted on this machine ({reason}), so {method} \
+         {path} was not sent and nothing changed. If HostUp is reached through a TLS-inspecting \
+         proxy or a private certificate authority, add that CA to the system's trust store, or \
+         set SSL_CERT_FILE to a PEM file holding it (and the public roots, if other sites must \
+         still verify) in the environment Terraform runs in; otherwise check `endpoint`."
+    )]
+    UntrustedCertificate {
+        /// The HTTP method, upper case.
+        method: String,
+        /// The request path (no query, no host).
+        path: String,
+        /// Scheme, host and port the client tried to reach.
+        origin: String,
+        /// What the certificate check found, e.g. `invalid peer certificate: UnknownIssuer`.
+        reason: String,
+    },
+
     /// HostUp did not answer in time; the request may have reached it and been acted on. The
     /// text names the method, the path (never the query or the host) and how long was waited.
     #[error(
@@ -512,6 +532,7 @@ impl ApiError {
             }
             ApiError::Decode { .. } | ApiError::TooManyPages { .. } => Delivery::Accepted,
             ApiError::Connect { .. }
+            | ApiError::UntrustedCertificate { .. }
             | ApiError::InvalidConfig(_)
             | ApiError::InvalidId { .. }
             | ApiError::ForeignPollUrl { .. }

@@ -25,6 +25,10 @@ pub(crate) struct JobSubject {
     /// Follows a wait that ended without an answer (timeout, Stop, lost track): the job goes on
     /// at HostUp, so what to do next.
     pub recovery: String,
+    /// Follows a wait whose job record HostUp dropped (HTTP 404) before the provider saw the job
+    /// end: nobody can learn the outcome from HostUp any more, so what will happen next and what
+    /// to check.
+    pub record_gone: String,
     /// "the create timeout", "the action's timeout".
     pub timeout_name: &'static str,
 }
@@ -174,13 +178,17 @@ fn settled(
             (Ending::Unsettled, last_status)
         }
         Err(e) => {
-            // Includes a job record HostUp dropped before the provider saw the job end: the
-            // error says so, and the outcome stays unknown.
+            // A job record HostUp dropped before the provider saw the job end leaves the outcome
+            // unknown for good; any other failure to follow the job may pass.
+            let next = match e {
+                crate::api::ApiError::JobRecordExpired { .. } => &subject.record_gone,
+                _ => &subject.recovery,
+            };
             diagnostics.error(
                 format!("Lost track of the {name}"),
                 format!(
-                    "HostUp accepted the {} as job {job_id}, but following it failed: {e} {}",
-                    subject.accepted, subject.recovery
+                    "HostUp accepted the {} as job {job_id}, but following it failed: {e} {next}",
+                    subject.accepted
                 ),
             );
             let status = last.map_or_else(|| op.status.clone(), |p| p.status.clone());
@@ -205,6 +213,7 @@ mod tests {
             accepted: "restore",
             after_failure: "Fix it.".into(),
             recovery: "Wait for it.".into(),
+            record_gone: "Check it.".into(),
             timeout_name: "the create timeout",
         }
     }
@@ -337,6 +346,10 @@ mod tests {
         assert!(
             detail.contains("record of HostUp job job_7 is gone"),
             "{detail}"
+        );
+        assert!(
+            detail.ends_with("Check it."),
+            "a dropped record gets its own advice: {detail}"
         );
     }
 }

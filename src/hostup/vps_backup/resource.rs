@@ -238,6 +238,15 @@ impl VpsBackupResource {
                             backup."
                 .to_owned(),
             recovery: recovery_advice(job_id),
+            record_gone: format!(
+                "The job may or may not have made a backup; HostUp can no longer say which, so \
+                 the provider cannot find it through job {job_id} any more. Terraform records \
+                 this hostup_vps_backup as tainted, and the next apply takes a new backup. To \
+                 keep the one this job may have made instead, find it among VPS {vps_id}'s \
+                 backups (the hostup_vps_backups data source lists them), then `terraform state \
+                 rm hostup_vps_backup.<name>` and `terraform import hostup_vps_backup.<name> \
+                 {vps_id}/<backup_id>`."
+            ),
             timeout_name: "the create timeout",
         };
         let mut last_status: Option<JobStatus> = None;
@@ -330,6 +339,8 @@ impl VpsBackupResource {
                 "The deletion continues at HostUp. {retry} To wait longer, raise \
                  `timeouts.delete`."
             ),
+            // Destroying again settles it either way: a backup already gone counts as deleted.
+            record_gone: retry.to_owned(),
             timeout_name: "the delete timeout",
         };
         job::settle(ctx, &self.shared, client, op, timeout, &subject, |_| {})

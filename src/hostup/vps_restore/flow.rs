@@ -226,6 +226,7 @@ impl Caller {
                 self.after_failure()
             ),
             recovery: self.recovery_advice(job_id),
+            record_gone: self.record_gone_advice(job_id),
             timeout_name: self.timeout_name(),
         }
     }
@@ -249,6 +250,27 @@ impl Caller {
                  the HostUp control panel; do not invoke the action again before it has \
                  finished, or the target is restored twice (HostUp refuses a second restore \
                  while the first runs). To wait longer, raise the action's `timeout`."
+            ),
+        }
+    }
+
+    /// What happens after a wait whose job record HostUp dropped: the outcome is unknown for
+    /// good, so nothing restores again until the user has looked.
+    fn record_gone_advice(self, job_id: &str) -> String {
+        match self {
+            Caller::Resource => format!(
+                "The job may have completed or failed; HostUp can no longer say which. Terraform \
+                 records this resource as tainted, with job id {job_id} in state, and the next \
+                 plan stops with an error saying the outcome of the earlier restore is unknown: \
+                 nothing is sent again on its own. Check the target VPS in HostUp (is it running \
+                 from the backup?), then either accept the restore with `terraform untaint \
+                 hostup_vps_restore.<name>`, or restore again on purpose by changing a value in \
+                 `triggers`."
+            ),
+            Caller::Action => format!(
+                "The job may have completed or failed; HostUp can no longer say which. Check the \
+                 target VPS in the HostUp control panel (is it running from the backup?) before \
+                 invoking the action again: doing so restores it again. (Job {job_id}.)"
             ),
         }
     }

@@ -175,17 +175,6 @@ fn assert_contains_all(block: &str, needles: &[&str]) {
     }
 }
 
-/// The state's `status` of instance 0 of `address` (`tainted`), or `None` when it is clean.
-fn instance_status(ws: &Workspace, address: &str) -> Option<String> {
-    let (ty, name) = address.split_once('.').expect("TYPE.NAME");
-    let state = ws.state()?;
-    state["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["type"] == ty && r["name"] == name)
-        .and_then(|r| r["instances"][0]["status"].as_str().map(str::to_owned))
-}
-
 // ----- what the simulator saw ---------------------------------------------------------------------
 
 #[track_caller]
@@ -275,7 +264,7 @@ fn apply_then_empty_plan_with_the_destruction_warning() {
         assert_eq!(attrs["backup_size_gb"], 12.4);
         assert!(attrs["started_at"].is_string() && attrs["completed_at"].is_string());
         let job = job_id_in_state(&ws, "hostup_vps_restore.r");
-        assert_eq!(instance_status(&ws, "hostup_vps_restore.r"), None);
+        assert_eq!(ws.instance_status("hostup_vps_restore.r"), None);
         assert_eq!(restore_posts(&sim.requests()), [202]);
         // The simulator agrees: that job restored db-01's backup onto web-01.
         let world = sim.state();
@@ -633,6 +622,86 @@ fn validate_refuses_bad_arguments_without_calling_the_api() {
     });
 }
 
+/// An HTTPS endpoint on 127.0.0.1 whose certificate nobody trusts (self-signed, as a
+/// TLS-inspecting proxy's looks to a machine without its CA). Counts the TLS handshakes tried.
+struct UntrustedEndpoint {
+    url: String,
+    handshakes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl UntrustedEndpoint {
+    fn start() -> UntrustedEndpoint {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let minted = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(minted.signing_key.serialize_der());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![minted.cert.der().clone()], key.into())
+        .unwrap();
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let count = handshakes.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                count.fetch_add(1, Ordering::SeqCst);
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let mut conn = rustls::ServerConnection::new(config).unwrap();
+                    // Until the client gives up on the certificate and closes.
+                    while conn.complete_io(&mut stream).is_ok_and(|(r, w)| r + w > 0) {}
+                });
+            }
+        });
+        UntrustedEndpoint { url, handshakes }
+    }
+
+    fn handshakes(&self) -> usize {
+        self.handshakes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A certificate this machine does not trust is a matter of trust, not a network blip: the plan
+/// fails on the first handshake, names the endpoint and says how to trust a private CA.
+#[test]
+fn an_untrusted_certificate_fails_at_once_naming_the_endpoint_and_ssl_cert_file() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = sim("1s", &[]);
+        let endpoint = UntrustedEndpoint::start();
+        let mut ws = workspace(cli, &provider, &sim);
+        ws.set_env("HOSTUP_ENDPOINT", &endpoint.url);
+        ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        let plan = ws.run(&["plan"]);
+        plan.assert_failure();
+        assert_contains_all(
+            &squash_whitespace(&plan.combined().replace(['│', '╷'], " ")),
+            &[
+                &format!(
+                    "The TLS certificate of {} is not trusted on this machine",
+                    endpoint.url
+                ),
+                "UnknownIssuer",
+                "was not sent and nothing changed",
+                "set SSL_CERT_FILE to a PEM file",
+            ],
+        );
+        // The plan reads the target first and stops there: one handshake, no retries.
+        assert_eq!(
+            endpoint.handshakes(),
+            1,
+            "the untrusted endpoint was tried again"
+        );
+    });
+}
+
 // ----- 4: a failing job --------------------------------------------------------------------------
 
 #[test]
@@ -659,7 +728,7 @@ fn failing_job_keeps_a_tainted_restore_after_one_post() {
             ],
         );
         assert_eq!(
-            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            ws.instance_status("hostup_vps_restore.r").as_deref(),
             Some("tainted")
         );
         let attrs = ws
@@ -783,7 +852,7 @@ fn server_error_on_the_restore_post_is_not_resent() {
         assert_eq!(attrs["status"], "unknown", "{attrs}");
         assert!(attrs["job_id"].is_null(), "{attrs}");
         assert_eq!(
-            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            ws.instance_status("hostup_vps_restore.r").as_deref(),
             Some("tainted")
         );
     });
@@ -825,7 +894,7 @@ fn create_timeout_leaves_the_job_in_state_after_one_post() {
             ],
         );
         assert_eq!(
-            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            ws.instance_status("hostup_vps_restore.r").as_deref(),
             Some("tainted")
         );
         let status = ws
@@ -887,7 +956,7 @@ fn ctrl_c_leaves_the_job_in_state_after_one_post() {
             ],
         );
         assert_eq!(
-            instance_status(&ws, "hostup_vps_restore.r").as_deref(),
+            ws.instance_status("hostup_vps_restore.r").as_deref(),
             Some("tainted")
         );
         assert_eq!(restore_posts(&sim.requests()), [202]);
