@@ -367,6 +367,55 @@ pub fn destruction_warning_ending(c: &Checked, ending: &str) -> Diagnostic {
     )
 }
 
+/// Why a plan could check nothing against HostUp: the checks then run during apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchecked {
+    /// The provider's `api_key` or `endpoint` is known only during apply.
+    ProviderUnknown,
+    /// `target_vps_id` itself is known only during apply.
+    TargetUnknown,
+}
+
+/// The plan warning when nothing could be checked at plan. It still names what the
+/// configuration says (the target above all), so no plan that can restore goes without it.
+pub fn unchecked_warning(
+    why: Unchecked,
+    target_vps_id: Option<&str>,
+    source_vps_id: Option<&str>,
+    backup_id: Option<&str>,
+    ending: &str,
+) -> Diagnostic {
+    let (summary, target) = match target_vps_id {
+        Some(id) => (
+            format!("Apply will overwrite VPS {id}"),
+            format!("VPS {id}"),
+        ),
+        None => (
+            "Apply will overwrite a VPS known only during apply".to_owned(),
+            "the target VPS (target_vps_id is known only during apply)".to_owned(),
+        ),
+    };
+    let backup = backup_id.map_or("a backup".to_owned(), |b| format!("backup {b}"));
+    let of = source_vps_id.map_or("of another VPS".to_owned(), |s| format!("of VPS {s}"));
+    let reason = match why {
+        Unchecked::ProviderUnknown => {
+            "The hostup provider's configuration (api_key or endpoint) is known only during \
+             apply, so this plan could not read HostUp"
+        }
+        Unchecked::TargetUnknown => "The target is known only during apply",
+    };
+    Diagnostic::warning(
+        summary,
+        format!(
+            "Applying this plan stops {target} and overwrites its disk with {backup} {of}. \
+             {reason}: the checks (that the target exists and its restore gate is open, that the \
+             source and the backup belong to the same client as the target and that the backup \
+             fits it) run during apply, just before the restore, and stop it if one fails. \
+             Everything written to the target since that backup was taken is lost. {ending}"
+        ),
+    )
+}
+
 /// The plan warning when only the target is known yet: the source or the backup is decided during
 /// apply (for example a backup this apply creates), so the rest is checked just before the POST.
 pub fn target_only_warning(t: &Target, source_vps_id: Option<&str>, ending: &str) -> Diagnostic {

@@ -13,7 +13,7 @@ use crate::hostup::diagnostics::{write_failure, Writing};
 use crate::hostup::job::{self, Ending, JobSubject};
 use crate::hostup::shared::Shared;
 
-use super::checks::{self, Reads};
+use super::checks::{self, Reads, Unchecked};
 use super::model::{
     now_rfc3339, Checked, RestoreArgs, BACKUP_ID, CONFIRM_TARGET_NAME, SOURCE_VPS_ID, TARGET_VPS_ID,
 };
@@ -76,16 +76,22 @@ pub async fn plan_checks(
     config: &Value,
     caller: Caller,
 ) -> (Option<Checked>, Diagnostics) {
-    let client = match shared.client() {
-        Ok(Some(c)) => c,
-        Ok(None) => return (None, Diagnostics::new()),
-        Err(d) => return (None, d.into()),
-    };
     let ending = match caller {
         Caller::Resource => checks::RESOURCE_WARNING_ENDING,
         Caller::Action => {
             "Terraform cannot undo this, and every invocation of the action restores again."
         }
+    };
+    let client = match shared.client() {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            tracing::debug!(
+                "hostup_vps_restore: provider settings unknown at plan; checks run at apply"
+            );
+            let d = unchecked_warning(config, Unchecked::ProviderUnknown, ending);
+            return (None, d.into());
+        }
+        Err(d) => return (None, d.into()),
     };
     let reads = Reads::plan(shared.cache(), &client);
     let Some(args) = RestoreArgs::from_value(config) else {
@@ -104,6 +110,18 @@ pub async fn plan_checks(
     }
 }
 
+/// [`checks::unchecked_warning`] with what `config` says.
+fn unchecked_warning(config: &Value, why: Unchecked, ending: &str) -> Diagnostic {
+    let known = |name: &str| config.get(name).and_then(Value::as_str);
+    checks::unchecked_warning(
+        why,
+        known(TARGET_VPS_ID),
+        known(SOURCE_VPS_ID),
+        known(BACKUP_ID),
+        ending,
+    )
+}
+
 /// Plan-time checks when the source or backup id is unknown (say, a backup this apply creates):
 /// the target side is checked now and the plan still says whose disk apply overwrites; the rest
 /// is checked just before the POST. With the target unknown too, everything waits for apply.
@@ -111,7 +129,7 @@ async fn target_only_checks(reads: Reads<'_>, config: &Value, ending: &str) -> D
     let known = |name: &str| config.get(name).and_then(Value::as_str);
     let Some(target_id) = known(TARGET_VPS_ID) else {
         tracing::debug!("hostup_vps_restore: target unknown at plan; checks run at apply");
-        return Diagnostics::new();
+        return unchecked_warning(config, Unchecked::TargetUnknown, ending).into();
     };
     tracing::debug!("hostup_vps_restore: source or backup unknown at plan; target checked now");
     match checks::check_target(reads, target_id, known(CONFIRM_TARGET_NAME)).await {

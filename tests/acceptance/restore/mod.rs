@@ -373,6 +373,67 @@ fn changing_backup_or_triggers_replaces_and_restores_again() {
     });
 }
 
+/// The provider's `api_key` comes from a value known only during apply (here the echo test
+/// provider's `computed_later`; in real life, say, a secret another resource creates). The plan
+/// cannot read HostUp, yet it still warns, naming the target, and says the checks run at apply;
+/// the apply then checks and restores once.
+#[test]
+fn a_provider_configuration_unknown_at_plan_still_warns_and_restores_once() {
+    let provider = provider();
+    let echo = ProviderDir::new(&cargo_example("echo"), "hostup", "echo");
+    for_each_cli_concurrently(|cli| {
+        let sim = sim("1s", &[]);
+        let mut ws = Workspace::with_providers(cli, &[&provider, &echo]);
+        ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
+            .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+        ws.write_main_tf(&format!(
+            r#"terraform {{
+  required_providers {{
+    hostup = {{ source = "hostup/hostup" }}
+    echo   = {{ source = "hostup/echo" }}
+  }}
+}}
+
+provider "echo" {{
+  token = "t"
+}}
+
+resource "echo_thing" "key_source" {{
+  name = "key"
+}}
+
+provider "hostup" {{
+  api_key = trimsuffix("{KEY}${{echo_thing.key_source.computed_later}}", echo_thing.key_source.computed_later)
+}}
+{}"#,
+            restore("r", WEB, DB, NEWEST, "")
+        ));
+        let plan = ws.assert_plan_has_changes();
+        let d = diagnostic(
+            &plan,
+            "Warning",
+            &format!("Apply will overwrite VPS {WEB}"),
+            Some("hostup_vps_restore.r"),
+        );
+        assert_contains_all(
+            &d,
+            &[
+                &format!(
+                    "stops VPS {WEB} and overwrites its disk with backup {NEWEST} of VPS {DB}"
+                ),
+                "configuration (api_key or endpoint) is known only during apply",
+                "run during apply, just before the restore",
+            ],
+        );
+        assert!(sim.requests().is_empty(), "the plan could not read HostUp");
+
+        ws.apply();
+        assert_one_accepted_post(&sim);
+        ws.assert_plan_empty();
+        assert_one_accepted_post(&sim);
+    });
+}
+
 // ----- 3: errors before anything is sent ----------------------------------------------------------
 
 #[test]
