@@ -5,28 +5,21 @@
 //! restore of the same target fails, whatever its inputs (`count = 2` on one restore is two).
 //!
 //! Terraform tells a provider nothing about the other resources of a run, and plans independent
-//! resources concurrently. So a plan waits [`QUIET`] after it entered before it looks: of two
-//! restores of one target, the later one always sees the earlier, and when they are planned
-//! within that window of each other (resources planned together), each gets the error, naming
-//! the other. A restore planned after another one finished planning (because it depends on it)
-//! still fails; only the first one's plan may already have been answered without the error.
-//! Either way the plan fails, so nothing is sent. A target known only at apply is entered by the
-//! apply's own plan of the resource, so the error then comes at apply, before that restore's
-//! request, but possibly after the other's.
+//! resources concurrently. So a restore enters its target when its plan starts and looks for
+//! others when its plan ends, after its checks against HostUp: of two restores of one target, the
+//! later one always sees the earlier, and when their plans overlap (resources planned together,
+//! each waiting on HostUp's answers), each gets the error, naming the other. A restore whose plan
+//! starts after the other's has been answered (because it depends on it) still fails; only the
+//! first one's plan was answered without the error. Either way the plan fails, so nothing is
+//! sent. Nothing waits: a plan of many restores takes no longer for the check. A target known
+//! only at apply is entered by the apply's own plan of the resource, so the error then comes at
+//! apply, before that restore's request, but possibly after the other's.
 
 use std::sync::Mutex;
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::framework::{AttributePath, Diagnostic, Value};
 
 use super::model::{BACKUP_ID, SOURCE_VPS_ID, TARGET_VPS_ID};
-
-/// How long a plan waits after entering its restore before it looks for others: long enough for
-/// resources Terraform plans at the same time to enter too, short enough not to slow a plan of
-/// many restores (each waits once, in parallel with the others Terraform plans).
-pub const QUIET: Duration = Duration::from_millis(300);
 
 /// The inputs of one planned restore; unknown parts stay unknown.
 #[derive(Clone, Debug)]
@@ -83,17 +76,12 @@ impl PlannedTargets {
             number,
             "hostup_vps_restore: a restore planned in this run"
         );
-        Some(Ticket {
-            number,
-            entry,
-            entered: Instant::now(),
-        })
+        Some(Ticket { number, entry })
     }
 
-    /// Waits until [`QUIET`] has passed since `ticket`'s restore entered, then the error when
-    /// another restore of the same target entered too.
-    pub async fn conflict(&self, ticket: &Ticket) -> Option<Diagnostic> {
-        tokio::time::sleep_until(ticket.entered + QUIET).await;
+    /// The error when another restore of the same target has entered, before or since `ticket`'s.
+    /// Call it at the end of the plan, once the checks against HostUp are done.
+    pub fn conflict(&self, ticket: &Ticket) -> Option<Diagnostic> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let mine = &ticket.entry;
         let others: Vec<String> = entries
@@ -129,7 +117,6 @@ impl PlannedTargets {
 pub struct Ticket {
     number: usize,
     entry: Entry,
-    entered: Instant,
 }
 
 #[cfg(test)]
@@ -145,8 +132,8 @@ mod tests {
         ])
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn two_restores_of_one_target_each_get_the_error_naming_the_other() {
+    #[test]
+    fn two_restores_of_one_target_each_get_the_error_naming_the_other() {
         let planned = PlannedTargets::default();
         let a = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
@@ -157,10 +144,10 @@ mod tests {
         let other = planned
             .enter(&config("vps_u", Value::from("bkp_a")))
             .unwrap();
-        let (da, db, dother) = tokio::join!(
+        let (da, db, dother) = (
             planned.conflict(&a),
             planned.conflict(&b),
-            planned.conflict(&other)
+            planned.conflict(&other),
         );
         let da = da.expect("a conflicts");
         let db = db.expect("b conflicts");
@@ -179,8 +166,8 @@ mod tests {
         assert!(da.detail.contains("This restore was not sent"));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn identical_restores_and_unknown_inputs_conflict_and_an_unknown_target_waits() {
+    #[test]
+    fn identical_restores_and_unknown_inputs_conflict_and_an_unknown_target_waits() {
         // `count = 2`, or a copied block: the same inputs twice are still two restores.
         let planned = PlannedTargets::default();
         let first = planned
@@ -189,47 +176,37 @@ mod tests {
         let copy = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
             .unwrap();
-        assert!(planned.conflict(&first).await.is_some());
-        assert!(planned.conflict(&copy).await.is_some());
+        assert!(planned.conflict(&first).is_some());
+        assert!(planned.conflict(&copy).is_some());
 
         let planned = PlannedTargets::default();
         let a = planned.enter(&config("vps_t", Value::Unknown)).unwrap();
         let b = planned.enter(&config("vps_t", Value::Unknown)).unwrap();
-        let d = planned.conflict(&b).await.expect("two restores");
+        let d = planned.conflict(&b).expect("two restores");
         assert!(d.detail.contains("(known at apply)"), "{}", d.detail);
-        assert!(planned.conflict(&a).await.is_some());
+        assert!(planned.conflict(&a).is_some());
         // A target known only at apply is entered by the apply's plan instead.
         assert!(planned
             .enter(&Value::object([(TARGET_VPS_ID, Value::Unknown)]))
             .is_none());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_plan_waits_the_quiet_window_once_and_a_later_restore_sees_it() {
+    #[test]
+    fn a_later_restore_sees_one_whose_plan_has_ended_and_the_earlier_sees_only_overlaps() {
         let planned = PlannedTargets::default();
         let first = planned
             .enter(&config("vps_t", Value::from("bkp_a")))
             .unwrap();
-        let started = Instant::now();
-        // Others entering meanwhile do not prolong the wait.
-        let keep_entering = async {
-            for i in 0..10 {
-                tokio::time::sleep(QUIET / 4).await;
-                planned.enter(&config(&format!("vps_{i}"), Value::from("bkp")));
-            }
-        };
-        let timed = async {
-            let d = planned.conflict(&first).await;
-            (d, started.elapsed())
-        };
-        let ((d, waited), ()) = tokio::join!(timed, keep_entering);
-        assert!(d.is_none());
-        assert_eq!(waited, QUIET);
+        for i in 0..10 {
+            planned.enter(&config(&format!("vps_{i}"), Value::from("bkp")));
+        }
+        // Nothing else aims at vps_t while the first plan runs: it passes, at once.
+        assert!(planned.conflict(&first).is_none());
         // A restore of the same target planned after the first had answered still fails.
-        tokio::time::sleep(QUIET * 10).await;
         let later = planned
             .enter(&config("vps_t", Value::from("bkp_b")))
             .unwrap();
-        assert!(planned.conflict(&later).await.is_some());
+        let d = planned.conflict(&later).expect("the later one fails");
+        assert!(d.detail.contains("backup_id bkp_a"), "{}", d.detail);
     }
 }

@@ -361,7 +361,7 @@ impl Resource for VpsRestoreResource {
             plan.diagnostics.extend(diagnostics);
         }
         if let Some(ticket) = ticket {
-            if let Some(d) = self.planned.conflict(&ticket).await {
+            if let Some(d) = self.planned.conflict(&ticket) {
                 plan.diagnostics.push(d);
             }
         }
