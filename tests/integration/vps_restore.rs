@@ -255,11 +255,22 @@ async fn unknown_source_or_backup_checks_the_target_and_still_warns() {
         Some(AttributePath::attribute("target_vps_id"))
     );
 
-    // With the target unknown too, everything waits for apply.
+    // With the target unknown too, everything waits for apply, and the warning says so.
     sim.reset_log();
     let cfg = config(&*res, Value::Unknown, SOURCE.into(), NEWEST.into());
     let p = plan(&*res, &cfg).await;
-    assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+    assert!(!p.diagnostics.has_errors(), "{:#?}", p.diagnostics);
+    let warning = p.diagnostics.iter().next().expect("the warning");
+    assert_eq!(
+        warning.summary,
+        "Apply will overwrite a VPS known only during apply"
+    );
+    assert!(
+        warning
+            .detail
+            .contains(&format!("backup {NEWEST} of VPS {SOURCE}")),
+        "{warning:#?}"
+    );
     assert!(p.planned.get("target_name").unwrap().is_unknown());
     assert!(
         sim.requests().is_empty(),
