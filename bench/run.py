@@ -618,6 +618,66 @@ def bench_plan(res: dict) -> None:
         "wall_s": end - start,
     }
     COMMANDS.append(f"{TF.relative_to(REPO)} plan -input=false -no-color -lock=false (100 restores over 10 targets)")
+    res["plan"]["distinct_targets"] = bench_plan_distinct_targets()
+
+
+# The one-restore-per-target check in modify_plan, which the baseline build leaves out.
+CONFLICT_CHECK = """        if let Some(ticket) = ticket {
+            if let Some(d) = self.planned.conflict(&ticket) {
+                plan.diagnostics.push(d);
+            }
+        }
+"""
+
+
+def build_without_conflict_check() -> Path:
+    """This commit's provider, release profile, minus the conflict check (a git worktree under
+    bench/.work, its own target dir): what a plan costs without the check, in the same run."""
+    tree = WORK / "no-conflict-check"
+    if tree.exists():
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=True)
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), "HEAD"], cwd=REPO, check=True,
+                   capture_output=True)
+    source = tree / "src" / "hostup" / "vps_restore" / "resource.rs"
+    text = source.read_text()
+    if CONFLICT_CHECK not in text:
+        sys.exit(f"bench: the conflict check is not where run.py expects it in {source}; update CONFLICT_CHECK")
+    source.write_text(text.replace(CONFLICT_CHECK, ""))
+    target_dir = REPO / "target" / "bench-no-conflict-check"
+    cmd = ["cargo", "build", "--release", "--bin", "terraform-provider-hostup"]
+    log("building the provider without the conflict check: " + " ".join(cmd))
+    subprocess.run(cmd, cwd=tree, check=True, env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)})
+    COMMANDS.append(f"(git worktree of HEAD minus CONFLICT_CHECK) CARGO_TARGET_DIR={target_dir.relative_to(REPO)} " + " ".join(cmd))
+    binary = WORK / "hostup-no-conflict-check"
+    shutil.copy2(target_dir / "release" / "terraform-provider-hostup", binary)
+    subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=True)
+    return binary
+
+
+def bench_plan_distinct_targets(runs: int = 5) -> dict:
+    """A plan of 100 restores over 100 targets (it passes), `runs` times each with this build and
+    with the same build minus the conflict check, alternating; median wall times and their ratio."""
+    baseline = build_without_conflict_check()
+    sim = Sim(fixture(100, "plan100"), "plan100", ["--job-duration", "5s"])
+    walls: dict[str, list[float]] = {"with": [], "without": []}
+    try:
+        ws = workspace("plan100", restores_config([(target(k), k) for k in range(100)]))
+        env = tf_env({"HOSTUP_ENDPOINT": sim.base, "HOSTUP_API_KEY": KEY})
+        cmd = ["plan", "-input=false", "-no-color", "-lock=false"]
+        for i in range(runs + 1):  # the first pair warms the caches and is not counted
+            for name, binary in (("with", OURS), ("without", baseline)):
+                cli_config([Provider("hostup", binary)])
+                start, end, _ = terraform(ws, cmd, env)
+                if i:
+                    walls[name].append(end - start)
+        cli_config([Provider("hostup", OURS)])
+    finally:
+        sim.stop()
+    COMMANDS.append(f"{TF.relative_to(REPO)} plan -input=false -no-color -lock=false "
+                    f"(100 restores over 100 targets, {runs} runs each with and without the conflict check)")
+    med = {k: statistics.median(v) for k, v in walls.items()}
+    return {"runs": runs, "walls_s": walls, "median_with_s": med["with"], "median_without_s": med["without"],
+            "ratio": med["with"] / med["without"]}
 
 
 # ----- report ----------------------------------------------------------------------------------------
@@ -734,6 +794,15 @@ def report(res: dict) -> str:
                 "| endpoint | count |", "|---|---|"]
         out += [f"| `{k}` | {v} |" for k, v in p["by_endpoint"].items()]
         out.append("")
+        if "distinct_targets" in p:
+            d = p["distinct_targets"]
+            out += ["### The one-restore-per-target check: 100 restores over 100 targets", "",
+                    f"`terraform plan` (it passes), {d['runs']} runs each, alternating, after one warm-up pair: "
+                    f"median {d['median_with_s']:.2f} s with the check, {d['median_without_s']:.2f} s with the same "
+                    f"build minus the check; ratio **{d['ratio']:.2f}** (target: <= 1.10).", "",
+                    "| build | wall times (s) |", "|---|---|",
+                    "| with the check | " + ", ".join(f"{w:.2f}" for w in d["walls_s"]["with"]) + " |",
+                    "| without | " + ", ".join(f"{w:.2f}" for w in d["walls_s"]["without"]) + " |", ""]
 
     out += ["## Exact commands", "", "```"] + list(dict.fromkeys(res["commands"])) + ["```", ""]
     notes = BENCH / "analysis.md"  # hand-written: targets, causes of misses, profiling, fixes
@@ -782,7 +851,9 @@ def main() -> None:
                 sys.exit(f"unknown section {sec}")
         res["load"][sec] = load.summary()
     res["commands"] = COMMANDS
-    (BENCH / "results.json").write_text(json.dumps(res, indent=1))
+    # RESULTS.md -> results.json; a partial run's RESULTS-plan.md -> results-plan.json.
+    out = Path(args.out)
+    (out.parent / (out.stem.lower() + ".json")).write_text(json.dumps(res, indent=1))
     Path(args.out).write_text(report(res))
     log(f"wrote {args.out}")
 

@@ -102,6 +102,20 @@ pub(crate) fn read_failure(err: &ApiError, attr: &str, id: &str, reading: Readin
     }
 }
 
+/// A refresh that failed on `d`: Terraform keeps showing the state as it was.
+pub(crate) fn refresh_failure(mut d: Diagnostic) -> Diagnostic {
+    d.detail.push_str(" The state was kept as it is.");
+    d
+}
+
+/// A refresh whose read of HostUp job `job_id` (of a "restore", a "backup") failed.
+pub(crate) fn job_refresh_failure(err: &ApiError, job_id: &str, what: &str) -> Diagnostic {
+    refresh_failure(Diagnostic::error(
+        format!("Could not refresh the {what} job"),
+        format!("Reading HostUp job {job_id} failed: {err}"),
+    ))
+}
+
 /// The first scope-shaped word (`backup:vm`, `read:vm`) in a problem detail.
 fn scope_in(detail: &str) -> Option<&str> {
     detail

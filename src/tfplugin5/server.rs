@@ -324,6 +324,22 @@ fn reply<T>(message: T) -> Result<Response<T>, Status> {
     Ok(Response::new(message))
 }
 
+/// The value of an `Ok`; an `Err` answers the call at once with that one diagnostic, every other
+/// field of the response type `R` at its default (no state, no schema: Terraform shows the error).
+macro_rules! or_reply {
+    ($result:expr, $response:ident) => {
+        match $result {
+            Ok(value) => value,
+            Err(d) => {
+                return reply($response {
+                    diagnostics: wire_one(d),
+                    ..Default::default()
+                })
+            }
+        }
+    };
+}
+
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         // Destroys come to PlanResourceChange, so a resource can veto or annotate them.
@@ -400,19 +416,14 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::prepare_provider_config::Response>, Status> {
         use pb::prepare_provider_config::Response as R;
         let req = request.into_inner();
-        let config = match decode(
-            req.config.as_ref(),
-            &self.provider_type,
-            "provider configuration",
-        ) {
-            Ok(v) => v,
-            Err(d) => {
-                return reply(R {
-                    diagnostics: wire_one(d),
-                    ..Default::default()
-                })
-            }
-        };
+        let config = or_reply!(
+            decode(
+                req.config.as_ref(),
+                &self.provider_type,
+                "provider configuration",
+            ),
+            R
+        );
         let mut diagnostics = self
             .provider
             .validate_config(&self.context(), &config)
@@ -535,19 +546,14 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         use pb::read_resource::Response as R;
         let req = request.into_inner();
-        let (r, [state]) = match self.resources.get_decoded(
-            self.provider_name(),
-            &req.type_name,
-            [(req.current_state.as_ref(), "current state")],
-        ) {
-            Ok(found) => found,
-            Err(d) => {
-                return reply(R {
-                    diagnostics: wire_one(d),
-                    ..Default::default()
-                })
-            }
-        };
+        let (r, [state]) = or_reply!(
+            self.resources.get_decoded(
+                self.provider_name(),
+                &req.type_name,
+                [(req.current_state.as_ref(), "current state")],
+            ),
+            R
+        );
         let result = r.handler.read(&self.context(), state, req.private).await;
         let mut diagnostics = result.diagnostics;
         let new_state = encode_into(
@@ -579,15 +585,7 @@ impl ProviderRpc for ProviderService {
                 (req.config.as_ref(), "resource configuration"),
             ],
         );
-        let (r, [prior, proposed, config]) = match decoded {
-            Ok(d) => d,
-            Err(d) => {
-                return reply(R {
-                    diagnostics: wire_one(d),
-                    ..Default::default()
-                })
-            }
-        };
+        let (r, [prior, proposed, config]) = or_reply!(decoded, R);
         let plan_request = PlanRequest {
             prior,
             config,
@@ -627,15 +625,7 @@ impl ProviderRpc for ProviderService {
                 (req.config.as_ref(), "resource configuration"),
             ],
         );
-        let (r, [prior, planned, config]) = match decoded {
-            Ok(d) => d,
-            Err(d) => {
-                return reply(R {
-                    diagnostics: wire_one(d),
-                    ..Default::default()
-                })
-            }
-        };
+        let (r, [prior, planned, config]) = or_reply!(decoded, R);
         let apply = ApplyRequest {
             prior,
             planned,
@@ -660,15 +650,7 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         use pb::import_resource_state::{ImportedResource, Response as R};
         let req = request.into_inner();
-        let r = match self.resources.get(self.provider_name(), &req.type_name) {
-            Ok(r) => r,
-            Err(d) => {
-                return reply(R {
-                    diagnostics: wire_one(d),
-                    ..Default::default()
-                })
-            }
-        };
+        let r = or_reply!(self.resources.get(self.provider_name(), &req.type_name), R);
         let result = r.handler.import(&self.context(), &req.id).await;
         let mut diagnostics = result.diagnostics;
         let mut imported_resources = Vec::new();
@@ -700,19 +682,14 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         use pb::read_data_source::Response as R;
         let req = request.into_inner();
-        let (d, [config]) = match self.data_sources.get_decoded(
-            self.provider_name(),
-            &req.type_name,
-            [(req.config.as_ref(), "data source configuration")],
-        ) {
-            Ok(found) => found,
-            Err(diag) => {
-                return reply(R {
-                    diagnostics: wire_one(diag),
-                    ..Default::default()
-                })
-            }
-        };
+        let (d, [config]) = or_reply!(
+            self.data_sources.get_decoded(
+                self.provider_name(),
+                &req.type_name,
+                [(req.config.as_ref(), "data source configuration")],
+            ),
+            R
+        );
         let result = d.handler.read(&self.context(), config).await;
         let mut diagnostics = result.diagnostics;
         let state = encode_into(

@@ -18,7 +18,9 @@ use crate::framework::{
     ImportResult, Plan, PlanRequest, ReadResult, Resource, Schema, Value,
 };
 use crate::hostup::attributes::validate_id_attribute;
-use crate::hostup::diagnostics::{read_failure, write_failure, Reading, Writing};
+use crate::hostup::diagnostics::{
+    job_refresh_failure, read_failure, refresh_failure, write_failure, Reading, Writing,
+};
 use crate::hostup::job::{self, Ending, JobSubject};
 use crate::hostup::shared::Shared;
 
@@ -512,13 +514,7 @@ impl Resource for VpsBackupResource {
                         return keep(state, private, Diagnostics::new());
                     }
                     Err(e) => {
-                        let d = Diagnostic::error(
-                            "Could not refresh the backup job",
-                            format!(
-                                "Reading HostUp job {job_id} failed: {e} The state was kept as \
-                                 it is."
-                            ),
-                        );
+                        let d = job_refresh_failure(&e, &job_id, "backup");
                         return keep(state, private, d.into());
                     }
                 }
@@ -544,9 +540,8 @@ impl Resource for VpsBackupResource {
                  the backup stays in state (see the resource docs)"
             ),
             Err(e) => {
-                let mut d = read_failure(&e, VPS_ID, &vps_id, Reading::BACKUPS);
-                d.detail.push_str(" The state was kept as it is.");
-                return keep(state, private, d.into());
+                let d = read_failure(&e, VPS_ID, &vps_id, Reading::BACKUPS);
+                return keep(state, private, refresh_failure(d).into());
             }
         }
         keep(state, private, Diagnostics::new())

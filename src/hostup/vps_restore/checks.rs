@@ -73,8 +73,9 @@ fn target_read_failure(e: &ApiError, target_id: &str, reading: Reading) -> Diagn
     read_failure(e, TARGET_VPS_ID, target_id, reading.of_target())
 }
 
-/// "web-01 (vps_…)" or just the id when HostUp gave no name.
-fn named(name: Option<&str>, id: &str) -> String {
+/// How every message names a VPS: "web-01 (vps_…)", or just the id when its name is not known
+/// (or HostUp gave an empty one).
+pub fn label(id: &str, name: Option<&str>) -> String {
     match name {
         Some(n) if !n.is_empty() => format!("{n} ({id})"),
         _ => id.to_owned(),
@@ -145,7 +146,7 @@ pub struct Target {
 impl Target {
     /// `web-01 (vps_…)`.
     pub fn label(&self) -> String {
-        named(self.name.as_deref(), &self.id)
+        label(&self.id, self.name.as_deref())
     }
 }
 
@@ -171,7 +172,7 @@ pub async fn check_target(
         .clone()
         .filter(|n| !n.is_empty())
         .or_else(|| details.hostname.clone());
-    let target = named(target_name.as_deref(), target_id);
+    let target = label(target_id, target_name.as_deref());
 
     let lookup = GateLookup::from_answers(&vps, Some(&details));
     let gate_checked = lookup.gate().is_some();
@@ -265,7 +266,7 @@ pub async fn run(reads: Reads<'_>, args: &RestoreArgs) -> Result<Checked, Diagno
         );
         return Err(diags);
     };
-    let source_label = named(source.name.as_deref(), &source.id);
+    let source_label = label(&source.id, source.name.as_deref());
 
     let Some(backup) = source.backups.iter().find(|b| b.id == args.backup_id) else {
         let newest = newest_first(&source.backups);
@@ -340,8 +341,8 @@ pub fn destruction_warning(c: &Checked) -> Diagnostic {
 
 /// The plan warning with a closing sentence that fits the caller.
 pub fn destruction_warning_ending(c: &Checked, ending: &str) -> Diagnostic {
-    let target = named(c.target_name.as_deref(), &c.target_id);
-    let source = named(c.source_name.as_deref(), &c.source_id);
+    let target = label(&c.target_id, c.target_name.as_deref());
+    let source = label(&c.source_id, c.source_name.as_deref());
     let mut backup = format!(
         "backup {} (created {}",
         c.backup_id,
@@ -438,7 +439,7 @@ pub fn gate_unknown_warning(c: &Checked) -> Diagnostic {
         format!(
             "HostUp did not say whether VPS {} accepts a restore right now; the restore will be \
              attempted and HostUp may still refuse it at apply.",
-            named(c.target_name.as_deref(), &c.target_id)
+            label(&c.target_id, c.target_name.as_deref())
         ),
     )
     .at(at(TARGET_VPS_ID))

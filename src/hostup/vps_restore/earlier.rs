@@ -23,7 +23,7 @@ use crate::api::{Job, JobStatus};
 use crate::framework::{Diagnostic, Value};
 use crate::hostup::values::number;
 
-use super::flow::label;
+use super::checks::label;
 use super::model::{
     Private, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, ID, JOB_ID, SOURCE_TYPE,
     SOURCE_VPS_ID, STARTED_AT, STATUS, STATUS_UNANSWERED, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,

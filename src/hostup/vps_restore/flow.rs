@@ -315,15 +315,7 @@ impl Caller {
 
 /// "web-01 (vps_…)" or the id.
 pub fn target_label(c: &Checked) -> String {
-    label(&c.target_id, c.target_name.as_deref())
-}
-
-/// "web-01 (vps_…)", or the id when the name is not known.
-pub fn label(id: &str, name: Option<&str>) -> String {
-    match name {
-        Some(n) => format!("{n} ({id})"),
-        None => id.to_owned(),
-    }
+    checks::label(&c.target_id, c.target_name.as_deref())
 }
 
 /// How a wait ended, ready for state and for the user.

@@ -19,12 +19,14 @@ use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
+use crate::hostup::diagnostics::{job_refresh_failure, read_failure, refresh_failure, Reading};
 use crate::hostup::shared::Shared;
 use crate::hostup::values::number;
 
+use super::checks::label;
 use super::conflicts::PlannedTargets;
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
-use super::flow::{self, label, target_label, Caller};
+use super::flow::{self, target_label, Caller};
 use super::model::{
     gb, ids_from_job, now_rfc3339, refresh_job, write_job, write_unanswered, Private, RestoreArgs,
     BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
@@ -480,11 +482,8 @@ impl Resource for VpsRestoreResource {
                 };
             }
             Err(e) => {
-                let d = Diagnostic::error(
-                    "Could not refresh the restore",
-                    format!("Reading target VPS {target} failed: {e} The state was kept as it is."),
-                );
-                return keep(state, private, d.into());
+                let d = read_failure(&e, TARGET_VPS_ID, &target, Reading::VPS.of_target());
+                return keep(state, private, refresh_failure(d).into());
             }
         }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
@@ -509,10 +508,7 @@ impl Resource for VpsRestoreResource {
                 Fate::Gone
             }
             Err(e) => {
-                let d = Diagnostic::error(
-                    "Could not refresh the restore job",
-                    format!("Reading HostUp job {job_id} failed: {e} The state was kept as it is."),
-                );
+                let d = job_refresh_failure(&e, &job_id, "restore");
                 return keep(state, private, d.into());
             }
         };
