@@ -7,9 +7,9 @@
 # stopped on exit.
 #
 # The CLI: HOSTUP_CLI=terraform or HOSTUP_CLI=tofu picks the client (the one on PATH, else the
-# pinned build in .tools/, installed on first use: Terraform 1.15.5, OpenTofu 1.12.6, whose cold
-# build takes several minutes); HOSTUP_CLI=/path/to/binary uses that binary. Unset, it is the
-# `terraform` on PATH, else the `tofu` on PATH, else the pinned Terraform.
+# pinned build in .tools/, installed on first use: Terraform 1.15.5, or the newest OpenTofu in
+# scripts/tofu/, whose cold build takes several minutes); HOSTUP_CLI=/path/to/binary uses that
+# binary. Unset, it is the `terraform` on PATH, else the `tofu` on PATH, else the pinned Terraform.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
@@ -31,7 +31,8 @@ pinned() { # terraform|tofu
   tofu)
     say "No tofu on PATH: building the pinned OpenTofu builds into .tools/ (cached after the first time)"
     scripts/install-tofu.sh --native
-    tf="$repo/.tools/bin/tofu-1.12.6"
+    # The newest pinned release: scripts/tofu/X.Y.Z/ folders are the list.
+    tf="$repo/.tools/bin/tofu-$(find scripts/tofu -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | tail -n 1)"
     ;;
   esac
 }
