@@ -25,7 +25,9 @@ background() { # name command...
   local name=$1
   shift
   step "$* (in the background, log: target/tmp/$name.log)"
-  "$@" >"target/tmp/$name.log" 2>&1 &
+  # A process group of its own (setsid), so stopping the run stops everything it started: a
+  # cargo build left running would hold the build directory's lock against the next run.
+  setsid "$@" >"target/tmp/$name.log" 2>&1 &
   pids[$name]=$!
 }
 join() { # name
@@ -38,8 +40,15 @@ join() { # name
     exit "$status"
   }
 }
-# A failing foreground step ends the script; do not leave the background ones running.
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# A failing foreground step, or a signal, ends the script; do not leave the background steps (and
+# what they started) running.
+stop_background() {
+  local pid
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+}
+trap stop_background EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
