@@ -7,6 +7,7 @@
 //! see nothing of them, and that an `action` block is OpenTofu's own error.
 
 use serde_json::Value as Json;
+use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{restore_posts, Sim};
 use testkit::*;
 
@@ -19,16 +20,6 @@ const MAIL: &str = "vps_01j9k2mail0000000000000001";
 /// A db-01 backup the fixture copy below makes fail.
 const BROKEN: &str = "bkp_01j9k2db100000000000000001";
 const BROKEN_REASON: &str = "archive checksum mismatch";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    hostup = { source = "hostup/hostup" }
-  }
-}
-
-provider "hostup" {}
-"#;
 
 /// `hostup-sim` on 127.0.0.1:0 with the example fixture, one backup of which fails to restore.
 fn start_sim(job_duration: &str) -> Sim {
@@ -48,11 +39,7 @@ fn start_sim(job_duration: &str) -> Sim {
 }
 
 fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim) -> Workspace {
-    let mut ws = Workspace::with_providers(cli, &[provider]);
-    ws.set_env("HOSTUP_API_KEY", KEY)
-        .set_env("HOSTUP_ENDPOINT", sim.base_url())
-        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
-    ws
+    sim.workspace(cli, &[provider], KEY)
 }
 
 fn example(file: &str) -> String {

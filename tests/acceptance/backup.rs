@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{backup_posts, restore_posts, writes, Sim};
 use testkit::*;
 
@@ -44,23 +45,8 @@ fn fixture() -> Value {
 const JOB: [&str; 2] = ["--job-duration", "500ms"];
 
 fn workspace(cli: &TerraformCli, provider: &ProviderDir, sim: &Sim, key: &str) -> Workspace {
-    let mut ws = Workspace::with_providers(cli, &[provider]);
-    ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
-        .set_env("HOSTUP_API_KEY", key)
-        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
-    ws
+    sim.workspace(cli, &[provider], key)
 }
-
-const HEADER: &str = r#"terraform {
-  required_providers {
-    hostup = {
-      source = "hostup/hostup"
-    }
-  }
-}
-
-provider "hostup" {}
-"#;
 
 fn backup(name: &str, vps: &str, note: Option<&str>) -> String {
     let note = note

@@ -135,6 +135,19 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// The `terraform` block that requires `hostup/hostup`, and its provider block with no settings:
+/// the workspaces of [`Sim::workspace`] configure it through the environment.
+pub const HOSTUP_HEADER: &str = r#"terraform {
+  required_providers {
+    hostup = {
+      source = "hostup/hostup"
+    }
+  }
+}
+
+provider "hostup" {}
+"#;
+
 /// A running `hostup-sim`; killed on drop.
 #[derive(Debug)]
 pub struct Sim {
@@ -147,6 +160,22 @@ pub struct Sim {
 }
 
 impl Sim {
+    /// A workspace whose hostup provider (one of `providers`) talks to this simulator with
+    /// `key`, configured through the environment as the docs recommend, and polls jobs every
+    /// 100 ms.
+    pub fn workspace(
+        &self,
+        cli: &crate::TerraformCli,
+        providers: &[&crate::ProviderDir],
+        key: &str,
+    ) -> crate::Workspace {
+        let mut ws = crate::Workspace::with_providers(cli, providers);
+        ws.set_env("HOSTUP_ENDPOINT", self.base_url())
+            .set_env("HOSTUP_API_KEY", key)
+            .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+        ws
+    }
+
     /// Starts the simulator on a free loopback port with `fixture` written to a temp file.
     #[track_caller]
     pub fn start(fixture: &Value, args: &[&str]) -> Sim {

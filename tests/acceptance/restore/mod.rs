@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
 use testkit::*;
 
@@ -95,23 +96,8 @@ fn workspace_with_key(
     sim: &Sim,
     key: &str,
 ) -> Workspace {
-    let mut ws = Workspace::with_providers(cli, &[provider]);
-    ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
-        .set_env("HOSTUP_API_KEY", key)
-        .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
-    ws
+    sim.workspace(cli, &[provider], key)
 }
-
-const HEADER: &str = r#"terraform {
-  required_providers {
-    hostup = {
-      source = "hostup/hostup"
-    }
-  }
-}
-
-provider "hostup" {}
-"#;
 
 /// A `hostup_vps_restore.<name>` block; `extra` is more lines for its body.
 fn restore(name: &str, target: &str, source: &str, backup: &str, extra: &str) -> String {
@@ -383,9 +369,9 @@ fn a_provider_configuration_unknown_at_plan_still_warns_and_restores_once() {
     let echo = ProviderDir::new(&cargo_example("echo"), "hostup", "echo");
     for_each_cli_concurrently(|cli| {
         let sim = sim("1s", &[]);
-        let mut ws = Workspace::with_providers(cli, &[&provider, &echo]);
-        ws.set_env("HOSTUP_ENDPOINT", sim.base_url())
-            .set_env("HOSTUP_POLL_INTERVAL_MS", "100");
+        let mut ws = sim.workspace(cli, &[&provider, &echo], KEY);
+        // The key comes from the configuration below, known only during apply.
+        ws.remove_env("HOSTUP_API_KEY");
         ws.write_main_tf(&format!(
             r#"terraform {{
   required_providers {{
