@@ -2,13 +2,14 @@
 //! request reaches the provider service". It checks the environment (magic cookie, protocol
 //! version, port range, client certificate), listens on 127.0.0.1 (or a unix socket), sets up
 //! auto-mTLS pinned to the host's certificate, registers the health, controller and stdio
-//! services next to the provider service, prints the handshake line on stdout, ignores SIGINT,
-//! and serves until the host calls `GRPCController/Shutdown`.
+//! services next to the provider service, prints the handshake line on stdout, ignores SIGINT
+//! and SIGTERM, and serves until the host calls `GRPCController/Shutdown` or exits.
 //!
 //! It knows nothing about tfplugin5: the provider service comes in as any tonic service.
 
 pub mod env;
 pub mod handshake;
+mod host_watch;
 mod listener;
 mod routes;
 mod services;
@@ -127,6 +128,9 @@ pub async fn serve_with_env<W: Write + Send>(
 
     // Installed before the handshake: from then on a terminal Ctrl-C reaches us too.
     watch_interrupts(options.debug, shutdown.clone())?;
+    if !options.debug {
+        host_watch::watch_host(shutdown.clone());
+    }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -194,29 +198,42 @@ fn announce<W: Write>(
     out.flush()
 }
 
-/// Normal mode: SIGINT is swallowed for the life of the process, because the host owns Ctrl-C
-/// (it calls the provider's Stop RPC, then Shutdown); dying on it loses in-flight applies.
-/// Debug mode: Ctrl-C stops the server.
+/// Normal mode: SIGINT and SIGTERM are swallowed for the life of the process. The host owns them:
+/// a terminal's Ctrl-C and a CI runner's cancel (GitLab, Jenkins and GitHub Actions signal the
+/// job's processes, SIGINT or SIGTERM first, SIGKILL after a grace period) reach Terraform too,
+/// which calls the provider's Stop RPC and then Shutdown. Dying on them instead loses the
+/// in-flight apply's answer: the job id never reaches state. If the host itself is killed,
+/// [`host_watch`] ends the provider.
+/// Debug mode: either signal stops the server.
 fn watch_interrupts(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        // Registering here, not inside the task, so the handler is in place before we return.
+        // Registering here, not inside the task, so the handlers are in place before we return.
         let mut interrupts =
             signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminates =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         tokio::spawn(async move {
-            while interrupts.recv().await.is_some() {
+            loop {
+                let name = tokio::select! {
+                    Some(()) = interrupts.recv() => "SIGINT",
+                    Some(()) = terminates.recv() => "SIGTERM",
+                    else => break,
+                };
                 if debug {
-                    tracing::info!("interrupted; stopping the debug server");
+                    tracing::info!("{name}; stopping the debug server");
                     shutdown.cancel();
                     break;
                 }
-                tracing::debug!("ignoring SIGINT: Terraform stops providers through the Stop RPC");
+                tracing::debug!("ignoring {name}: Terraform stops providers through the Stop RPC");
             }
         });
     }
     #[cfg(not(unix))]
     {
+        // Windows has no process-group signals; a console's Ctrl-C (or Ctrl-Break) is the same
+        // case as SIGINT.
         tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 if debug {
