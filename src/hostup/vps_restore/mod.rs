@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod conflicts;
+pub mod decide;
 pub mod earlier;
 pub mod flow;
 pub mod model;

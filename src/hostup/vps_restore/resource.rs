@@ -24,7 +24,8 @@ use crate::hostup::shared::Shared;
 use crate::hostup::values::number;
 
 use super::checks::label;
-use super::conflicts::PlannedTargets;
+use super::conflicts::{PlannedTargets, Ticket};
+use super::decide::{decide, Decision, Facts, Refusal};
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
 use super::flow::{self, target_label, Caller};
 use super::model::{
@@ -211,6 +212,51 @@ impl VpsRestoreResource {
         }
     }
 
+    /// The restore a plan is about: a create (new, or the replacement of a tainted restore), or
+    /// the first plan of a deliberate replacement (against the prior state; its warnings are the
+    /// ones Terraform shows). `None` for anything else: an update, a destroy, no change.
+    fn planned_restore(&self, req: &PlanRequest, plan: &mut Plan) -> Option<PlannedRestore> {
+        let key = RestoreKey::of(&req.config);
+        if !req.is_create() && !plan.planned.is_null() {
+            // Only a restore that is not tainted is planned against its prior state; if the
+            // create of a replacement follows in this run (`-replace`, changed arguments), the
+            // user asked for it, and nothing is adopted.
+            if let Some(key) = key.clone() {
+                self.earlier.replaced_on_purpose(key);
+            }
+        }
+        if plan.planned.is_null() {
+            return None;
+        }
+        if !req.is_create() {
+            // Terraform plans a replacement twice: first against the prior state (the plan that
+            // decides on the replacement), then as a create from null, whose warnings Terraform
+            // drops. So the warning comes from this first call; the planned value stays the
+            // update's, because Terraform takes the create call's planned value anyway.
+            return (!plan.requires_replace.is_empty()).then_some(PlannedRestore {
+                earlier: None,
+                deliberate: true,
+                ticket: None,
+            });
+        }
+        let deliberate = key
+            .as_ref()
+            .is_some_and(|k| self.earlier.is_replaced_on_purpose(k));
+        if deliberate {
+            // Tell the apply's delete of the replaced object not to offer its job.
+            plan.private = Private {
+                replaced_on_purpose: true,
+                ..Private::default()
+            }
+            .to_bytes();
+        }
+        Some(PlannedRestore {
+            earlier: key.as_ref().and_then(|k| self.earlier.find(k)),
+            deliberate,
+            ticket: self.planned.enter(&req.config),
+        })
+    }
+
     /// The create of a replacement whose plan adopted the earlier job `job_id` (see `earlier`):
     /// nothing is sent. A completed job is recorded as planned; a running one is waited for
     /// with the create timeout, as if this create had started it.
@@ -305,68 +351,27 @@ impl Resource for VpsRestoreResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, req: &PlanRequest, plan: &mut Plan) {
-        let key = RestoreKey::of(&req.config);
-        if !req.is_create() && !plan.planned.is_null() {
-            // Only a restore that is not tainted is planned against its prior state; if the
-            // create of a replacement follows in this run (`-replace`, changed arguments), the
-            // user asked for it, and nothing is adopted.
-            if let Some(key) = key.clone() {
-                self.earlier.replaced_on_purpose(key);
-            }
-        }
-        // A replacement restores again, so it is checked and warned about like a create. Terraform
-        // plans a replacement twice: first against the prior state (the plan that decides on the
-        // replacement), then as a create from null, whose warnings Terraform drops. So the warning
-        // must come from the first call; there the planned value stays the update's, because
-        // Terraform takes the create call's planned value anyway.
-        let replacing = !req.is_create() && !plan.requires_replace.is_empty();
-        if !(req.is_create() || replacing) || plan.planned.is_null() {
+        let Some(restore) = self.planned_restore(req, plan) else {
             return;
-        }
-        // A create (new, or the replacement of a tainted restore) enters its target for the
-        // one-restore-per-target check, and may adopt an earlier job with the same inputs.
-        let (ticket, earlier) = if req.is_create() {
-            if key
-                .as_ref()
-                .is_some_and(|k| self.earlier.is_replaced_on_purpose(k))
-            {
-                // Tell the apply's delete of the replaced object not to offer its job.
-                plan.private = Private {
-                    replaced_on_purpose: true,
-                    ..Private::default()
-                }
-                .to_bytes();
-            }
-            let earlier = key.as_ref().and_then(|k| self.earlier.find(k));
-            (self.planned.enter(&req.config), earlier)
-        } else {
-            (None, None)
         };
-        if let Some(job) = &earlier {
-            plan.diagnostics.push(job.plan_diagnostic());
-            if job.is_adopted() {
-                job.write_plan(&mut plan.planned);
-                plan.private = job.private().to_bytes();
-            }
-        }
-        if earlier
+        let facts = |conflict| Facts {
+            earlier: restore.earlier.as_ref().map(|job| job.fate.clone()),
+            deliberate: restore.deliberate,
+            conflict,
+        };
+        // HostUp is read only for a plan that may send a restore; the conflict is looked for
+        // last, so that restores planned together see each other (see `conflicts`).
+        let checks = if decide(&facts(false)).sends_restore() {
+            Some(flow::plan_checks(&self.shared, &req.config, Caller::Resource).await)
+        } else {
+            None
+        };
+        let conflict = restore
+            .ticket
             .as_ref()
-            .is_none_or(|job| matches!(job.fate, Fate::Failed(_)))
-        {
-            let (checked, diagnostics) =
-                flow::plan_checks(&self.shared, &req.config, Caller::Resource).await;
-            if let Some(checked) = checked {
-                if req.is_create() {
-                    checked.write_into(&mut plan.planned);
-                }
-            }
-            plan.diagnostics.extend(diagnostics);
-        }
-        if let Some(ticket) = ticket {
-            if let Some(d) = self.planned.conflict(&ticket) {
-                plan.diagnostics.push(d);
-            }
-        }
+            .and_then(|t| self.planned.conflict(t));
+        let decision = decide(&facts(conflict.is_some()));
+        restore.carry_out(decision, checks, conflict, req.is_create(), plan);
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -654,6 +659,56 @@ fn validate_timeouts(config: &Value) -> Diagnostics {
 
 fn timeout_for_create(planned: &Value) -> Duration {
     timeouts::timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT)
+}
+
+/// What `modify_plan` gathered about one planned restore, for [`decide`].
+struct PlannedRestore {
+    /// The earlier job with the same inputs, if this process met one (see `earlier`).
+    earlier: Option<EarlierJob>,
+    /// Whether the user asked for this restore (see [`Facts::deliberate`]).
+    deliberate: bool,
+    /// Its place among the restores of this run (see `conflicts`); `None` when its target is
+    /// known only at apply, or for the first plan of a replacement.
+    ticket: Option<Ticket>,
+}
+
+impl PlannedRestore {
+    /// Writes `decision` into the plan: the checks' findings and the warning for a restore,
+    /// the earlier job for an adoption, the reason for a refusal.
+    fn carry_out(
+        self,
+        decision: Decision,
+        checks: Option<(Option<super::model::Checked>, Diagnostics)>,
+        conflict: Option<Diagnostic>,
+        is_create: bool,
+        plan: &mut Plan,
+    ) {
+        // What the plan says about the earlier job: why it restores again, adopts, or stops.
+        if let (Some(job), false) = (
+            &self.earlier,
+            decision == Decision::Refuse(Refusal::Conflict),
+        ) {
+            plan.diagnostics.push(job.plan_diagnostic());
+        }
+        if let Some((checked, diagnostics)) = checks {
+            if let (Some(checked), true) = (checked, is_create) {
+                checked.write_into(&mut plan.planned);
+            }
+            plan.diagnostics.extend(diagnostics);
+        }
+        match (decision, &self.earlier) {
+            (d, Some(job)) if d.adopts() => {
+                job.write_plan(&mut plan.planned);
+                plan.private = job.private().to_bytes();
+            }
+            (Decision::Refuse(Refusal::Conflict), _) => {
+                if let Some(d) = conflict {
+                    plan.diagnostics.push(d);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
