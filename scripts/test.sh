@@ -4,8 +4,9 @@
 # cargo-zigbuild, tfplugindocs, gnupg, Debian's Rust for the cross builds, qemu-user, wine) and a
 # first build of every release platform, running in the background while the workspace builds
 # and the tests that need neither run; then the acceptance tests, which drive the static
-# linux_amd64 release binary (HOSTUP_TEST_PROVIDER=release; see crates/testkit/src/release.rs)
-# and install every platform's package from the release's mirrors. Stops at the first failing step with a non-zero exit.
+# linux_amd64 release binary (built first; the other platforms go on building meanwhile) and
+# install every platform's package from the release's mirrors. Stops at the first failing step
+# with a non-zero exit.
 #
 # Pass-through: HOSTUP_TF_VERSIONS=1.15.5,1.0.3 (or =tofu) narrows the Terraform/OpenTofu matrix;
 # HOSTUP_TEST_PROVIDER=debug drives the debug build instead; any arguments are handed to the final
@@ -13,6 +14,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/common.sh
 
 start=$SECONDS
 # Each step with the run's elapsed time, so a slow run shows where the time went.
@@ -55,11 +57,19 @@ cargo fmt --all -- --check
 
 background install-terraform scripts/install-terraform.sh
 background install-tofu scripts/install-tofu.sh
-# The cross builds the tests install, the longest step, start at once (release.sh installs the
-# tools it needs first; cargo's freshness check makes the tests' own run of it a matter of seconds
-# after this one); the other release tools install beside them.
-background release-build env HOSTUP_RELEASE_PROFILE="${HOSTUP_RELEASE_PROFILE:-dist-test}" \
-  DIST=target/tmp/release-build/dist HOSTUP_RELEASE_GPG_KEY= VERSION= TARGETS= scripts/release.sh
+# The cross builds, the longest step, start at once (release.sh installs the tools it needs
+# first): the static linux_amd64 binary the acceptance tests drive comes first, so they can start
+# while the other four platforms build; the release tests, which install all five, then wait for
+# them on cargo's lock (cargo's freshness check makes their own run of release.sh a matter of
+# seconds). The other release tools install beside them.
+amd64=target/tmp/release-amd64
+rm -rf "$amd64"
+background release-build bash -c '
+  export HOSTUP_RELEASE_PROFILE=${HOSTUP_RELEASE_PROFILE:-dist-test} HOSTUP_RELEASE_GPG_KEY= VERSION=
+  DIST="$1/dist" TARGETS=x86_64-unknown-linux-musl scripts/release.sh &&
+    python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
+      "$1"/dist/*_linux_amd64.zip "$1/bin" && touch "$1/ready" &&
+    DIST=target/tmp/release-build/dist TARGETS= scripts/release.sh' _ "$amd64"
 background release-tools scripts/install-release-tools.sh tfplugindocs gpg qemu wine
 
 step "cargo clippy --all-targets -- -D warnings"
@@ -68,15 +78,30 @@ cargo clippy --all-targets -- -D warnings
 step "cargo build --all-targets"
 cargo build --all-targets
 
+# Waits until the linux_amd64 release binary is built (or its job failed), and has the acceptance
+# tests drive it (HOSTUP_TEST_PROVIDER=release: see crates/testkit/src/release.rs).
+wait_for_amd64() {
+  while [[ ! -e "$amd64/ready" ]]; do
+    kill -0 "${pids[release-build]}" 2>/dev/null || join release-build
+    sleep 1
+  done
+  step "the static linux_amd64 release binary is built; the other platforms go on building"
+  if [[ "$HOSTUP_TEST_PROVIDER" == release ]]; then
+    HOSTUP_TEST_PROVIDER="$PWD/$(echo "$amd64"/bin/terraform-provider-hostup_v*)"
+    chmod +x "$HOSTUP_TEST_PROVIDER"
+  fi
+}
+
 join_all() {
   join install-terraform
   join install-tofu
   join release-tools
-  join release-build
+  wait_for_amd64
 }
 
 export HOSTUP_TEST_PROVIDER=${HOSTUP_TEST_PROVIDER:-release}
-matrix="target/tmp/terraform-matrix.txt"
+# Where the terraform_smoke test writes it: cargo's CARGO_TARGET_TMPDIR.
+matrix="$(cargo_target_dir)/tmp/terraform-matrix.txt"
 log="target/tmp/test-output.log"
 rm -f "$matrix"
 : >"$log"
@@ -96,8 +121,10 @@ else
   run_tests --doc
   run_tests --lib --bins --examples --test integration
   join_all
-  run_tests --test acceptance
+  # Three at a time: most of them wait on simulated jobs, timeouts and signals, not on the CPU.
+  run_tests --test acceptance -- --test-threads="${HOSTUP_ACCEPTANCE_THREADS:-3}"
 fi
+join release-build
 
 step "Terraform and OpenTofu CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"
 if [[ -s "$matrix" ]]; then

@@ -250,13 +250,24 @@ fn cargo_version(root: &Path) -> String {
         .to_owned()
 }
 
-/// The provider binary the acceptance tests drive: `debug` (the test's own build, passed in as
-/// `env!("CARGO_BIN_EXE_…")`), or the static linux_amd64 release binary when
-/// `HOSTUP_TEST_PROVIDER=release`.
+/// The provider binary the acceptance tests drive, by `HOSTUP_TEST_PROVIDER`:
+/// - `debug` or unset: `debug`, the test's own build (passed in as `env!("CARGO_BIN_EXE_…")`);
+/// - `release`: the static linux_amd64 binary of [`get`]'s release;
+/// - an absolute path: that binary, as `make test` passes the linux_amd64 release binary it built
+///   first, so the tests need not wait for the other platforms (scripts/test.sh).
 pub fn provider_binary(debug: &str) -> PathBuf {
     match std::env::var("HOSTUP_TEST_PROVIDER").as_deref() {
         Ok("release") => get().binary("linux_amd64"),
         Ok("debug") | Err(_) => PathBuf::from(debug),
-        Ok(other) => panic!("HOSTUP_TEST_PROVIDER={other}: expected `release` or `debug`"),
+        Ok(path) if Path::new(path).is_absolute() => {
+            assert!(
+                Path::new(path).is_file(),
+                "HOSTUP_TEST_PROVIDER={path}: no such file"
+            );
+            PathBuf::from(path)
+        }
+        Ok(other) => {
+            panic!("HOSTUP_TEST_PROVIDER={other}: expected `release`, `debug` or an absolute path")
+        }
     }
 }

@@ -163,6 +163,20 @@ fn assert_contains_all(block: &str, needles: &[&str]) {
 
 // ----- what the simulator saw ---------------------------------------------------------------------
 
+/// Starts `apply -auto-approve` (with `env`) and returns once HostUp has answered its restore
+/// POST, so whatever the test does to the run next happens after the restore was sent.
+#[track_caller]
+fn apply_until_posted(ws: &Workspace, sim: &Sim, env: &[(&str, &str)]) -> Running {
+    let running = ws.spawn(&["apply", "-auto-approve"], env);
+    assert!(
+        sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
+            .is_empty()),
+        "the restore was never POSTed: {:?}",
+        running.output_so_far()
+    );
+    running
+}
+
 #[track_caller]
 fn assert_no_writes(log: &[SimRequest], when: &str) {
     let w = writes(log);
@@ -965,18 +979,8 @@ fn ctrl_c_leaves_the_job_in_state_after_one_post() {
         let sim = sim("30s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
-        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
-        assert!(
-            running.wait_for_output("Creating...", Duration::from_secs(120)),
-            "apply never started creating: {:?}",
-            running.output_so_far()
-        );
         // Ctrl-C once the restore was really sent: before it, the provider sends nothing at all.
-        assert!(
-            sim.wait_for_requests(Duration::from_secs(60), |log| !restore_posts(log)
-                .is_empty()),
-            "the restore was never POSTed"
-        );
+        let running = apply_until_posted(&ws, &sim, &[]);
         let started = Instant::now();
         running.interrupt_group();
         let out = running.wait().unwrap_or_else(|e| panic!("{e}"));

@@ -191,12 +191,7 @@ fn interrupted_then_recorded(signal: fn(&Running), env: &[(&str, &str)]) {
         let sim = sim("10s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
-        let running = ws.spawn(&["apply", "-auto-approve"], env);
-        assert!(
-            sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
-                .is_empty()),
-            "the restore was never POSTed"
-        );
+        let running = apply_until_posted(&ws, &sim, env);
         signal(&running);
         let out = running.wait().unwrap_or_else(|e| panic!("{e}"));
         out.assert_failure();
@@ -224,12 +219,7 @@ fn the_provider_exits_when_the_cli_is_killed() {
         let sim = sim("60s", &[]);
         let ws = workspace(cli, &provider, &sim);
         ws.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
-        let running = ws.spawn(&["apply", "-auto-approve"], &[]);
-        assert!(
-            sim.wait_for_requests(Duration::from_secs(120), |log| !restore_posts(log)
-                .is_empty()),
-            "the restore was never POSTed"
-        );
+        let running = apply_until_posted(&ws, &sim, &[]);
         let providers = running.providers();
         assert!(!providers.is_empty(), "no provider process found");
         // The process that started each provider: Terraform itself (for 1.0, the child that
