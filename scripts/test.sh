@@ -23,10 +23,10 @@ mkdir -p target/tmp
 
 # Background steps: each writes target/tmp/NAME.log, shown when it is joined.
 declare -A pids
-background() { # name command...
+background() { # name command...   (BACKGROUND_LABEL: what to print instead of the command)
   local name=$1
   shift
-  step "$* (in the background, log: target/tmp/$name.log)"
+  step "${BACKGROUND_LABEL:-$*} (in the background, log: target/tmp/$name.log)"
   # A process group of its own (setsid), so stopping the run stops everything it started: a
   # cargo build left running would hold the build directory's lock against the next run.
   setsid "$@" >"target/tmp/$name.log" 2>&1 &
@@ -64,7 +64,8 @@ background install-tofu scripts/install-tofu.sh
 # seconds). The other release tools install beside them.
 amd64=target/tmp/release-amd64
 rm -rf "$amd64"
-background release-build bash -c '
+BACKGROUND_LABEL="scripts/release.sh: linux_amd64, then all five platforms (dist-test profile)" \
+  background release-build bash -c '
   export HOSTUP_RELEASE_PROFILE=${HOSTUP_RELEASE_PROFILE:-dist-test} HOSTUP_RELEASE_GPG_KEY= VERSION=
   DIST="$1/dist" TARGETS=x86_64-unknown-linux-musl scripts/release.sh &&
     python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
