@@ -623,13 +623,10 @@ def bench_plan(res: dict) -> None:
     res["plan"]["distinct_targets"] = bench_plan_distinct_targets()
 
 
-# The one-restore-per-target check in modify_plan, which the baseline build leaves out.
-CONFLICT_CHECK = """        if let Some(ticket) = ticket {
-            if let Some(d) = self.planned.conflict(&ticket) {
-                plan.diagnostics.push(d);
-            }
-        }
-"""
+# The one-restore-per-target check: a planned restore enters its target (and, with a ticket,
+# looks for others at the end of its plan). The baseline build gives no restore a ticket.
+CONFLICT_CHECK = ("            ticket: self.planned.enter(&req.config),\n",
+                  "            ticket: None,\n")
 
 
 def build_without_conflict_check() -> Path:
@@ -642,9 +639,9 @@ def build_without_conflict_check() -> Path:
                    capture_output=True)
     source = tree / "src" / "hostup" / "vps_restore" / "resource.rs"
     text = source.read_text()
-    if CONFLICT_CHECK not in text:
+    if CONFLICT_CHECK[0] not in text:
         sys.exit(f"bench: the conflict check is not where run.py expects it in {source}; update CONFLICT_CHECK")
-    source.write_text(text.replace(CONFLICT_CHECK, ""))
+    source.write_text(text.replace(*CONFLICT_CHECK))
     target_dir = REPO / "target" / "bench-no-conflict-check"
     cmd = ["cargo", "build", "--release", "--bin", "terraform-provider-hostup"]
     log("building the provider without the conflict check: " + " ".join(cmd))
