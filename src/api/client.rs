@@ -660,10 +660,14 @@ impl Client {
                         error = %root_cause(&e).replace(self.inner.api_key.expose(), "[redacted]"),
                         "HostUp request failed"
                     );
-                    let never_sent = matches!(err, ApiError::Connect { .. });
-                    if !(idempotent || never_sent)
-                        || matches!(err, ApiError::UntrustedCertificate { .. })
-                    {
+                    let retryable = match err {
+                        // Trust does not come back by itself: failing now is the honest answer.
+                        ApiError::UntrustedCertificate { .. } => false,
+                        // Never sent, so even a POST is safe to try again.
+                        ApiError::Connect { .. } => true,
+                        _ => idempotent,
+                    };
+                    if !retryable {
                         return Err(err);
                     }
                     (policy.backoff(attempt), err)

@@ -147,11 +147,6 @@ impl EarlierJob {
         ))
     }
 
-    /// Whether the replacement takes this job as its own restore instead of sending one.
-    pub fn is_adopted(&self) -> bool {
-        matches!(self.fate, Fate::Running(_) | Fate::Completed)
-    }
-
     /// Fills the planned value of an adopting create from the earlier object: the job and the
     /// checked facts; the status and end time too once the job has completed. While it runs they
     /// stay unknown: the apply learns them by waiting.
@@ -345,7 +340,18 @@ impl EarlierJobs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostup::vps_restore::decide::{decide, Facts};
     use crate::hostup::vps_restore::model::COMPUTED_ATTRIBUTES;
+
+    /// Whether a replacement without other facts takes `job` as its own restore.
+    fn adopted(job: &EarlierJob) -> bool {
+        decide(&Facts {
+            earlier: Some(job.fate.clone()),
+            deliberate: false,
+            conflict: false,
+        })
+        .adopts()
+    }
 
     fn state(status: &str) -> Value {
         Value::object([
@@ -404,7 +410,7 @@ mod tests {
             Fate::of_state(&state("in_progress")),
         )
         .unwrap();
-        assert!(job.is_adopted());
+        assert!(adopted(&job));
         let mut planned = planned_create();
         job.write_plan(&mut planned);
         assert_eq!(planned.get_str(JOB_ID), Some("job_1"));
@@ -439,7 +445,7 @@ mod tests {
     fn a_failed_job_is_not_adopted_and_a_gone_one_stops_the_plan() {
         let failed = Fate::Failed(Some("archive checksum mismatch".into()));
         let (_, job) = EarlierJob::of_state(&state("failed"), &marked(), failed).unwrap();
-        assert!(!job.is_adopted());
+        assert!(!adopted(&job));
         let d = job.plan_diagnostic();
         assert!(!d.is_error());
         assert!(
@@ -449,7 +455,7 @@ mod tests {
         );
 
         let (_, job) = EarlierJob::of_state(&state("queued"), &marked(), Fate::Gone).unwrap();
-        assert!(!job.is_adopted());
+        assert!(!adopted(&job));
         let d = job.plan_diagnostic();
         assert!(d.is_error());
         for needle in ["job_1", "untaint", "`triggers`", "web-01 (vps_t)"] {
@@ -466,7 +472,7 @@ mod tests {
         lost.set(JOB_ID, Value::Null);
         lost.set(ID, Value::Null);
         let (_, job) = EarlierJob::unanswered(&lost).expect("an unanswered record");
-        assert!(!job.is_adopted());
+        assert!(!adopted(&job));
         let d = job.plan_diagnostic();
         assert!(d.is_error());
         assert!(d.summary.contains("may have started"), "{}", d.summary);

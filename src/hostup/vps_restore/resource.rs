@@ -25,7 +25,7 @@ use crate::hostup::values::number;
 
 use super::checks::label;
 use super::conflicts::{PlannedTargets, Ticket};
-use super::decide::{decide, Decision, Facts, Refusal};
+use super::decide::{decide, Decision, Facts};
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
 use super::flow::{self, target_label, Caller};
 use super::model::{
@@ -216,19 +216,17 @@ impl VpsRestoreResource {
     /// the first plan of a deliberate replacement (against the prior state; its warnings are the
     /// ones Terraform shows). `None` for anything else: an update, a destroy, no change.
     fn planned_restore(&self, req: &PlanRequest, plan: &mut Plan) -> Option<PlannedRestore> {
-        let key = RestoreKey::of(&req.config);
-        if !req.is_create() && !plan.planned.is_null() {
-            // Only a restore that is not tainted is planned against its prior state; if the
-            // create of a replacement follows in this run (`-replace`, changed arguments), the
-            // user asked for it, and nothing is adopted.
-            if let Some(key) = key.clone() {
-                self.earlier.replaced_on_purpose(key);
-            }
-        }
         if plan.planned.is_null() {
             return None;
         }
+        let key = RestoreKey::of(&req.config);
         if !req.is_create() {
+            // Only a restore that is not tainted is planned against its prior state; if the
+            // create of a replacement follows in this run (`-replace`, changed arguments), the
+            // user asked for it, and nothing is adopted.
+            if let Some(key) = key {
+                self.earlier.replaced_on_purpose(key);
+            }
             // Terraform plans a replacement twice: first against the prior state (the plan that
             // decides on the replacement), then as a create from null, whose warnings Terraform
             // drops. So the warning comes from this first call; the planned value stays the
@@ -683,11 +681,9 @@ impl PlannedRestore {
         is_create: bool,
         plan: &mut Plan,
     ) {
-        // What the plan says about the earlier job: why it restores again, adopts, or stops.
-        if let (Some(job), false) = (
-            &self.earlier,
-            decision == Decision::Refuse(Refusal::Conflict),
-        ) {
+        // What the plan says about the earlier job (why it restores again, adopts, or stops),
+        // unless a conflict refuses the plan whatever the job did.
+        if let Some(job) = self.earlier.as_ref().filter(|_| conflict.is_none()) {
             plan.diagnostics.push(job.plan_diagnostic());
         }
         if let Some((checked, diagnostics)) = checks {
@@ -696,17 +692,13 @@ impl PlannedRestore {
             }
             plan.diagnostics.extend(diagnostics);
         }
-        match (decision, &self.earlier) {
-            (d, Some(job)) if d.adopts() => {
-                job.write_plan(&mut plan.planned);
-                plan.private = job.private().to_bytes();
-            }
-            (Decision::Refuse(Refusal::Conflict), _) => {
-                if let Some(d) = conflict {
-                    plan.diagnostics.push(d);
-                }
-            }
-            _ => {}
+        if let (true, Some(job)) = (decision.adopts(), &self.earlier) {
+            job.write_plan(&mut plan.planned);
+            plan.private = job.private().to_bytes();
+        }
+        // Decision::Refuse(Refusal::Conflict) comes with exactly this diagnostic.
+        if let Some(d) = conflict {
+            plan.diagnostics.push(d);
         }
     }
 }
