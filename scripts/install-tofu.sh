@@ -22,10 +22,13 @@
 # Usage: scripts/install-tofu.sh             every pinned version, plus the newest for linux_arm64 and
 #                                            windows_amd64 in .tools/cross/ (the release tests)
 #        scripts/install-tofu.sh --native    the pinned versions for this machine only
+#        scripts/install-tofu.sh --cross     the linux_arm64 and windows_amd64 builds only
 #        scripts/install-tofu.sh --pin X.Y.Z write a new pin
 #
 # Idempotent: a version whose stamp matches (pin files' hash + install path) is left alone, so a
-# second run costs well under a second and touches no network. HOSTUP_TF_INSTALL_VERBOSE=1 shows go.
+# second run costs well under a second and touches no network. Two runs at once take turns (a lock
+# in .tools), so a test that runs `--cross` while `make test` builds them in the background waits
+# for that build and then finds it done. HOSTUP_TF_INSTALL_VERBOSE=1 shows go.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -128,14 +131,20 @@ if [[ "${1:-}" == --pin ]]; then
 fi
 
 [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] || die "the pinned OpenTofu builds are for Linux x86_64 only"
+mode=${1:-all}
+[[ $mode == all || $mode == --native || $mode == --cross ]] || die "usage: $0 [--native | --cross | --pin X.Y.Z...]"
 mkdir -p "$BIN"
+exec {lock}>"$TOOLS/.install-tofu.lock"
+flock "$lock"
 installed=()
-for v in "${VERSIONS[@]}"; do
-  install_one "$v"
-done
+if [[ $mode != --cross ]]; then
+  for v in "${VERSIONS[@]}"; do
+    install_one "$v"
+  done
+fi
 # The newest pinned release, for the platforms the release tests run a CLI on (under qemu-user and
 # wine); `--native` skips them (a developer without those tests in mind).
-if [[ "${1:-}" != --native ]]; then
+if [[ $mode != --native ]]; then
   for os_arch in "${CROSS[@]}"; do
     install_one "${VERSIONS[0]}" "$os_arch"
   done

@@ -56,12 +56,17 @@ step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
 background install-terraform scripts/install-terraform.sh
-background install-tofu scripts/install-tofu.sh
-# The cross builds, the longest step, start at once (release.sh installs the tools it needs
-# first): the static linux_amd64 binary the acceptance tests drive comes first, so they can start
-# while the other four platforms build; the release tests, which install all five, then wait for
-# them on cargo's lock (cargo's freshness check makes their own run of release.sh a matter of
-# seconds). The other release tools install beside them.
+# Two-stage background steps: what the acceptance tests need first (the machine's own OpenTofu
+# CLIs; the static linux_amd64 release binary), a ready mark, then what only the release tests
+# need (OpenTofu for linux_arm64 and windows_amd64; the other four platforms), at a lower priority
+# so the tests running meanwhile keep their pace. The release tests wait for those on their locks
+# (install-tofu.sh's, cargo's), and the freshness checks make their own runs of the scripts a
+# matter of seconds.
+ready=target/tmp/ready
+rm -rf "$ready" && mkdir -p "$ready"
+BACKGROUND_LABEL="scripts/install-tofu.sh --native, then --cross" \
+  background install-tofu bash -c '
+  scripts/install-tofu.sh --native && touch "$1/tofu" && nice -n 10 scripts/install-tofu.sh --cross' _ "$ready"
 amd64=target/tmp/release-amd64
 rm -rf "$amd64"
 BACKGROUND_LABEL="scripts/release.sh: linux_amd64, then all five platforms (dist-test profile)" \
@@ -69,8 +74,8 @@ BACKGROUND_LABEL="scripts/release.sh: linux_amd64, then all five platforms (dist
   export HOSTUP_RELEASE_PROFILE=${HOSTUP_RELEASE_PROFILE:-dist-test} HOSTUP_RELEASE_GPG_KEY= VERSION=
   DIST="$1/dist" TARGETS=x86_64-unknown-linux-musl scripts/release.sh &&
     python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" \
-      "$1"/dist/*_linux_amd64.zip "$1/bin" && touch "$1/ready" &&
-    DIST=target/tmp/release-build/dist TARGETS= scripts/release.sh' _ "$amd64"
+      "$1"/dist/*_linux_amd64.zip "$1/bin" && touch "$2/release-amd64" &&
+    DIST=target/tmp/release-build/dist TARGETS= nice -n 10 scripts/release.sh' _ "$amd64" "$ready"
 background release-tools scripts/install-release-tools.sh tfplugindocs gpg qemu wine
 
 step "cargo clippy --all-targets -- -D warnings"
@@ -79,25 +84,26 @@ cargo clippy --all-targets -- -D warnings
 step "cargo build --all-targets"
 cargo build --all-targets
 
-# Waits until the linux_amd64 release binary is built (or its job failed), and has the acceptance
-# tests drive it (HOSTUP_TEST_PROVIDER=release: see crates/testkit/src/release.rs).
-wait_for_amd64() {
-  while [[ ! -e "$amd64/ready" ]]; do
-    kill -0 "${pids[release-build]}" 2>/dev/null || join release-build
+# Waits until the first stage of the background step `name` marked itself ready (or failed).
+wait_ready() { # name mark
+  while [[ ! -e "$ready/$2" ]]; do
+    kill -0 "${pids[$1]}" 2>/dev/null || join "$1"
     sleep 1
   done
-  step "the static linux_amd64 release binary is built; the other platforms go on building"
-  if [[ "$HOSTUP_TEST_PROVIDER" == release ]]; then
-    HOSTUP_TEST_PROVIDER="$PWD/$(echo "$amd64"/bin/terraform-provider-hostup_v*)"
-    chmod +x "$HOSTUP_TEST_PROVIDER"
-  fi
 }
 
 join_all() {
   join install-terraform
-  join install-tofu
   join release-tools
-  wait_for_amd64
+  wait_ready install-tofu tofu
+  step "the machine's own OpenTofu CLIs are built; the linux_arm64 and windows_amd64 ones go on building"
+  wait_ready release-build release-amd64
+  step "the static linux_amd64 release binary is built; the other platforms go on building"
+  # The acceptance tests drive it (HOSTUP_TEST_PROVIDER=release: see crates/testkit/src/release.rs).
+  if [[ "$HOSTUP_TEST_PROVIDER" == release ]]; then
+    HOSTUP_TEST_PROVIDER="$PWD/$(echo "$amd64"/bin/terraform-provider-hostup_v*)"
+    chmod +x "$HOSTUP_TEST_PROVIDER"
+  fi
 }
 
 export HOSTUP_TEST_PROVIDER=${HOSTUP_TEST_PROVIDER:-release}
@@ -125,6 +131,7 @@ else
   # Three at a time: most of them wait on simulated jobs, timeouts and signals, not on the CPU.
   run_tests --test acceptance -- --test-threads="${HOSTUP_ACCEPTANCE_THREADS:-3}"
 fi
+join install-tofu
 join release-build
 
 step "Terraform and OpenTofu CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"

@@ -12,15 +12,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Once;
 
 use testkit::release::{get as release, run_checked};
 use testkit::{repo_root, Flavor, TerraformCli};
 
 use super::{apply_quickstart, assert_installed_binary, filesystem_mirror, quickstart_workspace};
 
-/// The OpenTofu build for `os_arch` under `.tools/cross/` (scripts/install-tofu.sh builds the
-/// newest pinned release there), with its version.
+/// The OpenTofu build for `os_arch` under `.tools/cross/`, with its version. The first call runs
+/// `scripts/install-tofu.sh --cross`, which builds the newest pinned release there, or waits for
+/// `make test`'s background build of it and finds it done.
 fn cross_tofu(os_arch: &str) -> (PathBuf, String) {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        run_checked(Command::new(repo_root().join("scripts/install-tofu.sh")).arg("--cross"));
+    });
     let dir = repo_root().join(".tools/cross").join(os_arch);
     let found = std::fs::read_dir(&dir)
         .ok()
