@@ -9,6 +9,7 @@ pub mod data_sources;
 pub mod diagnostics;
 pub mod job;
 pub mod provider;
+pub mod replaced;
 pub mod shared;
 pub mod source_pool;
 pub mod values;

@@ -6,7 +6,7 @@
 //! polls every 100 ms.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::sim::HOSTUP_HEADER as HEADER;
@@ -119,12 +119,13 @@ fn create_then_empty_plan_and_destroy_deletes_the_backup() {
 }
 
 /// A CI runner's cancel (SIGTERM to the job's process group, the provider included) during the
-/// backup's wait ends as Ctrl-C does: the job id in state, tainted. Once the job has finished, the
-/// recovery the error gives (a refresh, then untaint) keeps that backup: one POST in all.
+/// backup's wait ends as Ctrl-C does: the job id in state, tainted. The pipeline's next apply
+/// adopts that job, waits for it and keeps its backup: one POST in all, nothing deleted, and the
+/// plan after it empty.
 #[test]
-fn a_backup_cancelled_by_ci_keeps_its_job_and_is_found_by_the_refresh() {
+fn a_backup_cancelled_by_ci_is_adopted_by_the_next_apply() {
     let provider = provider();
-    for_newest_and_oldest_cli(|cli| {
+    for_each_cli_concurrently(|cli| {
         let sim = Sim::start(&fixture(), &["--job-duration", "8s"]);
         let ws = workspace(cli, &provider, &sim, KEY);
         ws.write_main_tf(&backup("b", DB, Some("Before upgrade")));
@@ -151,28 +152,31 @@ fn a_backup_cancelled_by_ci_keeps_its_job_and_is_found_by_the_refresh() {
             "{attrs}"
         );
 
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            ws.run(&["apply", "-refresh-only", "-auto-approve"])
-                .assert_success();
-            let attrs = ws.state_resource_attributes("hostup_vps_backup.b").unwrap();
-            if attrs["id"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("bkp_"))
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "the refresh never found the backup: {attrs}"
-            );
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        ws.run(&["untaint", "hostup_vps_backup.b"]).assert_success();
+        // The pipeline's retry: a plain apply adopts the job, waits for it, and records its
+        // backup; it takes no second backup and deletes none.
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_success();
+        assert!(
+            out.combined().contains("is already being made")
+                || out.combined().contains("was already made"),
+            "the plan says it adopts the job: {out}"
+        );
+        assert_eq!(ws.instance_status("hostup_vps_backup.b"), None);
         ws.assert_plan_empty();
         let id = backup_id_in_state(&ws, "hostup_vps_backup.b");
-        assert!(sim.backup_ids(DB, KEY).contains(&id));
+        let ids = sim.backup_ids(DB, KEY);
+        assert!(
+            ids.len() == 2 && ids.contains(&id) && ids.iter().any(|i| i == NIGHTLY),
+            "the nightly backup and the adopted one: {ids:?}"
+        );
         assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
+        assert!(
+            !writes(&sim.requests())
+                .iter()
+                .any(|w| w.starts_with("DELETE")),
+            "nothing deleted: {:?}",
+            writes(&sim.requests())
+        );
     });
 }
 

@@ -245,7 +245,7 @@ async fn create_checks_again_and_sends_nothing_when_the_gate_closed_after_the_pl
 }
 
 #[tokio::test]
-async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
+async fn a_timeout_keeps_the_job_and_the_replacement_adopts_it_without_a_second_backup() {
     let sim = sim("1500ms");
     let res = resource(&sim).await;
     let cfg = with_timeouts(config(&*res, SRC, None), "200ms");
@@ -254,19 +254,33 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
     let e = the_error(r.diagnostics);
     assert!(e.summary.contains("Timed out"), "{e}");
     let job = s(&r.new_state, "job_id").to_owned();
-    for needle in [job.as_str(), "200ms", "-refresh-only", "terraform untaint"] {
+    for needle in [
+        job.as_str(),
+        "200ms",
+        "run `terraform apply` again",
+        "no new backup",
+    ] {
         assert!(e.detail.contains(needle), "missing {needle:?} in {e}");
     }
     assert_eq!(r.new_state.get("id"), Some(&Value::Null));
     assert!(r.new_state.is_wholly_known());
     assert_eq!(backup_posts(&sim.requests()).len(), 1);
 
-    // Still running: the refresh leaves the record as it is.
+    // A plan while the job runs (Terraform refreshes the tainted record, then plans its
+    // replacement from null): the replacement adopts the job, with the backup still unknown.
     let early = res
         .read(&Context::default(), r.new_state.clone(), r.private.clone())
         .await;
     assert!(early.diagnostics.is_empty(), "{:#?}", early.diagnostics);
     assert_eq!(early.new_state.get("id"), Some(&Value::Null));
+    let adopting = plan(&*res, &cfg).await;
+    assert_eq!(s(&adopting.planned, "job_id"), job);
+    assert!(adopting.planned.get("id").unwrap().is_unknown());
+    let warning = &adopting.diagnostics.clone().into_vec()[0];
+    assert!(
+        warning.summary.contains("already being made") && warning.detail.contains(&job),
+        "{warning}"
+    );
     // A destroy now would orphan the backup being made: refused, nothing deleted.
     let refused = delete(&*res, &r.new_state, &r.private).await;
     assert!(the_error(refused).detail.contains("still"));
@@ -275,6 +289,7 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
         sim_backups(&sim, SRC).len() == 2
     });
     assert!(done, "the job finished");
+    // The plan after the job finished: the refresh finds the backup, the replacement adopts it.
     let later = res
         .read(&Context::default(), r.new_state.clone(), r.private.clone())
         .await;
@@ -282,10 +297,39 @@ async fn a_timeout_keeps_the_job_and_a_later_refresh_finds_the_backup() {
     let id = s(&later.new_state, "id").to_owned();
     assert!(sim_backups(&sim, SRC).contains(&id));
     assert_eq!(s(&later.new_state, "backup_type"), "manual");
+    let adopting = plan(&*res, &cfg).await;
+    assert_eq!(s(&adopting.planned, "id"), id);
+    assert_eq!(s(&adopting.planned, "job_id"), job);
+
+    // The apply, in a process of its own: Terraform deletes the tainted record with the
+    // replacement's planned private data, plans the replacement again, and creates it.
+    let apply = resource(&sim).await;
+    assert!(delete(&*apply, &later.new_state, &adopting.private)
+        .await
+        .is_empty());
+    let replanned = plan(&*apply, &cfg).await;
+    assert_eq!(
+        replanned.planned, adopting.planned,
+        "the apply plans what the plan showed"
+    );
+    let created = create_with(&*apply, &Context::default(), &replanned, &cfg).await;
+    assert!(created.diagnostics.is_empty(), "{:#?}", created.diagnostics);
+    assert_eq!(s(&created.new_state, "id"), id);
+    assert!(
+        sim_backups(&sim, SRC).contains(&id),
+        "the adopted backup is kept"
+    );
     assert_eq!(
         backup_posts(&sim.requests()).len(),
         1,
-        "a refresh never POSTs"
+        "refreshes and the adoption never POST"
+    );
+    assert!(
+        writes(&sim.requests())
+            .iter()
+            .all(|w| !w.contains("DELETE")),
+        "nothing deleted: {:?}",
+        writes(&sim.requests())
     );
 }
 

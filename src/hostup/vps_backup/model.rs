@@ -78,6 +78,15 @@ pub struct Private {
     /// The ids of the backups the VPS had before the create; the new one is the one not among them.
     #[serde(default)]
     pub known_before: Vec<String>,
+    /// True when the create stopped waiting before its job ended (a timeout, Stop): the job may
+    /// still make the backup, so the replacement of the tainted object adopts it (`earlier`).
+    /// Cleared only when a create records the job's end itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsettled: bool,
+    /// Set in the plan of a replacement that adopts the replaced object's job: Terraform hands
+    /// it to that object's delete, which then keeps the backup instead of deleting it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 impl Private {
@@ -251,8 +260,20 @@ mod tests {
         let p = Private {
             poll_url: "/api/jobs/job_9".into(),
             known_before: vec!["bkp_1".into()],
+            ..Private::default()
         };
+        assert_eq!(
+            p.to_bytes(),
+            br#"{"poll_url":"/api/jobs/job_9","known_before":["bkp_1"]}"#,
+            "the marks are written only when set"
+        );
         assert_eq!(Private::from_bytes(&p.to_bytes()), p);
+        let marked = Private {
+            unsettled: true,
+            adopted: true,
+            ..p
+        };
+        assert_eq!(Private::from_bytes(&marked.to_bytes()), marked);
         let empty = Private::from_bytes(b"not json");
         assert_eq!(
             empty.poll_url_for("job_7").as_deref(),

@@ -25,6 +25,7 @@ use crate::hostup::job::{self, Ending, JobSubject};
 use crate::hostup::shared::Shared;
 
 use super::checks;
+use super::earlier::{BackupKey, EarlierBackup, EarlierBackups};
 use super::model::{
     resolve_new_backup, write_facts, ImportId, NewBackup, Private, BACKUP_TYPE, CREATED_AT, ID,
     JOB_ID, NOTE, SIZE_GB, VPS_ID,
@@ -49,6 +50,8 @@ pub struct VpsBackupResource {
     /// calls, first against the prior state, then its create half from null; the second needs
     /// to know which backup the first will delete, since it still counts against the quota.
     replaced: Mutex<HashMap<String, Vec<String>>>,
+    /// The jobs of tainted backups this process met, for the creates that replace them.
+    earlier: EarlierBackups,
 }
 
 impl VpsBackupResource {
@@ -57,6 +60,19 @@ impl VpsBackupResource {
         VpsBackupResource {
             shared,
             replaced: Mutex::new(HashMap::new()),
+            earlier: EarlierBackups::default(),
+        }
+    }
+
+    /// Remembers the job of a refreshed or replaced backup for the create that replaces it, when
+    /// that create must adopt it (see `earlier`).
+    fn remember_earlier(&self, state: &Value, private: &Private) {
+        if let Some((key, job)) = EarlierBackup::of_state(state, private) {
+            tracing::debug!(
+                job_id = state.get_str(JOB_ID).unwrap_or(""),
+                "hostup_vps_backup: the create job of this backup did not end in the provider's sight"
+            );
+            self.earlier.remember(key, job);
         }
     }
 
@@ -152,12 +168,11 @@ fn post_error(vps_id: &str, e: &ApiError) -> Diagnostic {
 /// What to do after a create wait that ended without an answer.
 fn recovery_advice(job_id: &str) -> String {
     format!(
-        "The backup continues at HostUp and will not be requested again by this apply. \
-         Terraform records this hostup_vps_backup as tainted, with job id {job_id} in state. \
-         What to do next: once the job has finished, run `terraform apply -refresh-only` (the \
-         provider then finds the new backup's id through the job) and `terraform untaint \
-         hostup_vps_backup.<name>` to keep that backup. Otherwise the next apply deletes it and \
-         takes a new one. To wait longer, raise `timeouts.create`."
+        "The backup continues at HostUp and will not be requested again. Terraform records this \
+         hostup_vps_backup as tainted, with job id {job_id} in state. What to do next: run \
+         `terraform apply` again. It takes no new backup and deletes nothing: its plan adopts \
+         job {job_id}, and the apply waits for it and records the backup it makes. To wait \
+         longer, raise `timeouts.create`."
     )
 }
 
@@ -219,7 +234,95 @@ impl VpsBackupResource {
         )
     }
 
-    /// Waits for the create job, then finds and describes the new backup.
+    /// Waits for the create job of `planned` (sent by this create, or adopted by it), records the
+    /// backup it made, and clears the marks of `private` that only a plan carries; `unsettled`
+    /// stays set when the wait ended before the job did.
+    async fn wait_and_record(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        op: &Operation,
+        mut private: Private,
+        timeout: Duration,
+        planned: &Value,
+    ) -> ApplyResult {
+        let mut state = planned.clone();
+        for name in [ID, CREATED_AT, SIZE_GB, BACKUP_TYPE] {
+            state.set(name, Value::Null);
+        }
+        state.set(JOB_ID, Value::from(op.job_id.as_str()));
+        let (state, ended, diagnostics) = self
+            .finish_create(ctx, client, op, &private, timeout, state)
+            .await;
+        private.unsettled = !ended;
+        private.adopted = false;
+        // The new backup shows up in restore sources (and a restore re-planned next in this
+        // process must see it); the VPS's quota moved.
+        if let Some(vps_id) = planned.get_str(VPS_ID) {
+            self.shared.cache().forget_backups_of(vps_id);
+        }
+        ApplyResult {
+            new_state: state,
+            private: private.to_bytes(),
+            diagnostics,
+        }
+    }
+
+    /// The create of a replacement whose plan adopted the earlier job `job_id` (see `earlier`):
+    /// nothing is sent. A backup the job already made is recorded as planned; a running job is
+    /// waited for with the create timeout, as if this create had started it.
+    async fn adopt(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        req: &ApplyRequest,
+        job_id: &str,
+    ) -> ApplyResult {
+        let private = Private::from_bytes(&req.private);
+        if let Some(backup_id) = req.planned.get_str(ID) {
+            tracing::info!(
+                job_id,
+                backup_id,
+                "hostup_vps_backup: recorded the backup the earlier job made; nothing was sent"
+            );
+            return ApplyResult {
+                new_state: req.planned.clone(),
+                private: Private {
+                    unsettled: false,
+                    adopted: false,
+                    ..private
+                }
+                .to_bytes(),
+                diagnostics: Diagnostics::new(),
+            };
+        }
+        let Some(poll_url) = private.poll_url_for(job_id) else {
+            return ApplyResult::failed(Diagnostic::error(
+                "Cannot follow the earlier backup job",
+                format!(
+                    "The plan adopted HostUp job {job_id}, but its id cannot be polled. This is a \
+                     bug in the provider; please report it. Nothing was sent to HostUp."
+                ),
+            ));
+        };
+        let op = Operation {
+            status: JobStatus::Queued,
+            job_id: job_id.to_owned(),
+            poll_url,
+            result: None,
+        };
+        let timeout = timeouts::timeout_for(&req.planned, "create", DEFAULT_CREATE_TIMEOUT);
+        tracing::info!(
+            job_id,
+            timeout = %format_duration(timeout),
+            "hostup_vps_backup: waiting for the earlier backup job; no new backup is taken"
+        );
+        self.wait_and_record(ctx, client, &op, private, timeout, &req.planned)
+            .await
+    }
+
+    /// Waits for the create job, then finds and describes the new backup. Also says whether the
+    /// job ended in sight.
     async fn finish_create(
         &self,
         ctx: &Context,
@@ -228,7 +331,7 @@ impl VpsBackupResource {
         private: &Private,
         timeout: Duration,
         mut state: Value,
-    ) -> (Value, Diagnostics) {
+    ) -> (Value, bool, Diagnostics) {
         let vps_id = state.get_str(VPS_ID).unwrap_or_default().to_owned();
         let note = state.get_str(NOTE).map(str::to_owned);
         let job_id = op.job_id.as_str();
@@ -274,8 +377,9 @@ impl VpsBackupResource {
             log_progress,
         )
         .await;
+        let ended = settled.ended();
         let Ending::Completed(job) = settled.ending else {
-            return (state, settled.diagnostics);
+            return (state, ended, settled.diagnostics);
         };
         let mut diags = Diagnostics::new();
         let after = client.list_backups(&vps_id).await;
@@ -318,7 +422,7 @@ impl VpsBackupResource {
                 );
             }
         }
-        (state, diags)
+        (state, ended, diags)
     }
 
     /// Waits for a deletion HostUp queued as a job.
@@ -372,6 +476,10 @@ impl Resource for VpsBackupResource {
         // this call for the prior state: remember which backup it replaces.
         if !req.is_create() {
             if !plan.requires_replace.is_empty() {
+                // Planned against its prior state, so not tainted: the user asked for a new backup.
+                if let Some(key) = BackupKey::of(&req.config) {
+                    self.earlier.replaced_on_purpose(key);
+                }
                 if let (Some(vps), Some(id)) = (req.prior.get_str(VPS_ID), req.prior.get_str(ID)) {
                     let mut replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
                     replaced
@@ -383,6 +491,14 @@ impl Resource for VpsBackupResource {
             return;
         }
         if plan.planned.is_null() {
+            return;
+        }
+        // The replacement of a tainted backup whose job may still make, or has made, the backup:
+        // nothing is sent, so there is nothing to check.
+        if let Some(earlier) = BackupKey::of(&req.config).and_then(|k| self.earlier.find(&k)) {
+            earlier.write_plan(&mut plan.planned);
+            plan.private = earlier.private().to_bytes();
+            plan.diagnostics.push(earlier.plan_diagnostic());
             return;
         }
         let client = match self.shared.client() {
@@ -415,6 +531,9 @@ impl Resource for VpsBackupResource {
                  the provider; please report it.",
             ));
         };
+        if let Some(job_id) = req.planned.get_str(JOB_ID) {
+            return self.adopt(ctx, &client, &req, job_id).await;
+        }
         let note = req.planned.get_str(NOTE).map(str::to_owned);
         // Fresh: the gate or the quota may have changed since the plan (or the plan could not
         // check, because vps_id was unknown then).
@@ -451,23 +570,10 @@ impl Resource for VpsBackupResource {
         let private = Private {
             poll_url: op.poll_url.clone(),
             known_before: before.backups.iter().map(|b| b.id.clone()).collect(),
+            ..Private::default()
         };
-        let mut state = req.planned.clone();
-        for name in [ID, CREATED_AT, SIZE_GB, BACKUP_TYPE] {
-            state.set(name, Value::Null);
-        }
-        state.set(JOB_ID, Value::from(op.job_id.as_str()));
-        let (state, diagnostics) = self
-            .finish_create(ctx, &client, &op, &private, timeout, state)
-            .await;
-        // The new backup shows up in restore sources (and a restore re-planned next in this
-        // process must see it); the VPS's quota moved.
-        self.shared.cache().forget_backups_of(&vps_id);
-        ApplyResult {
-            new_state: state,
-            private: private.to_bytes(),
-            diagnostics,
-        }
+        self.wait_and_record(ctx, &client, &op, private, timeout, &req.planned)
+            .await
     }
 
     async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
@@ -480,6 +586,7 @@ impl Resource for VpsBackupResource {
             return keep(state, private, Diagnostics::new());
         };
         let mut state = state;
+        let record = Private::from_bytes(&private);
         let backup_id = match state.get_str(ID) {
             Some(id) => id.to_owned(),
             None => {
@@ -488,7 +595,6 @@ impl Resource for VpsBackupResource {
                     return keep(state, private, Diagnostics::new());
                 };
                 let note = state.get_str(NOTE).map(str::to_owned);
-                let record = Private::from_bytes(&private);
                 match self
                     .lookup_job(&client, &vps_id, &job_id, &record, note.as_deref())
                     .await
@@ -502,6 +608,7 @@ impl Resource for VpsBackupResource {
                     Ok(JobLookup::Running(status)) => {
                         tracing::info!(job_id = %job_id, status = %status,
                             "hostup_vps_backup: the create job is still running");
+                        self.remember_earlier(&state, &record);
                         return keep(state, private, Diagnostics::new());
                     }
                     Ok(JobLookup::Failed(reason)) => {
@@ -544,6 +651,7 @@ impl Resource for VpsBackupResource {
                 return keep(state, private, refresh_failure(d).into());
             }
         }
+        self.remember_earlier(&state, &record);
         keep(state, private, Diagnostics::new())
     }
 
@@ -561,13 +669,23 @@ impl Resource for VpsBackupResource {
         let Some(vps_id) = prior.get_str(VPS_ID) else {
             return Diagnostics::new();
         };
+        // In an apply, a tainted backup is deleted just before its replacement is planned again
+        // and created; when the plan adopted its job, the replacement takes the backup over.
+        let record = Private::from_bytes(&req.private);
+        if record.adopted {
+            self.remember_earlier(prior, &record);
+            tracing::info!(
+                job_id = prior.get_str(JOB_ID).unwrap_or(""),
+                "hostup_vps_backup: kept at HostUp; its replacement adopts the job that makes it"
+            );
+            return Diagnostics::new();
+        }
         let backup_id = match prior.get_str(ID) {
             Some(id) => id.to_owned(),
             None => {
                 let Some(job_id) = prior.get_str(JOB_ID) else {
                     return Diagnostics::new();
                 };
-                let record = Private::from_bytes(&req.private);
                 match self
                     .lookup_job(&client, vps_id, job_id, &record, prior.get_str(NOTE))
                     .await
@@ -748,8 +866,8 @@ mod tests {
         let a = recovery_advice("job_42");
         for needle in [
             "job_42",
-            "-refresh-only",
-            "terraform untaint",
+            "run `terraform apply` again",
+            "takes no new backup",
             "timeouts.create",
         ] {
             assert!(a.contains(needle), "{needle}: {a}");

@@ -4,23 +4,19 @@
 //! create must not restore again while the earlier job may still be writing the disk, or after
 //! it completed: it adopts the job instead.
 //!
-//! Terraform tells a create nothing about the object it replaces, so the object reaches the
-//! create through this process: in a plan, Terraform refreshes the tainted object (`read`) just
-//! before it plans the replacement; in an apply, it deletes the tainted object (`delete`, which
-//! only forgets it) just before it plans the replacement again and creates it. Both remember the
-//! earlier job here under the restore's inputs (target, source, backup, triggers), and the
-//! create's plan looks it up: the same inputs mean the same intent. Changing `triggers` (or any
-//! input) is therefore a deliberate second restore, and a resource whose restore ended in the
-//! provider's sight is never adopted, so `-replace` on it restores again.
+//! The object reaches the create through the provider process (see `hostup::replaced`), under the
+//! restore's inputs (target, source, backup, triggers): the same inputs mean the same intent.
+//! Changing `triggers` (or any input) is therefore a deliberate second restore, and a resource
+//! whose restore ended in the provider's sight is never adopted, so `-replace` on it restores
+//! again.
 //!
 //! The decision depends only on the refreshed object, which the plan and the apply both see, so
 //! the values the plan promises (the job id, and the whole record of a completed job) come out
 //! the same when the apply plans again.
 
-use std::sync::Mutex;
-
 use crate::api::{Job, JobStatus};
 use crate::framework::{Diagnostic, Value};
+use crate::hostup::replaced::Replaced;
 use crate::hostup::values::number;
 
 use super::checks::label;
@@ -94,6 +90,9 @@ impl Fate {
         }
     }
 }
+
+/// The earlier jobs of restores this process met, and the restores replaced on purpose.
+pub type EarlierJobs = Replaced<RestoreKey, EarlierJob>;
 
 /// The job of an earlier restore with the same inputs, and what became of it.
 #[derive(Clone, Debug)]
@@ -280,60 +279,6 @@ impl EarlierJob {
                 ),
             ),
         }
-    }
-}
-
-/// The earlier jobs this provider process has met, by restore inputs. A plan's refreshes and an
-/// apply's deletes fill it; the replacements' plans read it.
-#[derive(Debug, Default)]
-pub struct EarlierJobs {
-    jobs: Mutex<Vec<(RestoreKey, EarlierJob)>>,
-    /// Inputs of restores the user replaces on purpose in this run.
-    on_purpose: Mutex<Vec<RestoreKey>>,
-}
-
-impl EarlierJobs {
-    /// Remembers `job` for restores with inputs `key`, replacing what was known before.
-    pub fn remember(&self, key: RestoreKey, job: EarlierJob) {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.retain(|(k, _)| *k != key);
-        tracing::debug!(
-            job_id = %job.job_id,
-            fate = ?job.fate,
-            "hostup_vps_restore: an earlier restore job did not end in the provider's sight"
-        );
-        jobs.push((key, job));
-    }
-
-    /// Notes that the restore with inputs `key` is replaced on purpose: Terraform planned it
-    /// against its prior state first, which it does only for an object that is not tainted
-    /// (`-replace`, or changed arguments). Its job, even one that never ended in sight (say,
-    /// untainted by hand), is then not adopted: the user asked for a new restore.
-    pub fn replaced_on_purpose(&self, key: RestoreKey) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(k, _)| *k != key);
-        self.on_purpose
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(key);
-    }
-
-    /// Whether the restore with inputs `key` is replaced on purpose in this run.
-    pub fn is_replaced_on_purpose(&self, key: &RestoreKey) -> bool {
-        let keys = self.on_purpose.lock().unwrap_or_else(|e| e.into_inner());
-        keys.contains(key)
-    }
-
-    /// The earlier job of a restore with inputs `key`, if this process met one and it is not
-    /// replaced on purpose.
-    pub fn find(&self, key: &RestoreKey) -> Option<EarlierJob> {
-        if self.is_replaced_on_purpose(key) {
-            return None;
-        }
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.iter().find(|(k, _)| k == key).map(|(_, j)| j.clone())
     }
 }
 
