@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{backup_posts, restore_posts, writes, Sim};
+use testkit::world::{World, CLIENT, FULL_SCOPES};
 use testkit::*;
 
 use crate::provider;
@@ -23,21 +24,21 @@ const NIGHTLY: &str = "bkp_01accbknightly";
 const SMALL: &str = "vps_01accbksmall00000000001";
 
 fn fixture() -> Value {
-    json!({
-        "clients": [{"id": "cl_acc", "name": "Acceptance AB"}],
-        "apiKeys": [{"key": KEY, "client": "cl_acc", "scopes": ["read:vm", "backup:vm"]}],
-        "vps": [
-            {"id": DB, "client": "cl_acc", "name": "db-01", "storageGb": 100, "backupQuota": 4,
+    World::new()
+        .key(KEY, CLIENT, FULL_SCOPES)
+        .set(CLIENT, json!({"name": "Acceptance AB"}))
+        .vps_list(json!([
+            {"id": DB, "client": CLIENT, "name": "db-01", "storageGb": 100, "backupQuota": 4,
              "newBackupSizeGb": 9.5, "backups": [
                 {"id": NIGHTLY, "createdAt": "2026-04-01T02:00:00.000Z", "sizeGb": 5,
                  "backupType": "scheduled", "note": "nightly"}]},
-            {"id": SMALL, "client": "cl_acc", "name": "small-01", "storageGb": 20, "backupQuota": 1},
-            {"id": MAIL, "client": "cl_acc", "name": "mail-01", "storageGb": 40, "gates": {
+            {"id": SMALL, "client": CLIENT, "name": "small-01", "storageGb": 20, "backupQuota": 1},
+            {"id": MAIL, "client": CLIENT, "name": "mail-01", "storageGb": 40, "gates": {
                 "canCreateBackup": {"allowed": false,
                     "reason": "An unpaid order blocks changes to this service.",
                     "code": "pending_order"}}}
-        ]
-    })
+        ]))
+        .build()
 }
 
 // ----- set-up ------------------------------------------------------------------------------------

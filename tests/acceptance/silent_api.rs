@@ -11,8 +11,9 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use testkit::sim::{matching, writes, Sim};
+use testkit::world::World;
 use testkit::*;
 
 use crate::provider;
@@ -28,15 +29,7 @@ const BACKUP: &str = "bkp_01silentdb";
 const PLAN_BOUND: Duration = Duration::from_secs(60);
 
 fn fixture() -> Value {
-    json!({
-        "clients": [{"id": "cl_silent", "name": "Silent AB"}],
-        "apiKeys": [{"key": KEY, "client": "cl_silent", "scopes": ["read:vm", "backup:vm"]}],
-        "vps": [
-            {"id": WEB, "client": "cl_silent", "name": "web-01", "storageGb": 20},
-            {"id": DB, "client": "cl_silent", "name": "db-01", "storageGb": 100, "backups": [
-                {"id": BACKUP, "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 5}]}
-        ]
-    })
+    World::one_restore(KEY, WEB, DB, BACKUP).build()
 }
 
 fn main_tf() -> String {

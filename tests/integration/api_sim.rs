@@ -14,6 +14,7 @@ use terraform_provider_hostup::api::{
     JobStatus, Operation, PollSchedule, RetryPolicy, SourceType, WaitOptions, WaitOutcome,
 };
 use testkit::sim::{statuses, with_job_duration, Sim};
+use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -49,11 +50,11 @@ const FAIL_REASON: &str = "Backup archive failed its checksum verification";
 
 fn fixture() -> Value {
     let mut vps = vec![
-        json!({"id": TARGET, "client": "cl_a", "name": "web-01", "storageGb": 20,
+        json!({"id": TARGET, "client": CLIENT, "name": "web-01", "storageGb": 20,
                "primaryIp": "192.0.2.10", "productName": "VPS S", "backupQuota": 3,
                "backups": [{"id": TARGET_BKP, "createdAt": "2026-04-15T02:00:00Z", "sizeGb": 4}]}),
         // Backups deliberately out of date order: the simulator must sort them.
-        json!({"id": SOURCE, "client": "cl_a", "name": "db-01", "storageGb": 100, "backups": [
+        json!({"id": SOURCE, "client": CLIENT, "name": "db-01", "storageGb": 100, "backups": [
             {"id": SMALL, "createdAt": "2026-04-01T02:00:00Z", "sizeGb": 5},
             {"id": NEWEST, "createdAt": "2026-04-27T10:00:00Z", "sizeGb": 12.4,
              "backupType": "manual", "note": "Before upgrade"},
@@ -61,32 +62,33 @@ fn fixture() -> Value {
             {"id": BROKEN, "createdAt": "2026-03-01T02:00:00Z", "sizeGb": 6,
              "failRestore": FAIL_REASON}]}),
         // Another client's VPS sits in the middle of the list; paging must skip it.
-        json!({"id": FOREIGN, "client": "cl_b", "name": "other-01", "storageGb": 80, "backups": [
+        json!({"id": FOREIGN, "client": OTHER_CLIENT, "name": "other-01", "storageGb": 80, "backups": [
             {"id": FOREIGN_BKP, "createdAt": "2026-04-26T02:00:00Z", "sizeGb": 3}]}),
-        json!({"id": EMPTY, "client": "cl_a", "name": "cache-01", "storageGb": 10}),
-        json!({"id": GATED, "client": "cl_a", "name": "mail-01", "storageGb": 40, "gates": {
+        json!({"id": EMPTY, "client": CLIENT, "name": "cache-01", "storageGb": 10}),
+        json!({"id": GATED, "client": CLIENT, "name": "mail-01", "storageGb": 40, "gates": {
             "canRestoreFromAnotherVps": {"allowed": false,
                 "reason": "An unpaid order blocks changes to this service.", "code": "pending_order"}}}),
     ];
     for (i, id) in FILLERS.iter().enumerate() {
         vps.push(
-            json!({"id": id, "client": "cl_a", "name": format!("fill-0{}", i + 1),
+            json!({"id": id, "client": CLIENT, "name": format!("fill-0{}", i + 1),
                         "storageGb": 10}),
         );
     }
-    json!({
-        "clients": [{"id": "cl_a", "name": "Acme"}, {"id": "cl_b", "name": "Someone Else"}],
-        "apiKeys": [
-            {"key": FULL, "client": "cl_a", "scopes": ["read:vm", "backup:vm"]},
-            {"key": READ, "client": "cl_a", "scopes": ["read:vm"]},
-            {"key": OTHER, "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}
-        ],
-        "vps": vps,
-        "retained": [{"id": RETAINED, "client": "cl_a", "name": "shop-old", "backups": [
+    World::new()
+        .set(CLIENT, json!({"name": "Acme"}))
+        .set(OTHER_CLIENT, json!({"name": "Someone Else"}))
+        .key(FULL, CLIENT, FULL_SCOPES)
+        .key(READ, CLIENT, &["read:vm"])
+        .key(OTHER, OTHER_CLIENT, FULL_SCOPES)
+        .vps_list(Value::Array(vps))
+        .retained(
+            json!({"id": RETAINED, "client": CLIENT, "name": "shop-old", "backups": [
             {"id": OLDER_SHOP, "createdAt": "2026-01-01T02:00:00Z", "sizeGb": 7},
             {"id": OLD_SHOP, "createdAt": "2026-02-01T02:00:00Z", "sizeGb": 8,
-             "note": "Last backup before termination"}]}]
-    })
+             "note": "Last backup before termination"}]}),
+        )
+        .build()
 }
 
 /// Acme's VPS ids in fixture order, which is the order the simulator lists them in.

@@ -9,6 +9,7 @@ use terraform_provider_hostup::framework::{
 };
 use terraform_provider_hostup::hostup::HostupProvider;
 use testkit::sim::Sim;
+use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT};
 
 const FULL: &str = "hu_test_full_key_0001";
 const READ_ONLY: &str = "hu_test_read_key_0001";
@@ -23,25 +24,22 @@ const RETAINED: &str = "vps_01shop00000000000000001";
 const MISSING: &str = "vps_01nothere000000000000001";
 
 fn fixture() -> Json {
-    json!({
-        "clients": [{"id": "cl_acme"}, {"id": "cl_other"}],
-        "apiKeys": [
-            {"key": FULL, "client": "cl_acme", "scopes": ["read:vm", "backup:vm"]},
-            {"key": READ_ONLY, "client": "cl_acme", "scopes": ["read:vm"]}
-        ],
-        "vps": [
-            {"id": TARGET, "client": "cl_acme", "name": "web-01", "storageGb": 80,
+    World::new()
+        .key(FULL, CLIENT, FULL_SCOPES)
+        .key(READ_ONLY, CLIENT, &["read:vm"])
+        .vps_list(json!([
+            {"id": TARGET, "client": CLIENT, "name": "web-01", "storageGb": 80,
              "primaryIp": "192.0.2.10", "backups": [
                 {"id": "bkp_01web1", "createdAt": "2026-04-20T02:00:00.000Z", "sizeGb": 9.8,
                  "backupType": "scheduled"}]},
             // Listed before the db-01 pair so the API's order differs from ours.
-            {"id": ZETA, "client": "cl_acme", "name": "zeta-01", "storageGb": 15,
+            {"id": ZETA, "client": CLIENT, "name": "zeta-01", "storageGb": 15,
              "powerState": "stopped", "backups": [
                 {"id": "bkp_01zeta1", "createdAt": "2026-04-25T03:00:00.000Z", "sizeGb": 3.2}]},
             // Two sources with the same name: the id decides.
-            {"id": DB_B, "client": "cl_acme", "name": "db-01", "storageGb": 160, "backups": [
+            {"id": DB_B, "client": CLIENT, "name": "db-01", "storageGb": 160, "backups": [
                 {"id": "bkp_01dbb1", "createdAt": "2026-04-01T00:00:00.000Z", "sizeGb": 4}]},
-            {"id": DB_A, "client": "cl_acme", "name": "db-01", "storageGb": 160, "backups": [
+            {"id": DB_A, "client": CLIENT, "name": "db-01", "storageGb": 160, "backups": [
                 {"id": "bkp_01dba1", "createdAt": "2026-04-13T02:00:00.000Z", "sizeGb": 12.4,
                  "backupType": "scheduled"},
                 {"id": "bkp_01dba3", "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 18,
@@ -50,18 +48,16 @@ fn fixture() -> Json {
                 {"id": "bkp_01dba2", "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 96.5,
                  "backupType": "scheduled", "note": "After data import"}
             ]},
-            {"id": GATED, "client": "cl_acme", "name": "mail-01", "storageGb": 40,
+            {"id": GATED, "client": CLIENT, "name": "mail-01", "storageGb": 40,
              "gates": {"canRestoreFromAnotherVps": {"allowed": false,
                 "reason": "An unpaid order blocks changes to this service.", "code": "pending_order"}}},
-            {"id": FOREIGN, "client": "cl_other", "name": "other-01", "storageGb": 80, "backups": [
+            {"id": FOREIGN, "client": OTHER_CLIENT, "name": "other-01", "storageGb": 80, "backups": [
                 {"id": "bkp_01ext1", "createdAt": "2026-04-26T02:00:00.000Z", "sizeGb": 7}]}
-        ],
-        "retained": [
-            {"id": RETAINED, "client": "cl_acme", "name": "app-old", "backups": [
+        ]))
+        .retained(json!({"id": RETAINED, "client": CLIENT, "name": "app-old", "backups": [
                 {"id": "bkp_01shop1", "createdAt": "2026-03-30T02:00:00.000Z", "sizeGb": 22,
-                 "note": "Last backup before termination"}]}
-        ]
-    })
+                 "note": "Last backup before termination"}]}))
+        .build()
 }
 
 fn start_sim(args: &[&str]) -> Sim {

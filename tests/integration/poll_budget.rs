@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use terraform_provider_hostup::api::{ApiKey, Client, ClientConfig, WaitOptions, WaitOutcome};
 use testkit::sim::{matching, Sim};
+use testkit::world::{World, CLIENT, FULL_SCOPES};
 use url::Url;
 
 const KEY: &str = "hu_poll_budget_key";
@@ -21,18 +22,18 @@ fn target(i: usize) -> String {
 
 /// One source with a small backup and `TARGETS` targets that can all take it.
 fn fixture() -> Value {
-    let mut vps = vec![
-        json!({"id": SOURCE, "client": "cl_b", "name": "source", "storageGb": 50,
+    let world = World::new().key(KEY, CLIENT, FULL_SCOPES).vps(
+        json!({"id": SOURCE, "client": CLIENT, "name": "source", "storageGb": 50,
         "backups": [{"id": BACKUP, "createdAt": "2026-05-01T02:00:00.000Z", "sizeGb": 2}]}),
-    ];
-    vps.extend((0..TARGETS).map(
-        |i| json!({"id": target(i), "client": "cl_b", "name": format!("t{i}"), "storageGb": 20}),
-    ));
-    json!({
-        "clients": [{"id": "cl_b"}],
-        "apiKeys": [{"key": KEY, "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}],
-        "vps": vps
-    })
+    );
+    (0..TARGETS)
+        .fold(world, |w, i| {
+            w.vps(
+                json!({"id": target(i), "client": CLIENT, "name": format!("t{i}"),
+                         "storageGb": 20}),
+            )
+        })
+        .build()
 }
 
 #[test]

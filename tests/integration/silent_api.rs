@@ -11,11 +11,12 @@
 use std::time::{Duration, Instant};
 
 use crate::provider::{configured_resource, plan, the_error};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use terraform_provider_hostup::api::{
     ApiError, ApiKey, Client, ClientConfig, DEFAULT_MAX_ANSWER_WAIT, DEFAULT_REQUEST_TIMEOUT,
 };
 use testkit::sim::{backup_posts, matching, restore_posts, Sim, SimRequest, RESTORE_PATH};
+use testkit::world::World;
 use url::Url;
 
 const KEY: &str = "k_silent_api_secret_91c2";
@@ -28,15 +29,7 @@ const BACKUP: &str = "bkp_01silent";
 const READ_BOUND: Duration = Duration::from_secs(50);
 
 fn fixture() -> Json {
-    json!({
-        "clients": [{"id": "cl_s"}],
-        "apiKeys": [{"key": KEY, "client": "cl_s", "scopes": ["read:vm", "backup:vm"]}],
-        "vps": [
-            {"id": TARGET, "client": "cl_s", "name": "web-01", "storageGb": 20},
-            {"id": SOURCE, "client": "cl_s", "name": "db-01", "storageGb": 100, "backups": [
-                {"id": BACKUP, "createdAt": "2026-04-27T10:00:00Z", "sizeGb": 5}]}
-        ]
-    })
+    World::one_restore(KEY, TARGET, SOURCE, BACKUP).build()
 }
 
 /// A client with the production bounds, as the provider builds it.

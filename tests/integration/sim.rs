@@ -8,58 +8,26 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use testkit::sim::{with_job_duration, Sim};
+use testkit::world::*;
 
 const FULL: &str = "k_full_secret_a";
 const READ: &str = "k_read_secret_a";
 const BACKUP_ONLY: &str = "k_backup_secret_a";
 const OTHER: &str = "k_full_secret_b";
 
-const TARGET: &str = "vps_01target";
-const SOURCE: &str = "vps_01source";
-const EMPTY: &str = "vps_01nobackups";
-const GATED: &str = "vps_01gated";
-const RETAINED: &str = "vps_01retained";
-const FOREIGN: &str = "vps_01foreign";
-
-const SMALL: &str = "bkp_01small";
-const NEWEST: &str = "bkp_01newest";
-const HUGE: &str = "bkp_01huge";
-const BROKEN: &str = "bkp_01broken";
-const OLD_SHOP: &str = "bkp_01oldshop";
-const FOREIGN_BKP: &str = "bkp_01foreign";
-
+/// The shared restore world (testkit::world), with keys of every scope and a backup quota and an
+/// address on web-01.
 fn fixture() -> Value {
-    json!({
-        "clients": [{"id": "cl_a"}, {"id": "cl_b"}],
-        "apiKeys": [
-            {"key": FULL, "client": "cl_a", "scopes": ["read:vm", "backup:vm"]},
-            {"key": READ, "client": "cl_a", "scopes": ["read:vm"]},
-            {"key": BACKUP_ONLY, "client": "cl_a", "scopes": ["backup:vm"]},
-            {"key": OTHER, "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}
-        ],
-        "vps": [
-            {"id": TARGET, "client": "cl_a", "name": "web-01", "storageGb": 20, "backupQuota": 2,
-             "primaryIp": "192.0.2.10", "backups": []},
-            {"id": SOURCE, "client": "cl_a", "name": "db-01", "storageGb": 100, "backups": [
-                {"id": SMALL, "createdAt": "2026-04-01T02:00:00Z", "sizeGb": 5},
-                {"id": NEWEST, "createdAt": "2026-04-27T10:00:00Z", "sizeGb": 12.4,
-                 "backupType": "manual", "note": "Before upgrade"},
-                {"id": HUGE, "createdAt": "2026-04-10T02:00:00Z", "sizeGb": 50},
-                {"id": BROKEN, "createdAt": "2026-03-01T02:00:00Z", "sizeGb": 6,
-                 "failRestore": "archive checksum mismatch"}
-            ]},
-            {"id": EMPTY, "client": "cl_a", "name": "cache-01", "storageGb": 10},
-            {"id": GATED, "client": "cl_a", "name": "mail-01", "storageGb": 40, "gates": {
-                "canRestoreFromAnotherVps": {"allowed": false, "reason": "An unpaid order blocks changes.",
-                                             "code": "pending_order"}}},
-            {"id": FOREIGN, "client": "cl_b", "name": "other-01", "storageGb": 80, "backups": [
-                {"id": FOREIGN_BKP, "createdAt": "2026-04-02T02:00:00Z", "sizeGb": 3}]}
-        ],
-        "retained": [
-            {"id": RETAINED, "client": "cl_a", "name": "shop-old", "backups": [
-                {"id": OLD_SHOP, "createdAt": "2026-02-01T02:00:00Z", "sizeGb": 8}]}
-        ]
-    })
+    World::restore()
+        .key(FULL, CLIENT, FULL_SCOPES)
+        .key(READ, CLIENT, &["read:vm"])
+        .key(BACKUP_ONLY, CLIENT, &["backup:vm"])
+        .key(OTHER, OTHER_CLIENT, FULL_SCOPES)
+        .set(
+            TARGET,
+            json!({"backupQuota": 2, "primaryIp": "192.0.2.10", "backups": []}),
+        )
+        .build()
 }
 
 /// The shared simulator handle with a reqwest client: these tests see status, headers and body the

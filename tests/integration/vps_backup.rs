@@ -17,6 +17,7 @@ use terraform_provider_hostup::framework::{
     ApplyRequest, AttributePath, Context, Diagnostic, Resource, Value,
 };
 use testkit::sim::{backup_posts, matching, writes, Sim};
+use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "k_backup_test_secret";
@@ -28,26 +29,27 @@ const FOREIGN: &str = "vps_01foreign";
 const OLD: &str = "bkp_01old";
 
 fn fixture() -> Json {
-    json!({
-        "clients": [{"id": "cl_a"}, {"id": "cl_b"}],
-        "apiKeys": [
-            {"key": KEY, "client": "cl_a", "scopes": ["read:vm", "backup:vm"]},
-            {"key": "k_other_client", "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}
-        ],
-        "vps": [
-            {"id": SRC, "client": "cl_a", "name": "db-01", "storageGb": 100, "backupQuota": 3,
-             "newBackupSizeGb": 7.5, "backups": [
+    World::new()
+        .key(KEY, CLIENT, FULL_SCOPES)
+        .key("k_other_client", OTHER_CLIENT, FULL_SCOPES)
+        .vps(
+            json!({"id": SRC, "client": CLIENT, "name": "db-01", "storageGb": 100,
+            "backupQuota": 3, "newBackupSizeGb": 7.5, "backups": [
                 {"id": OLD, "createdAt": "2026-04-01T02:00:00Z", "sizeGb": 5,
-                 "backupType": "scheduled", "note": "nightly"}]},
-            {"id": FULL, "client": "cl_a", "name": "edge-01", "storageGb": 15, "backupQuota": 1,
-             "backups": [{"id": "bkp_01fullone", "createdAt": "2026-04-02T02:00:00Z",
-                          "sizeGb": 3}]},
-            {"id": GATED, "client": "cl_a", "name": "mail-01", "storageGb": 40, "gates": {
-                "canCreateBackup": {"allowed": false,
-                    "reason": "An unpaid order blocks changes.", "code": "pending_order"}}},
-            {"id": FOREIGN, "client": "cl_b", "name": "other-01", "storageGb": 80}
-        ]
-    })
+                 "backupType": "scheduled", "note": "nightly"}]}),
+        )
+        .vps(
+            json!({"id": FULL, "client": CLIENT, "name": "edge-01", "storageGb": 15,
+            "backupQuota": 1, "backups": [
+                {"id": "bkp_01fullone", "createdAt": "2026-04-02T02:00:00Z", "sizeGb": 3}]}),
+        )
+        .vps(
+            json!({"id": GATED, "client": CLIENT, "name": "mail-01", "storageGb": 40,
+            "gates": {"canCreateBackup": {"allowed": false,
+                "reason": "An unpaid order blocks changes.", "code": "pending_order"}}}),
+        )
+        .vps(json!({"id": FOREIGN, "client": OTHER_CLIENT, "name": "other-01", "storageGb": 80}))
+        .build()
 }
 
 fn sim(job: &str) -> Sim {

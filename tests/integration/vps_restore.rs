@@ -17,6 +17,7 @@ use terraform_provider_hostup::framework::{
     ApplyRequest, ApplyResult, AttributePath, Context, Plan, Resource, Severity, Value,
 };
 use testkit::sim::{matching, restore_posts, Sim};
+use testkit::world::*;
 use tokio_util::sync::CancellationToken;
 
 /// The summary of the one-restore-per-target-per-run error.
@@ -24,49 +25,16 @@ const CONFLICT: &str = "Another restore of this VPS in the same run";
 
 const KEY: &str = "k_restore_test_secret";
 
-const TARGET: &str = "vps_01target";
 const TARGET2: &str = "vps_01target2";
-const SOURCE: &str = "vps_01source";
-const EMPTY: &str = "vps_01nobackups";
-const GATED: &str = "vps_01gated";
-const RETAINED: &str = "vps_01retained";
-const FOREIGN: &str = "vps_01foreign";
 
-const NEWEST: &str = "bkp_01newest";
-const SMALL: &str = "bkp_01small";
-const HUGE: &str = "bkp_01huge";
-const BROKEN: &str = "bkp_01broken";
-
+/// The shared restore world (testkit::world), with this file's key, a key of the other client
+/// and a second target, web-02 (40 GB).
 fn fixture() -> Json {
-    json!({
-        "clients": [{"id": "cl_a"}, {"id": "cl_b"}],
-        "apiKeys": [
-            {"key": KEY, "client": "cl_a", "scopes": ["read:vm", "backup:vm"]},
-            {"key": "k_other_client", "client": "cl_b", "scopes": ["read:vm", "backup:vm"]}
-        ],
-        "vps": [
-            {"id": TARGET, "client": "cl_a", "name": "web-01", "storageGb": 20},
-            {"id": TARGET2, "client": "cl_a", "name": "web-02", "storageGb": 40},
-            {"id": SOURCE, "client": "cl_a", "name": "db-01", "storageGb": 100, "backups": [
-                {"id": SMALL, "createdAt": "2026-04-01T02:00:00Z", "sizeGb": 5},
-                {"id": NEWEST, "createdAt": "2026-04-27T10:00:00Z", "sizeGb": 12.4,
-                 "backupType": "manual", "note": "Before upgrade"},
-                {"id": HUGE, "createdAt": "2026-04-10T02:00:00Z", "sizeGb": 50},
-                {"id": BROKEN, "createdAt": "2026-03-01T02:00:00Z", "sizeGb": 6,
-                 "failRestore": "archive checksum mismatch"}
-            ]},
-            {"id": EMPTY, "client": "cl_a", "name": "cache-01", "storageGb": 10},
-            {"id": GATED, "client": "cl_a", "name": "mail-01", "storageGb": 40, "gates": {
-                "canRestoreFromAnotherVps": {"allowed": false,
-                    "reason": "An unpaid order blocks changes.", "code": "pending_order"}}},
-            {"id": FOREIGN, "client": "cl_b", "name": "other-01", "storageGb": 80, "backups": [
-                {"id": "bkp_01foreign", "createdAt": "2026-04-02T02:00:00Z", "sizeGb": 3}]}
-        ],
-        "retained": [
-            {"id": RETAINED, "client": "cl_a", "name": "shop-old", "backups": [
-                {"id": "bkp_01oldshop", "createdAt": "2026-02-01T02:00:00Z", "sizeGb": 8}]}
-        ]
-    })
+    World::restore()
+        .key(KEY, CLIENT, FULL_SCOPES)
+        .key("k_other_client", OTHER_CLIENT, FULL_SCOPES)
+        .vps(json!({"id": TARGET2, "client": CLIENT, "name": "web-02", "storageGb": 40}))
+        .build()
 }
 
 fn start(job_duration: &str, extra: &[&str]) -> Sim {

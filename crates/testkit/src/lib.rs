@@ -20,6 +20,7 @@
 
 pub mod release;
 pub mod sim;
+pub mod world;
 
 mod cli;
 mod process;

@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
+use testkit::world::{
+    World, BROKEN, CLIENT, EMPTY as CACHE, FOREIGN as OTHER, FULL_SCOPES, GATED as MAIL, HUGE,
+    NEWEST, OTHER_CLIENT, RETAINED as SHOP, SMALL as OLDER, SOURCE as DB, TARGET as WEB,
+};
 use testkit::*;
 
 use crate::{provider, provider_binary};
@@ -27,52 +31,13 @@ mod once;
 /// The API key of the test account. Distinctive, so a leak into any log is found by a search.
 const KEY: &str = "hu_acc_key_never_in_logs_7c19e4";
 
-const WEB: &str = "vps_01accweb000000000000001";
-const DB: &str = "vps_01accdb0000000000000001";
-const CACHE: &str = "vps_01acccache00000000000001";
-const MAIL: &str = "vps_01accmail0000000000001";
-const SHOP: &str = "vps_01accshop0000000000001";
-const OTHER: &str = "vps_01accother000000000001";
-
-const NEWEST: &str = "bkp_01accnew";
-const OLDER: &str = "bkp_01accold";
-const HUGE: &str = "bkp_01acchuge";
-const BROKEN: &str = "bkp_01accbroken";
-
-/// web-01 (20 GB, the target), db-01 (the source, four backups: one too large for web-01, one
-/// whose restore fails), cache-01 (no backups), mail-01 (restore gate closed), shop-old (retained)
-/// and other-01 of another client.
+/// The shared restore world (testkit::world), with the test key and one of another client.
 fn fixture() -> Value {
-    json!({
-        "clients": [{"id": "cl_acc", "name": "Acceptance AB"}, {"id": "cl_other"}],
-        "apiKeys": [
-            {"key": KEY, "client": "cl_acc", "scopes": ["read:vm", "backup:vm"]},
-            {"key": "hu_acc_other_client_key", "client": "cl_other",
-             "scopes": ["read:vm", "backup:vm"]}
-        ],
-        "vps": [
-            {"id": WEB, "client": "cl_acc", "name": "web-01", "storageGb": 20},
-            {"id": DB, "client": "cl_acc", "name": "db-01", "storageGb": 100, "backups": [
-                {"id": OLDER, "createdAt": "2026-04-01T02:00:00.000Z", "sizeGb": 5},
-                {"id": NEWEST, "createdAt": "2026-04-27T10:00:00.000Z", "sizeGb": 12.4,
-                 "backupType": "manual", "note": "Before upgrade"},
-                {"id": HUGE, "createdAt": "2026-04-10T02:00:00.000Z", "sizeGb": 50},
-                {"id": BROKEN, "createdAt": "2026-03-01T02:00:00.000Z", "sizeGb": 6,
-                 "failRestore": "archive checksum mismatch"}
-            ]},
-            {"id": CACHE, "client": "cl_acc", "name": "cache-01", "storageGb": 10},
-            {"id": MAIL, "client": "cl_acc", "name": "mail-01", "storageGb": 40, "gates": {
-                "canRestoreFromAnotherVps": {"allowed": false,
-                    "reason": "An unpaid order blocks changes to this service.",
-                    "code": "pending_order"}}},
-            {"id": OTHER, "client": "cl_other", "name": "other-01", "storageGb": 80, "backups": [
-                {"id": "bkp_01accforeign", "createdAt": "2026-04-02T02:00:00.000Z", "sizeGb": 3}]}
-        ],
-        "retained": [
-            {"id": SHOP, "client": "cl_acc", "name": "shop-old", "backups": [
-                {"id": "bkp_01accshop", "createdAt": "2026-02-01T02:00:00.000Z", "sizeGb": 8}]}
-        ]
-    })
+    World::restore()
+        .key(KEY, CLIENT, FULL_SCOPES)
+        .key("hu_acc_other_client_key", OTHER_CLIENT, FULL_SCOPES)
+        .set(CLIENT, json!({"name": "Acceptance AB"}))
+        .build()
 }
 
 // ----- set-up ------------------------------------------------------------------------------------
