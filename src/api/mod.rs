@@ -32,8 +32,8 @@ pub use config::{
 pub use endpoint::validate_id;
 pub use error::{ApiError, Delivery, FieldError, HttpError, Problem};
 pub use models::{
-    job_poll_path, Backup, BackupActions, BackupList, Bandwidth, Billing, DeleteOutcome, Gate,
-    GateLookup, GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page, QuotaInfo,
-    RestoreSource, SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
+    job_poll_path, poll_url_for, Backup, BackupActions, BackupList, Bandwidth, Billing,
+    DeleteOutcome, Gate, GateLookup, GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page,
+    QuotaInfo, RestoreSource, SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
 };
 pub use wait::{JobProgress, PollSchedule, ProgressFn, WaitOptions, WaitOutcome};

@@ -565,6 +565,15 @@ pub fn job_poll_path(job_id: &str) -> Result<String, ApiError> {
     Ok(format!("/api/jobs/{job_id}"))
 }
 
+/// Where to poll job `job_id`: the URL recorded from HostUp's answer, or else (nothing recorded:
+/// an import, an older state) the documented job location; `None` when neither is usable.
+pub fn poll_url_for(recorded: &str, job_id: &str) -> Option<String> {
+    if !recorded.trim().is_empty() {
+        return Some(recorded.to_owned());
+    }
+    job_poll_path(job_id).ok()
+}
+
 /// The answer of an asynchronous write: a queued job and where to poll it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {

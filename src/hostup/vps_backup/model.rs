@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{job_poll_path, validate_id, Backup, Job};
+use crate::api::{poll_url_for, validate_id, Backup, Job};
 use crate::framework::Value;
 use crate::hostup::values::{number, text};
 
@@ -103,10 +103,7 @@ impl Private {
     /// The recorded poll URL, or the documented job location for `job_id`; `None` when neither
     /// is usable.
     pub fn poll_url_for(&self, job_id: &str) -> Option<String> {
-        if !self.poll_url.trim().is_empty() {
-            return Some(self.poll_url.clone());
-        }
-        job_poll_path(job_id).ok()
+        poll_url_for(&self.poll_url, job_id)
     }
 }
 

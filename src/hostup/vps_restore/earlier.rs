@@ -116,11 +116,12 @@ impl EarlierJob {
         }
         let key = RestoreKey::of(state)?;
         let job_id = state.get_str(JOB_ID)?.to_owned();
+        let poll_url = private.poll_url_for(&job_id)?;
         Some((
             key,
             EarlierJob {
                 job_id,
-                poll_url: private.poll_url.clone(),
+                poll_url,
                 fate,
                 state: state.clone(),
             },

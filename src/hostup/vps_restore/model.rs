@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::api::{job_poll_path, Job, JobStatus, Operation, SourceType};
+use crate::api::{poll_url_for, Job, JobStatus, Operation, SourceType};
 use crate::framework::Value;
 use crate::hostup::values::number;
 
@@ -168,8 +168,10 @@ pub fn source_type_text(t: &SourceType) -> &str {
     }
 }
 
-/// The private data of a restore: where its job is polled, and whether the job ended in this
-/// provider's sight. Kept as JSON bytes.
+/// The private data of a restore, kept with its state as JSON: where its job is polled, whether
+/// the job ended in this provider's sight, and, in a plan, whether the replacement is deliberate.
+/// Each field says one fact; a restore whose request got no usable answer has no job, and says so
+/// in its state (status `unknown`, no job id: see `earlier::EarlierJob::unanswered`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Private {
     /// Where the job is polled, as the restore's answer gave it.
@@ -202,31 +204,15 @@ impl Private {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// Whether `private` is the plan of a replacement the user asked for (see the field).
-    pub fn replaced_on_purpose(private: &[u8]) -> bool {
-        serde_json::from_slice::<Private>(private).is_ok_and(|p| p.replaced_on_purpose)
+    /// The recorded private data, or an empty record when there is none or it is unreadable.
+    pub fn from_bytes(bytes: &[u8]) -> Private {
+        serde_json::from_slice(bytes).unwrap_or_default()
     }
 
-    /// The private data stored with `state`, read tolerantly: the poll URL recorded at create, or
-    /// the documented job location for a state without one (imported, or written by an older
-    /// provider), and `unsettled` also when the state's status says the job had not ended (an
-    /// older provider did not record the mark). `None` when the job id is not a valid id.
-    pub fn of_state(private: &[u8], state: &Value) -> Option<Private> {
-        let stored = serde_json::from_slice::<Private>(private).unwrap_or_default();
-        let job_id = state.get_str(JOB_ID).unwrap_or_default();
-        let poll_url = if stored.poll_url.trim().is_empty() {
-            job_poll_path(job_id).ok()?
-        } else {
-            stored.poll_url
-        };
-        let ended = state
-            .get_str(STATUS)
-            .is_some_and(|s| JobStatus::parse(s).is_terminal());
-        Some(Private {
-            poll_url,
-            unsettled: stored.unsettled || !ended,
-            replaced_on_purpose: stored.replaced_on_purpose,
-        })
+    /// The recorded poll URL, or the documented job location for `job_id` (an imported restore,
+    /// or a state without private data); `None` when neither is usable.
+    pub fn poll_url_for(&self, job_id: &str) -> Option<String> {
+        poll_url_for(&self.poll_url, job_id)
     }
 }
 
@@ -374,40 +360,32 @@ mod tests {
     }
 
     #[test]
-    fn private_data_round_trips_falls_back_to_the_job_path_and_infers_the_mark() {
-        let state = |status: &str| {
-            Value::object([
-                (JOB_ID, Value::from("job_7")),
-                (STATUS, Value::from(status)),
-            ])
-        };
+    fn private_data_round_trips_and_falls_back_to_the_job_path() {
         let p = Private {
             poll_url: "/api/jobs/job_9".into(),
-            unsettled: false,
             ..Private::default()
         };
         assert_eq!(p.to_bytes(), br#"{"poll_url":"/api/jobs/job_9"}"#);
-        assert_eq!(
-            Private::of_state(&p.to_bytes(), &state("completed")),
-            Some(p)
-        );
+        assert_eq!(Private::from_bytes(&p.to_bytes()), p);
         let marked = Private {
-            poll_url: "/api/jobs/job_9".into(),
             unsettled: true,
-            ..Private::default()
+            replaced_on_purpose: true,
+            ..p.clone()
         };
+        assert_eq!(Private::from_bytes(&marked.to_bytes()), marked);
+        assert_eq!(p.poll_url_for("job_7").as_deref(), Some("/api/jobs/job_9"));
+        let none = Private::from_bytes(b"not json");
+        assert_eq!(none, Private::default());
         assert_eq!(
-            Private::of_state(&marked.to_bytes(), &state("completed")),
-            Some(marked),
-            "the mark outlives the refresh that saw the job complete"
+            none.poll_url_for("job_7").as_deref(),
+            Some("/api/jobs/job_7")
         );
-        // A state from an older provider: no private data, a job that had not ended.
-        let legacy = Private::of_state(b"", &state("in_progress")).expect("valid id");
-        assert_eq!(legacy.poll_url, "/api/jobs/job_7");
-        assert!(legacy.unsettled);
-        assert!(!Private::of_state(b"", &state("failed")).unwrap().unsettled);
-        let bad = Value::object([(JOB_ID, Value::from("../etc"))]);
-        assert_eq!(Private::of_state(b"not json", &bad), None);
+        assert_eq!(
+            none.poll_url_for(""),
+            None,
+            "an unanswered restore has no job"
+        );
+        assert_eq!(none.poll_url_for("../etc"), None);
     }
 
     #[test]

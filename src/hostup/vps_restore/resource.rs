@@ -266,8 +266,8 @@ impl VpsRestoreResource {
         private: &[u8],
         job_id: &str,
     ) -> ApplyResult {
-        let poll_url = Private::of_state(private, &planned)
-            .map(|p| p.poll_url)
+        let poll_url = Private::from_bytes(private)
+            .poll_url_for(job_id)
             .unwrap_or_default();
         let target = label(
             planned.get_str(TARGET_VPS_ID).unwrap_or_default(),
@@ -489,16 +489,18 @@ impl Resource for VpsRestoreResource {
                 return keep(state, private, refresh_failure(d).into());
             }
         }
+        // A restore whose request got no usable answer has no job to refresh.
+        if let Some((key, job)) = EarlierJob::unanswered(&state) {
+            self.earlier.remember(key, job);
+            return keep(state, private, Diagnostics::new());
+        }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
-        let Some(mark) = Private::of_state(&private, &state) else {
-            // A restore whose request got no usable answer has no job to refresh.
-            if let Some((key, job)) = EarlierJob::unanswered(&state) {
-                self.earlier.remember(key, job);
-            }
+        let mark = Private::from_bytes(&private);
+        let Some(poll_url) = mark.poll_url_for(&job_id) else {
             return keep(state, private, Diagnostics::new());
         };
         let mut state = state;
-        let fate = match client.get_job(&mark.poll_url).await {
+        let fate = match client.get_job(&poll_url).await {
             Ok(job) => {
                 refresh_job(&mut state, &job);
                 Fate::of_job(&job)
@@ -519,7 +521,7 @@ impl Resource for VpsRestoreResource {
         if let Some((key, job)) = EarlierJob::of_state(&state, &mark, fate) {
             self.earlier.remember(key, job);
         }
-        keep(state, mark.to_bytes(), Diagnostics::new())
+        keep(state, private, Diagnostics::new())
     }
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -532,13 +534,21 @@ impl Resource for VpsRestoreResource {
         // In an apply, a tainted restore is deleted just before its replacement is planned
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
-        let earlier = if Private::replaced_on_purpose(&req.private) {
+        // Terraform hands this delete the replacement's planned private data, not the state's:
+        // the plan's marks (a deliberate replacement, an adopted job) are there; without a
+        // refresh in the plan (`-refresh=false`) the state's own status is the only sign that
+        // its job had not ended when it was last seen.
+        let planned = Private::from_bytes(&req.private);
+        let fate = Fate::of_state(&req.prior);
+        let seen = Private {
+            unsettled: planned.unsettled || matches!(fate, Fate::Running(_)),
+            ..planned.clone()
+        };
+        let earlier = if planned.replaced_on_purpose {
             None
         } else {
-            match Private::of_state(&req.private, &req.prior) {
-                Some(mark) => EarlierJob::of_state(&req.prior, &mark, Fate::of_state(&req.prior)),
-                None => EarlierJob::unanswered(&req.prior),
-            }
+            EarlierJob::unanswered(&req.prior)
+                .or_else(|| EarlierJob::of_state(&req.prior, &seen, fate))
         };
         if let Some((key, job)) = earlier {
             self.earlier.remember(key, job);
