@@ -91,12 +91,15 @@ for target in $targets; do
 done
 
 # One cargo run for every target: they share the host's build scripts and proc macros, and the
-# two cores stay busy while one target links.
+# two cores stay busy while one target links. The standard library is built without its
+# backtrace symbolizer (std's `backtrace` feature: addr2line, gimli, object): the binaries are
+# stripped, so it would have no symbols to read, and it costs each target build and binary.
 log "building $targets with the $profile profile, version $version"
 start=$SECONDS
 target_args=()
 for target in $targets; do target_args+=(--target "$target"); done
 "$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
+  -Zbuild-std-features=panic-unwind \
   --bin terraform-provider-hostup "${target_args[@]}"
 log "built in $((SECONDS - start))s"
 

@@ -129,7 +129,11 @@ else
   run_tests --lib --bins --examples --test integration
   join_all
   # Three at a time: most of them wait on simulated jobs, timeouts and signals, not on the CPU.
-  run_tests --test acceptance -- --test-threads="${HOSTUP_ACCEPTANCE_THREADS:-3}"
+  # The release tests last: they wait for the other platforms' builds, and would hold the test
+  # threads meanwhile.
+  threads="--test-threads=${HOSTUP_ACCEPTANCE_THREADS:-3}"
+  run_tests --test acceptance -- --skip release_install:: "$threads"
+  run_tests --test acceptance release_install:: -- "$threads"
 fi
 join install-tofu
 join release-build
