@@ -128,6 +128,24 @@ impl EarlierJob {
         ))
     }
 
+    /// The earlier job a deleted restore leaves for its replacement. Terraform hands the delete
+    /// the replacement's planned private data (`planned`), not the state's: the plan's marks (a
+    /// deliberate replacement, an adopted job) are there; without a refresh in the plan
+    /// (`-refresh=false`) the state's own status is the only sign that its job had not ended when
+    /// it was last seen.
+    pub fn of_deleted(prior: &Value, planned: &[u8]) -> Option<(RestoreKey, Self)> {
+        let planned = Private::from_bytes(planned);
+        if planned.replaced_on_purpose {
+            return None;
+        }
+        let fate = Fate::of_state(prior);
+        let seen = Private {
+            unsettled: planned.unsettled || matches!(fate, Fate::Running(_)),
+            ..planned
+        };
+        EarlierJob::unanswered(prior).or_else(|| EarlierJob::of_state(prior, &seen, fate))
+    }
+
     /// The record of a restore whose request got no usable answer (status `unknown`, no job
     /// id): the replacement stops and asks rather than restoring again.
     pub fn unanswered(state: &Value) -> Option<(RestoreKey, Self)> {
@@ -346,6 +364,33 @@ mod tests {
         let mut unknown = state("queued");
         unknown.set(TRIGGERS, Value::Unknown);
         assert!(EarlierJob::of_state(&unknown, &marked(), Fate::Gone).is_none());
+    }
+
+    #[test]
+    fn a_delete_leaves_the_job_the_plan_adopted_or_the_state_shows_running() {
+        let fate = |prior: &Value, planned: &Private| {
+            EarlierJob::of_deleted(prior, &planned.to_bytes()).map(|(_, job)| job.fate)
+        };
+        let none = Private::default();
+        // The plan adopted the job: its mark is in the planned private data.
+        assert_eq!(fate(&state("completed"), &marked()), Some(Fate::Completed));
+        // A plan without a refresh: only the state's status says the job had not ended.
+        assert_eq!(
+            fate(&state("in_progress"), &none),
+            Some(Fate::Running(JobStatus::InProgress))
+        );
+        assert_eq!(fate(&state("completed"), &none), None, "ended in sight");
+        // A deliberate replacement leaves nothing, whatever the job did.
+        let on_purpose = Private {
+            replaced_on_purpose: true,
+            ..marked()
+        };
+        assert_eq!(fate(&state("in_progress"), &on_purpose), None);
+        // An unanswered restore has no job, and is left as such.
+        let mut unanswered = state(STATUS_UNANSWERED);
+        unanswered.set(ID, Value::Null);
+        unanswered.set(JOB_ID, Value::Null);
+        assert_eq!(fate(&unanswered, &none), Some(Fate::Unanswered));
     }
 
     #[test]

@@ -534,23 +534,7 @@ impl Resource for VpsRestoreResource {
         // In an apply, a tainted restore is deleted just before its replacement is planned
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
-        // Terraform hands this delete the replacement's planned private data, not the state's:
-        // the plan's marks (a deliberate replacement, an adopted job) are there; without a
-        // refresh in the plan (`-refresh=false`) the state's own status is the only sign that
-        // its job had not ended when it was last seen.
-        let planned = Private::from_bytes(&req.private);
-        let fate = Fate::of_state(&req.prior);
-        let seen = Private {
-            unsettled: planned.unsettled || matches!(fate, Fate::Running(_)),
-            ..planned.clone()
-        };
-        let earlier = if planned.replaced_on_purpose {
-            None
-        } else {
-            EarlierJob::unanswered(&req.prior)
-                .or_else(|| EarlierJob::of_state(&req.prior, &seen, fate))
-        };
-        if let Some((key, job)) = earlier {
+        if let Some((key, job)) = EarlierJob::of_deleted(&req.prior, &req.private) {
             self.earlier.remember(key, job);
         }
         tracing::debug!(
