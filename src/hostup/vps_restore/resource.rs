@@ -44,11 +44,23 @@ pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 const PROGRESS_LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// The resource; holds the provider's shared client, read cache and poll schedule, and what
-/// this process learned of earlier jobs and of the restores planned in this run.
+/// this process remembers of its run.
 #[derive(Debug)]
 pub struct VpsRestoreResource {
     shared: Arc<Shared>,
+    run: RunMemory,
+}
+
+/// What one provider process remembers of its run (a plan and an apply each run in a process of
+/// their own) for the restore-once rules; nothing else in the provider keeps state between calls.
+#[derive(Debug, Default)]
+struct RunMemory {
+    /// The jobs of the tainted restores the run replaces (`earlier`). Writers: `read` and
+    /// `delete` (a job that did not end in sight), and `modify_plan` for a prior state (a
+    /// deliberate replacement). Reader: `modify_plan` for a create, which may adopt the job.
     earlier: EarlierJobs,
+    /// The restores the run plans, by target (`conflicts`). Writer and reader: `modify_plan` for
+    /// a create, which enters its target when it starts and looks for others when it ends.
     planned: PlannedTargets,
 }
 
@@ -57,8 +69,7 @@ impl VpsRestoreResource {
     pub fn new(shared: Arc<Shared>) -> VpsRestoreResource {
         VpsRestoreResource {
             shared,
-            earlier: EarlierJobs::default(),
-            planned: PlannedTargets::default(),
+            run: RunMemory::default(),
         }
     }
 }
@@ -225,7 +236,7 @@ impl VpsRestoreResource {
             // create of a replacement follows in this run (`-replace`, changed arguments), the
             // user asked for it, and nothing is adopted.
             if let Some(key) = key {
-                self.earlier.replaced_on_purpose(key);
+                self.run.earlier.replaced_on_purpose(key);
             }
             // Terraform plans a replacement twice: first against the prior state (the plan that
             // decides on the replacement), then as a create from null, whose warnings Terraform
@@ -239,7 +250,7 @@ impl VpsRestoreResource {
         }
         let deliberate = key
             .as_ref()
-            .is_some_and(|k| self.earlier.is_replaced_on_purpose(k));
+            .is_some_and(|k| self.run.earlier.is_replaced_on_purpose(k));
         if deliberate {
             // Tell the apply's delete of the replaced object not to offer its job.
             plan.private = Private {
@@ -249,9 +260,9 @@ impl VpsRestoreResource {
             .to_bytes();
         }
         Some(PlannedRestore {
-            earlier: key.as_ref().and_then(|k| self.earlier.find(k)),
+            earlier: key.as_ref().and_then(|k| self.run.earlier.find(k)),
             deliberate,
-            ticket: self.planned.enter(&req.config),
+            ticket: self.run.planned.enter(&req.config),
         })
     }
 
@@ -367,7 +378,7 @@ impl Resource for VpsRestoreResource {
         let conflict = restore
             .ticket
             .as_ref()
-            .and_then(|t| self.planned.conflict(t));
+            .and_then(|t| self.run.planned.conflict(t));
         let decision = decide(&facts(conflict.is_some()));
         restore.carry_out(decision, checks, conflict, req.is_create(), plan);
     }
@@ -491,7 +502,7 @@ impl Resource for VpsRestoreResource {
         }
         // A restore whose request got no usable answer has no job to refresh.
         if let Some((key, job)) = EarlierJob::unanswered(&state) {
-            self.earlier.remember(key, job);
+            self.run.earlier.remember(key, job);
             return keep(state, private, Diagnostics::new());
         }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
@@ -519,7 +530,7 @@ impl Resource for VpsRestoreResource {
         };
         // A tainted restore is refreshed just before Terraform plans its replacement.
         if let Some((key, job)) = EarlierJob::of_state(&state, &mark, fate) {
-            self.earlier.remember(key, job);
+            self.run.earlier.remember(key, job);
         }
         keep(state, private, Diagnostics::new())
     }
@@ -535,7 +546,7 @@ impl Resource for VpsRestoreResource {
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
         if let Some((key, job)) = EarlierJob::of_deleted(&req.prior, &req.private) {
-            self.earlier.remember(key, job);
+            self.run.earlier.remember(key, job);
         }
         tracing::debug!(
             job_id = req.prior.get_str(JOB_ID).unwrap_or(""),
