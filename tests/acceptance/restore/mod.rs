@@ -18,8 +18,9 @@ use serde_json::{json, Value};
 use testkit::sim::HOSTUP_HEADER as HEADER;
 use testkit::sim::{matching, restore_posts, writes, Sim, SimRequest, RESTORE_PATH};
 use testkit::world::{
-    World, BROKEN, CLIENT, EMPTY as CACHE, FOREIGN as OTHER, FULL_SCOPES, GATED as MAIL, HUGE,
-    NEWEST, OTHER_CLIENT, RETAINED as SHOP, SMALL as OLDER, SOURCE as DB, TARGET as WEB,
+    World, BROKEN, CLIENT, EMPTY as CACHE, FOREIGN as OTHER, FULL_SCOPES, GATED as MAIL,
+    GATE_REASON, HUGE, NEWEST, OTHER_CLIENT, RETAINED as SHOP, SMALL as OLDER, SOURCE as DB,
+    TARGET as WEB,
 };
 use testkit::*;
 
@@ -447,13 +448,7 @@ fn plan_time_checks_fail_at_the_attribute_without_a_post() {
             Some("hostup_vps_restore.gate_closed"),
         );
         assert_points_at(&d, "target_vps_id");
-        assert_contains_all(
-            &d,
-            &[
-                "An unpaid order blocks changes to this service.",
-                "(code pending_order)",
-            ],
-        );
+        assert_contains_all(&d, &[GATE_REASON, "(code pending_order)"]);
 
         let d = diagnostic(
             &plan,
