@@ -181,6 +181,69 @@ fn a_backup_cancelled_by_ci_is_adopted_by_the_next_apply() {
     });
 }
 
+/// With `create_before_destroy`, Terraform plans the replacement again before the tainted object
+/// reaches the provider, so the apply cannot keep the plan's adoption: it stops before anything is
+/// sent, and the way out the docs give (a refresh, then untaint) keeps the backup.
+#[test]
+fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
+    let provider = provider();
+    for_newest_and_oldest_cli(|cli| {
+        let sim = Sim::start(&fixture(), &["--job-duration", "3s"]);
+        let ws = workspace(cli, &provider, &sim, KEY);
+        let cbd = |timeout: &str| {
+            format!(
+                "{HEADER}\nresource \"hostup_vps_backup\" \"b\" {{\n  vps_id = \"{DB}\"\n  \
+                 timeouts {{\n    create = \"{timeout}\"\n  }}\n  lifecycle {{\n    \
+                 create_before_destroy = true\n  }}\n}}\n"
+            )
+        };
+        ws.write_main_tf(&cbd("1s"));
+        ws.run(&["apply", "-auto-approve"]).assert_failure();
+        assert_eq!(
+            ws.instance_status("hostup_vps_backup.b").as_deref(),
+            Some("tainted")
+        );
+        ws.write_main_tf(&cbd("5m"));
+        // Let the job finish, so the plan adopts a backup that exists.
+        std::thread::sleep(Duration::from_secs(4));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        out.assert_failure()
+            .assert_output_contains("Provider produced inconsistent final plan");
+        assert_eq!(backup_posts(&sim.requests()), [202], "no second backup");
+        assert!(
+            !writes(&sim.requests())
+                .iter()
+                .any(|w| w.starts_with("DELETE")),
+            "nothing deleted: {:?}",
+            writes(&sim.requests())
+        );
+        // The failed apply left the tainted object deposed, with the backup's id (its refresh
+        // found it). The way out the docs give: forget the record, import the backup.
+        let state = std::fs::read_to_string(ws.dir().join("terraform.tfstate")).unwrap();
+        let id = sim
+            .backup_ids(DB, KEY)
+            .into_iter()
+            .find(|id| id != NIGHTLY && state.contains(id.as_str()))
+            .unwrap_or_else(|| panic!("the job's backup is in state: {state}"));
+        ws.run(&["state", "rm", "hostup_vps_backup.b"])
+            .assert_success();
+        ws.run(&["import", "hostup_vps_backup.b", &format!("{DB}/{id}")])
+            .assert_success();
+        // Only the timeouts block, which an import does not set, changes in place.
+        ws.run(&["apply", "-auto-approve"])
+            .assert_success()
+            .assert_output_contains("0 to add, 1 to change, 0 to destroy");
+        ws.assert_plan_empty();
+        assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
+        assert!(
+            !writes(&sim.requests())
+                .iter()
+                .any(|w| w.starts_with("DELETE")),
+            "nothing deleted: {:?}",
+            writes(&sim.requests())
+        );
+    });
+}
 #[test]
 fn closed_gate_fails_at_plan_without_a_post() {
     let provider = provider();
