@@ -522,6 +522,15 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
         assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
         assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
         assert_eq!(job_id_in_state(&ws, TAINTED), job);
+        // That apply left the tainted object deposed, whose job no later apply adopts; the way
+        // out the docs give records the completed job by hand, and nothing is sent.
+        ws.run(&["state", "rm", TAINTED]).assert_success();
+        ws.run(&["import", TAINTED, &job]).assert_success();
+        ws.run(&["apply", "-auto-approve"])
+            .assert_success()
+            .assert_output_contains("0 to add, 1 to change, 0 to destroy");
+        ws.assert_plan_empty();
+        assert_eq!(restore_posts(&sim.requests()), [202], "one restore in all");
     });
 }
 
