@@ -101,7 +101,9 @@ impl EarlierBackup {
              an interrupt or a CI cancel), which left this resource tainted."
         );
         let shown = "Terraform still shows a replacement: that is how it plans a tainted \
-                     resource. To take a new backup instead, change `note`.";
+                     resource. With `create_before_destroy` on this resource, the apply stops \
+                     before anything is sent and the backup must then be recorded by hand (see \
+                     the resource's docs). To take a new backup instead, change `note`.";
         match self.backup_id() {
             Some(id) => Diagnostic::warning(
                 format!("The backup of VPS {vps} was already made: {id} (job {job})"),
