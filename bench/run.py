@@ -625,7 +625,7 @@ def bench_plan(res: dict) -> None:
 
 # The one-restore-per-target check: a planned restore enters its target (and, with a ticket,
 # looks for others at the end of its plan). The baseline build gives no restore a ticket.
-CONFLICT_CHECK = ("            ticket: self.planned.enter(&req.config),\n",
+CONFLICT_CHECK = ("            ticket: self.run.planned.enter(&req.config),\n",
                   "            ticket: None,\n")
 
 
