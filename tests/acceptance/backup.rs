@@ -170,20 +170,13 @@ fn a_backup_cancelled_by_ci_is_adopted_by_the_next_apply() {
             ids.len() == 2 && ids.contains(&id) && ids.iter().any(|i| i == NIGHTLY),
             "the nightly backup and the adopted one: {ids:?}"
         );
-        assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
-        assert!(
-            !writes(&sim.requests())
-                .iter()
-                .any(|w| w.starts_with("DELETE")),
-            "nothing deleted: {:?}",
-            writes(&sim.requests())
-        );
+        assert_one_backup_and_none_deleted(&sim);
     });
 }
 
 /// With `create_before_destroy`, Terraform plans the replacement again before the tainted object
 /// reaches the provider, so the apply cannot keep the plan's adoption: it stops before anything is
-/// sent, and the way out the docs give (a refresh, then untaint) keeps the backup.
+/// sent, and the way out the docs give (`state rm`, then import) keeps the backup.
 #[test]
 fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
     let provider = provider();
@@ -209,14 +202,7 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
         let out = ws.run(&["apply", "-auto-approve"]);
         out.assert_failure()
             .assert_output_contains("Provider produced inconsistent final plan");
-        assert_eq!(backup_posts(&sim.requests()), [202], "no second backup");
-        assert!(
-            !writes(&sim.requests())
-                .iter()
-                .any(|w| w.starts_with("DELETE")),
-            "nothing deleted: {:?}",
-            writes(&sim.requests())
-        );
+        assert_one_backup_and_none_deleted(&sim);
         // The failed apply left the tainted object deposed, with the backup's id (its refresh
         // found it). The way out the docs give: forget the record, import the backup.
         let state = std::fs::read_to_string(ws.dir().join("terraform.tfstate")).unwrap();
@@ -234,16 +220,21 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
             .assert_success()
             .assert_output_contains("0 to add, 1 to change, 0 to destroy");
         ws.assert_plan_empty();
-        assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
-        assert!(
-            !writes(&sim.requests())
-                .iter()
-                .any(|w| w.starts_with("DELETE")),
-            "nothing deleted: {:?}",
-            writes(&sim.requests())
-        );
+        assert_one_backup_and_none_deleted(&sim);
     });
 }
+
+/// One backup POSTed in all, and no DELETE of any backup.
+#[track_caller]
+fn assert_one_backup_and_none_deleted(sim: &Sim) {
+    assert_eq!(backup_posts(&sim.requests()), [202], "one backup in all");
+    let writes = writes(&sim.requests());
+    assert!(
+        !writes.iter().any(|w| w.starts_with("DELETE")),
+        "nothing deleted: {writes:?}"
+    );
+}
+
 #[test]
 fn closed_gate_fails_at_plan_without_a_post() {
     let provider = provider();

@@ -222,7 +222,8 @@ impl EarlierJob {
             "An earlier apply stopped waiting for HostUp job {job} before it ended (a timeout, \
              an interrupt or a lost answer), which left this resource tainted."
         );
-        let shown = "Terraform still shows a replacement: that is how it plans a tainted resource. \
+        let shown =
+            "Terraform still shows a replacement: that is how it plans a tainted resource. \
                      With `create_before_destroy` on this resource, the apply stops before \
                      anything is sent and the job must then be recorded by hand (see the \
                      resource's docs).";
