@@ -105,6 +105,16 @@ impl Private {
     pub fn poll_url_for(&self, job_id: &str) -> Option<String> {
         poll_url_for(&self.poll_url, job_id)
     }
+
+    /// The record a create leaves once it stops following its job (sent or adopted): `unsettled`
+    /// unless the job `ended` in sight, and without the plan-only `adopted` mark.
+    pub fn recorded(self, ended: bool) -> Private {
+        Private {
+            unsettled: !ended,
+            adopted: false,
+            ..self
+        }
+    }
 }
 
 /// Which backup a finished create job made.
@@ -250,6 +260,22 @@ mod tests {
         write_facts(&mut state, bare);
         assert_eq!(state.get(BACKUP_TYPE), Some(&Value::Null));
         assert_eq!(state.get(SIZE_GB), Some(&Value::Null));
+    }
+
+    #[test]
+    fn a_create_records_its_job_unsettled_only_when_it_stopped_following_it() {
+        let planned = Private {
+            poll_url: "/api/jobs/job_9".into(),
+            known_before: vec!["bkp_1".into()],
+            unsettled: true,
+            adopted: true,
+        };
+        let stopped = planned.clone().recorded(false);
+        assert!(stopped.unsettled, "the next plan adopts the job again");
+        assert!(!stopped.adopted, "a plan-only mark never reaches the state");
+        let ended = planned.clone().recorded(true);
+        assert!(!ended.unsettled && !ended.adopted);
+        assert_eq!(ended.known_before, planned.known_before, "the rest is kept");
     }
 
     #[test]

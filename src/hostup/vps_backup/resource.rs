@@ -42,26 +42,43 @@ pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 const TIMEOUT_OPERATIONS: &[&str] = &["create", "delete"];
 
-/// The resource; holds the provider's shared client and poll schedule.
+/// The resource; holds the provider's shared client and poll schedule, and what this process
+/// remembers of its run.
 #[derive(Debug)]
 pub struct VpsBackupResource {
     shared: Arc<Shared>,
-    /// Backups this process's plan replaces, by VPS id. Terraform plans a replacement in two
-    /// calls, first against the prior state, then its create half from null; the second needs
-    /// to know which backup the first will delete, since it still counts against the quota.
-    replaced: Mutex<HashMap<String, Vec<String>>>,
-    /// The jobs of tainted backups this process met, for the creates that replace them.
-    earlier: EarlierBackups,
+    run: RunMemory,
 }
 
-impl VpsBackupResource {
-    /// The resource, using the provider's shared client and poll schedule.
-    pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
-        VpsBackupResource {
-            shared,
-            replaced: Mutex::new(HashMap::new()),
-            earlier: EarlierBackups::default(),
-        }
+/// What one provider process remembers of its run (a plan and an apply each run in a process of
+/// their own); nothing else in the resource keeps state between calls.
+#[derive(Debug, Default)]
+struct RunMemory {
+    /// The jobs of the tainted backups the run replaces (`earlier`). Writers: `read` and `delete`
+    /// (a job that did not end in sight), and `modify_plan` for a prior state (a deliberate
+    /// replacement). Reader: `modify_plan` for a create, which may adopt the job.
+    earlier: EarlierBackups,
+    /// The backups the run replaces, by VPS id: until the replacement's delete runs they still
+    /// count against the VPS's quota. Terraform plans a replacement in two calls, first against
+    /// the prior state, then its create half from null. Writer: `modify_plan` for a prior state.
+    /// Reader: `modify_plan` for a create, whose quota check counts them as freed.
+    replaced: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl RunMemory {
+    /// Notes that the run replaces backup `id` of VPS `vps_id`.
+    fn replaces(&self, vps_id: &str, id: &str) {
+        let mut replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
+        replaced
+            .entry(vps_id.to_owned())
+            .or_default()
+            .push(id.to_owned());
+    }
+
+    /// The backups of VPS `vps_id` the run replaces.
+    fn replaced_backups_of(&self, vps_id: &str) -> Vec<String> {
+        let replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
+        replaced.get(vps_id).cloned().unwrap_or_default()
     }
 
     /// Remembers the job of a refreshed or replaced backup for the create that replaces it, when
@@ -75,10 +92,15 @@ impl VpsBackupResource {
             self.earlier.remember(key, job);
         }
     }
+}
 
-    fn replaced_backups_of(&self, vps_id: &str) -> Vec<String> {
-        let replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
-        replaced.get(vps_id).cloned().unwrap_or_default()
+impl VpsBackupResource {
+    /// The resource, using the provider's shared client and poll schedule.
+    pub fn new(shared: Arc<Shared>) -> VpsBackupResource {
+        VpsBackupResource {
+            shared,
+            run: RunMemory::default(),
+        }
     }
 }
 
@@ -234,15 +256,14 @@ impl VpsBackupResource {
         )
     }
 
-    /// Waits for the create job of `planned` (sent by this create, or adopted by it), records the
-    /// backup it made, and clears the marks of `private` that only a plan carries; `unsettled`
-    /// stays set when the wait ended before the job did.
+    /// Waits for the create job of `planned` (sent by this create, or adopted by it) and records
+    /// the backup it made, with `private` as [`Private::recorded`] leaves it.
     async fn wait_and_record(
         &self,
         ctx: &Context,
         client: &Client,
         op: &Operation,
-        mut private: Private,
+        private: Private,
         timeout: Duration,
         planned: &Value,
     ) -> ApplyResult {
@@ -254,8 +275,6 @@ impl VpsBackupResource {
         let (state, ended, diagnostics) = self
             .finish_create(ctx, client, op, &private, timeout, state)
             .await;
-        private.unsettled = !ended;
-        private.adopted = false;
         // The new backup shows up in restore sources (and a restore re-planned next in this
         // process must see it); the VPS's quota moved.
         if let Some(vps_id) = planned.get_str(VPS_ID) {
@@ -263,7 +282,7 @@ impl VpsBackupResource {
         }
         ApplyResult {
             new_state: state,
-            private: private.to_bytes(),
+            private: private.recorded(ended).to_bytes(),
             diagnostics,
         }
     }
@@ -287,12 +306,7 @@ impl VpsBackupResource {
             );
             return ApplyResult {
                 new_state: req.planned.clone(),
-                private: Private {
-                    unsettled: false,
-                    adopted: false,
-                    ..private
-                }
-                .to_bytes(),
+                private: private.recorded(true).to_bytes(),
                 diagnostics: Diagnostics::new(),
             };
         }
@@ -478,14 +492,10 @@ impl Resource for VpsBackupResource {
             if !plan.requires_replace.is_empty() {
                 // Planned against its prior state, so not tainted: the user asked for a new backup.
                 if let Some(key) = BackupKey::of(&req.config) {
-                    self.earlier.replaced_on_purpose(key);
+                    self.run.earlier.replaced_on_purpose(key);
                 }
                 if let (Some(vps), Some(id)) = (req.prior.get_str(VPS_ID), req.prior.get_str(ID)) {
-                    let mut replaced = self.replaced.lock().unwrap_or_else(|e| e.into_inner());
-                    replaced
-                        .entry(vps.to_owned())
-                        .or_default()
-                        .push(id.to_owned());
+                    self.run.replaces(vps, id);
                 }
             }
             return;
@@ -495,7 +505,7 @@ impl Resource for VpsBackupResource {
         }
         // The replacement of a tainted backup whose job may still make, or has made, the backup:
         // nothing is sent, so there is nothing to check.
-        if let Some(earlier) = BackupKey::of(&req.config).and_then(|k| self.earlier.find(&k)) {
+        if let Some(earlier) = BackupKey::of(&req.config).and_then(|k| self.run.earlier.find(&k)) {
             earlier.write_plan(&mut plan.planned);
             plan.private = earlier.private().to_bytes();
             plan.diagnostics.push(earlier.plan_diagnostic());
@@ -513,7 +523,7 @@ impl Resource for VpsBackupResource {
             tracing::debug!("hostup_vps_backup: vps_id unknown at plan; checks run at apply");
             return;
         };
-        let replaced = self.replaced_backups_of(vps_id);
+        let replaced = self.run.replaced_backups_of(vps_id);
         if let Err(d) = checks::run(&client, vps_id, &replaced).await {
             plan.diagnostics.push(d);
         }
@@ -608,7 +618,7 @@ impl Resource for VpsBackupResource {
                     Ok(JobLookup::Running(status)) => {
                         tracing::info!(job_id = %job_id, status = %status,
                             "hostup_vps_backup: the create job is still running");
-                        self.remember_earlier(&state, &record);
+                        self.run.remember_earlier(&state, &record);
                         return keep(state, private, Diagnostics::new());
                     }
                     Ok(JobLookup::Failed(reason)) => {
@@ -651,7 +661,7 @@ impl Resource for VpsBackupResource {
                 return keep(state, private, refresh_failure(d).into());
             }
         }
-        self.remember_earlier(&state, &record);
+        self.run.remember_earlier(&state, &record);
         keep(state, private, Diagnostics::new())
     }
 
@@ -673,7 +683,7 @@ impl Resource for VpsBackupResource {
         // and created; when the plan adopted its job, the replacement takes the backup over.
         let record = Private::from_bytes(&req.private);
         if record.adopted {
-            self.remember_earlier(prior, &record);
+            self.run.remember_earlier(prior, &record);
             tracing::info!(
                 job_id = prior.get_str(JOB_ID).unwrap_or(""),
                 "hostup_vps_backup: kept at HostUp; its replacement adopts the job that makes it"
