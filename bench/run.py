@@ -293,10 +293,11 @@ def workspace(name: str, text: str) -> Path:
     return d
 
 
-def header(name: str, provider_block: str) -> str:
+def header(name: str, provider_block: str, source: str | None = None) -> str:
+    """The terraform block requiring provider `name` from `bench/<source>` (default: the name)."""
     return (
         "terraform {\n  required_providers {\n"
-        f'    {name} = {{ source = "bench/{name}" }}\n'
+        f'    {name} = {{ source = "bench/{source or name}" }}\n'
         "  }\n}\n" + provider_block
     )
 
@@ -320,9 +321,9 @@ def peer_config(name: str, n: int) -> str:
     raise ValueError(name)
 
 
-def restores_config(pairs: list[tuple[str, int]], name: str = "hostup") -> str:
-    """One hostup_vps_restore per (target id, source index) pair."""
-    blocks = [header(name, f'provider "{name}" {{}}\n')]
+def restores_config(pairs: list[tuple[str, int]], name: str = "hostup", source: str | None = None) -> str:
+    """One hostup_vps_restore per (target id, source index) pair, from provider `bench/<source>`."""
+    blocks = [header(name, f'provider "{name}" {{}}\n', source)]
     for k, (tgt, src) in enumerate(pairs):
         blocks.append(
             f'resource "hostup_vps_restore" "r{k:03d}" {{\n'
@@ -384,13 +385,13 @@ def handshake_once(binary: Path, cert: str, idle: float) -> dict:
 
 def bench_overhead(peers: dict[str, Path], runs: int, mem_runs: int, res: dict) -> None:
     cert = client_cert()
-    binaries = {"hostup": OURS, **peers}
-    # The static release binary starts beside the others; the memory runs below use the glibc build.
-    started = {"hostup": OURS, "hostup-static": STATIC, **peers}
-    hs: dict[str, list[dict]] = {n: [] for n in started}
+    # Ours twice: the glibc build and the static release binary (`hostup-static`, which is what
+    # `make release` ships for linux_amd64), beside the peers.
+    binaries = {"hostup": OURS, "hostup-static": STATIC, **peers}
+    hs: dict[str, list[dict]] = {n: [] for n in binaries}
     log(f"handshake: {runs} rounds, providers interleaved")
     for _ in range(runs):
-        for n, b in started.items():
+        for n, b in binaries.items():
             hs[n].append(handshake_once(b, cert, idle=1.0))
     res["handshake"] = {
         n: {
@@ -404,7 +405,7 @@ def bench_overhead(peers: dict[str, Path], runs: int, mem_runs: int, res: dict) 
         }
         for n, rows in hs.items()
     }
-    res["size"] = {n: {"bytes": b.stat().st_size, "sha256": sha256(b)} for n, b in started.items()}
+    res["size"] = {n: {"bytes": b.stat().st_size, "sha256": sha256(b)} for n, b in binaries.items()}
 
     providers = {n: Provider(n, b) for n, b in binaries.items()}
     cli_config(list(providers.values()))
@@ -413,8 +414,8 @@ def bench_overhead(peers: dict[str, Path], runs: int, mem_runs: int, res: dict) 
     try:
         for n, prov in providers.items():
             for count in (1, 100):
-                if n == "hostup":
-                    text = restores_config([(target(i), i) for i in range(count)])
+                if n.startswith("hostup"):
+                    text = restores_config([(target(i), i) for i in range(count)], source=n)
                     env = tf_env({"HOSTUP_ENDPOINT": sim.base, "HOSTUP_API_KEY": KEY})
                 else:
                     text = peer_config(n, count)
@@ -744,6 +745,10 @@ def report(res: dict) -> str:
                     "| metric | / hostup (glibc) | / lxd | / workato |", "|---|---|---|---|"]
             static_row("handshake median", lambda n: hs[n]["median_ms"])
             static_row("idle VmHWM", lambda n: hs[n]["idle_vmhwm_kib_median"])
+            if "hostup-static validate 1" in mem:
+                for c in ("validate", "plan"):
+                    for k in (1, 100):
+                        static_row(f"peak RSS {c} {k}", lambda n, c=c, k=k: mem[f"{n} {c} {k}"]["peak_kib_median"])
             static_row("binary size", lambda n: size[n]["bytes"])
         out += ["", "Configurations: ours = `hostup_vps_restore` blocks against hostup-sim (1 or 100 distinct "
                 "targets, each from its own source's backup); lxd = `lxd_profile` with `count` (plans without a "
