@@ -111,8 +111,13 @@ install_one() { # version [os_arch]
   cp "$dir/go.mod" "$dir/go.sum" "$src/"
   # -mod=readonly: the pinned go.mod/go.sum are used as they are; a module missing from go.sum or
   # whose hash differs fails the build instead of being added.
-  (cd "$src" && quiet env ${goos:+GOOS=$goos GOARCH=$goarch} go build -trimpath \
-    -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
+  # -dwarf=false: the linker drops the debug info (-w), so the compiler need not write it.
+  # GOGC=400: the compiler collects garbage less often (it holds more memory meanwhile; the
+  # machine has plenty). Measured on a cold linux_arm64 build of 1.12.6: 487 CPU-s as before, 465
+  # without DWARF, 445 with both (one run each; the same size of binary, and GOGC does not change
+  # a byte of it).
+  (cd "$src" && quiet env GOGC=400 ${goos:+GOOS=$goos GOARCH=$goarch} go build -trimpath \
+    -gcflags=all=-dwarf=false -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
     -o "$out.tmp" github.com/opentofu/opentofu/cmd/tofu) ||
     die "go build of OpenTofu $v${os_arch:+ for $os_arch} failed (see above; a checksum mismatch is a pin or proxy problem, never retried)"
   cmp -s "$dir/go.sum" "$src/go.sum" || die "the build of OpenTofu $v changed its go.sum: the pin is incomplete"

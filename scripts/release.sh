@@ -90,17 +90,22 @@ for target in $targets; do
   "$DEBIAN_RUSTC" --print target-list | grep -qx "$target" || die "rustc does not know the target $target"
 done
 
-# One cargo run for every target: they share the host's build scripts and proc macros, and the
-# two cores stay busy while one target links. The standard library is built without its
-# backtrace symbolizer (std's `backtrace` feature: addr2line, gimli, object): the binaries are
-# stripped, so it would have no symbols to read, and it costs each target build and binary.
+# One cargo run per target, in one target dir: they share the host's build scripts and proc
+# macros. Not one run for all of them: cargo then resolves features across every target at once
+# (a Windows or macOS dependency turns on features of tokio, libc and others), and the
+# linux_amd64 binary of a five-target build differs from the one a linux_amd64-only build makes;
+# `make test` builds linux_amd64 alone first, and the binary its acceptance tests drive must be
+# the one the release ships (scripts/test.sh checks they are the same bytes). The standard
+# library is built without its backtrace symbolizer (std's `backtrace` feature: addr2line, gimli,
+# object): the binaries are stripped, so it would have no symbols to read, and it costs each
+# target build and binary.
 log "building $targets with the $profile profile, version $version"
 start=$SECONDS
-target_args=()
-for target in $targets; do target_args+=(--target "$target"); done
-"$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
-  -Zbuild-std-features=panic-unwind \
-  --bin terraform-provider-hostup "${target_args[@]}"
+for target in $targets; do
+  "$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
+    -Zbuild-std-features=panic-unwind \
+    --bin terraform-provider-hostup --target "$target"
+done
 log "built in $((SECONDS - start))s"
 
 binaries=()

@@ -137,6 +137,15 @@ else
 fi
 join install-tofu
 join release-build
+# The acceptance tests drove the linux_amd64 binary of the first stage; the release's own (from
+# the build of every platform) must be the same bytes. The zips are deterministic, so their sums
+# say it.
+sum_of() { grep '_linux_amd64\.zip$' "$1"/*_SHA256SUMS | cut -d' ' -f1; }
+[[ -n "$(sum_of "$amd64/dist")" && "$(sum_of "$amd64/dist")" == "$(sum_of target/tmp/release-build/dist)" ]] || {
+  echo "make test: the linux_amd64 binary the acceptance tests drove is not the release's" >&2
+  exit 1
+}
+step "the linux_amd64 package the acceptance tests drove is the release's, byte for byte"
 
 step "Terraform and OpenTofu CLIs the acceptance tests ran against${HOSTUP_TF_VERSIONS:+ (HOSTUP_TF_VERSIONS=$HOSTUP_TF_VERSIONS)}:"
 if [[ -s "$matrix" ]]; then
