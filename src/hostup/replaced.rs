@@ -12,15 +12,27 @@
 //! So `read` and `delete` [`remember`](Replaced::remember) an object whose job did not end in the
 //! provider's sight under the inputs that make up its intent, the first plan of a deliberate
 //! replacement [marks](Replaced::replaced_on_purpose) its inputs, and the create's plan
-//! [finds](Replaced::find) the earlier job to adopt: the same inputs mean the same intent.
-//! `hostup_vps_restore` and `hostup_vps_backup` each keep one, with their own key and job types.
+//! [finds](Replaced::find_for_create) the earlier job to adopt: the same inputs mean the same
+//! intent. `hostup_vps_restore` and `hostup_vps_backup` each keep one, with their own key and job
+//! types.
+//!
+//! One object comes in no fixed order: a *deposed* one, which an apply with
+//! `create_before_destroy` leaves when it stops before creating the replacement. Terraform
+//! refreshes it apart from the new object's create, in either order, and in an apply it creates
+//! the new object before it destroys the deposed one. A create planned before the earlier job was
+//! met would send a second request; so [`remember`](Replaced::remember) tells when a create with
+//! the same inputs was already planned without it ([`Met::TooLate`]), and `read` then fails the
+//! plan. When the job is met first, the create adopts it in the plan, and the apply (which
+//! cannot meet it in time) stops before anything is sent with "Provider produced inconsistent
+//! final plan". Either way nothing is sent twice; the resources' docs give the way out.
 
 use std::sync::Mutex;
 
 /// The earlier jobs of one resource type that this process met, by the inputs (`K`) of their
-/// objects, and the inputs replaced on purpose in this run. Writers: the resource's `read` and
-/// `delete` (an earlier job), and its `modify_plan` for a prior state (a deliberate replacement).
-/// Reader: its `modify_plan` for a create.
+/// objects, the inputs replaced on purpose in this run, and those of the creates planned without
+/// an earlier job. Writers: the resource's `read` and `delete` (an earlier job), its
+/// `modify_plan` for a prior state (a deliberate replacement) and for a create (planned anew).
+/// Readers: its `modify_plan` for a create, and `read` (a job met too late).
 #[derive(Debug)]
 pub struct Replaced<K, J> {
     inner: Mutex<Inner<K, J>>,
@@ -30,6 +42,19 @@ pub struct Replaced<K, J> {
 struct Inner<K, J> {
     jobs: Vec<(K, J)>,
     on_purpose: Vec<K>,
+    /// The inputs of the creates planned without an earlier job to adopt.
+    anew: Vec<K>,
+}
+
+/// Whether [`Replaced::remember`] met a job in time for the create that replaces its object.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Met {
+    /// No create with the same inputs has been planned without it yet.
+    InTime,
+    /// A create with the same inputs was already planned without it: that plan will send a new
+    /// request unless the run stops.
+    TooLate,
 }
 
 impl<K, J> Default for Replaced<K, J> {
@@ -38,6 +63,7 @@ impl<K, J> Default for Replaced<K, J> {
             inner: Mutex::new(Inner {
                 jobs: Vec::new(),
                 on_purpose: Vec::new(),
+                anew: Vec::new(),
             }),
         }
     }
@@ -48,11 +74,18 @@ impl<K: PartialEq, J: Clone> Replaced<K, J> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Remembers `job` for objects with inputs `key`, replacing what was known before.
-    pub fn remember(&self, key: K, job: J) {
+    /// Remembers `job` for objects with inputs `key`, replacing what was known before, and says
+    /// whether it came in time for the create that replaces its object.
+    pub fn remember(&self, key: K, job: J) -> Met {
         let mut inner = self.inner();
+        let met = if inner.anew.contains(&key) {
+            Met::TooLate
+        } else {
+            Met::InTime
+        };
         inner.jobs.retain(|(k, _)| *k != key);
         inner.jobs.push((key, job));
+        met
     }
 
     /// Notes that the object with inputs `key` is replaced on purpose: Terraform planned it
@@ -70,18 +103,27 @@ impl<K: PartialEq, J: Clone> Replaced<K, J> {
         self.inner().on_purpose.contains(key)
     }
 
-    /// The earlier job of an object with inputs `key`, if this process met one and it is not
-    /// replaced on purpose.
-    pub fn find(&self, key: &K) -> Option<J> {
-        let inner = self.inner();
-        if inner.on_purpose.contains(key) {
-            return None;
+    /// For the plan of a create with inputs `key`: the earlier job to adopt, if this process met
+    /// one and the object is not replaced on purpose. Without one, the create is planned anew,
+    /// and a job with these inputs met afterwards comes [too late](Met::TooLate) for it.
+    pub fn find_for_create(&self, key: &K) -> Option<J>
+    where
+        K: Clone,
+    {
+        let mut inner = self.inner();
+        let found = if inner.on_purpose.contains(key) {
+            None
+        } else {
+            inner
+                .jobs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, j)| j.clone())
+        };
+        if found.is_none() {
+            inner.anew.push(key.clone());
         }
-        inner
-            .jobs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, j)| j.clone())
+        found
     }
 }
 
@@ -92,16 +134,37 @@ mod tests {
     #[test]
     fn the_last_job_remembered_is_found_unless_replaced_on_purpose() {
         let replaced = Replaced::<&str, u32>::default();
-        assert_eq!(replaced.find(&"a"), None);
-        replaced.remember("a", 1);
-        replaced.remember("a", 2);
-        replaced.remember("b", 3);
-        assert_eq!(replaced.find(&"a"), Some(2));
+        assert_eq!(replaced.remember("a", 1), Met::InTime);
+        assert_eq!(replaced.remember("a", 2), Met::InTime);
+        assert_eq!(replaced.remember("b", 3), Met::InTime);
+        assert_eq!(replaced.find_for_create(&"a"), Some(2));
         replaced.replaced_on_purpose("a");
         assert!(replaced.is_replaced_on_purpose(&"a"));
-        assert_eq!(replaced.find(&"a"), None, "the user asked for a new one");
-        replaced.remember("a", 4);
-        assert_eq!(replaced.find(&"a"), None, "still replaced on purpose");
-        assert_eq!(replaced.find(&"b"), Some(3));
+        assert_eq!(
+            replaced.find_for_create(&"a"),
+            None,
+            "the user asked for a new one"
+        );
+        let _ = replaced.remember("a", 4);
+        assert_eq!(
+            replaced.find_for_create(&"a"),
+            None,
+            "still replaced on purpose"
+        );
+        assert_eq!(replaced.find_for_create(&"b"), Some(3));
+    }
+
+    #[test]
+    fn a_job_met_after_a_create_was_planned_without_it_comes_too_late() {
+        let replaced = Replaced::<&str, u32>::default();
+        assert_eq!(replaced.find_for_create(&"a"), None, "planned anew");
+        assert_eq!(replaced.remember("a", 1), Met::TooLate);
+        assert_eq!(replaced.remember("b", 2), Met::InTime, "other inputs");
+        assert_eq!(replaced.find_for_create(&"b"), Some(2));
+        assert_eq!(
+            replaced.remember("b", 3),
+            Met::InTime,
+            "the create adopted the job; no create is planned without one"
+        );
     }
 }

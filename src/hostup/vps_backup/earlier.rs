@@ -92,6 +92,33 @@ impl EarlierBackup {
         }
     }
 
+    /// The error of a `read` that met this job after the create replacing its object was planned
+    /// without it (see `hostup::replaced`): that plan would take a second backup, so the run
+    /// stops.
+    pub fn too_late_diagnostic(&self) -> Diagnostic {
+        let job = &self.job_id;
+        let vps = self.state.get_str(VPS_ID).unwrap_or_default();
+        let made = match self.backup_id() {
+            Some(id) => format!("it has made backup {id}"),
+            None => "it is still making the backup".to_owned(),
+        };
+        Diagnostic::error(
+            format!("An earlier backup of VPS {vps} came to light too late: job {job}"),
+            format!(
+                "Terraform's state holds an earlier backup of VPS {vps} with the same note, made \
+                 by HostUp job {job}, which an earlier apply stopped waiting for; {made}. \
+                 Terraform planned this configuration's new backup before it refreshed that \
+                 record, so applying would take a second backup; this plan stops, and nothing was \
+                 sent. That happens when the record is a deposed object, which an apply with \
+                 `create_before_destroy` leaves when it stops before the replacement (\"Provider \
+                 produced inconsistent final plan\"): Terraform plans a deposed object apart \
+                 from the new one, in either order. Record that backup instead, once the job has \
+                 made it: `terraform state rm hostup_vps_backup.<name>` (`tofu` with OpenTofu), \
+                 then `terraform import hostup_vps_backup.<name> {vps}/<backup_id>`."
+            ),
+        )
+    }
+
     /// The plan's warning: no new backup, and what the apply does instead.
     pub fn plan_diagnostic(&self) -> Diagnostic {
         let job = &self.job_id;

@@ -22,6 +22,7 @@ use crate::hostup::diagnostics::{
     job_refresh_failure, read_failure, refresh_failure, write_failure, Reading, Writing,
 };
 use crate::hostup::job::{self, Ending, JobSubject};
+use crate::hostup::replaced::Met;
 use crate::hostup::shared::Shared;
 
 use super::checks;
@@ -56,7 +57,8 @@ pub struct VpsBackupResource {
 struct RunMemory {
     /// The jobs of the tainted backups the run replaces (`earlier`). Writers: `read` and `delete`
     /// (a job that did not end in sight), and `modify_plan` for a prior state (a deliberate
-    /// replacement). Reader: `modify_plan` for a create, which may adopt the job.
+    /// replacement) and for a create (planned anew). Readers: `modify_plan` for a create, which
+    /// may adopt the job, and `read`, which stops a plan that met it too late.
     earlier: EarlierBackups,
     /// The backups the run replaces, by VPS id: until the replacement's delete runs they still
     /// count against the VPS's quota. Terraform plans a replacement in two calls, first against
@@ -82,15 +84,19 @@ impl RunMemory {
     }
 
     /// Remembers the job of a refreshed or replaced backup for the create that replaces it, when
-    /// that create must adopt it (see `earlier`).
-    fn remember_earlier(&self, state: &Value, private: &Private) {
-        if let Some((key, job)) = EarlierBackup::of_state(state, private) {
-            tracing::debug!(
-                job_id = state.get_str(JOB_ID).unwrap_or(""),
-                "hostup_vps_backup: the create job of this backup did not end in the provider's sight"
-            );
-            self.earlier.remember(key, job);
-        }
+    /// that create must adopt it (see `earlier`). The error when a create with the same inputs
+    /// was already planned without it: a refresh then fails the plan, which would take a second
+    /// backup (see `hostup::replaced`); a delete comes after its replacement's create only for a
+    /// deposed object, whose replacement never got that far (it adopted the job in the plan, and
+    /// the apply stopped before the create).
+    fn remember_earlier(&self, state: &Value, private: &Private) -> Option<Diagnostic> {
+        let (key, job) = EarlierBackup::of_state(state, private)?;
+        tracing::debug!(
+            job_id = state.get_str(JOB_ID).unwrap_or(""),
+            "hostup_vps_backup: the create job of this backup did not end in the provider's sight"
+        );
+        let diagnostic = job.too_late_diagnostic();
+        (self.earlier.remember(key, job) == Met::TooLate).then_some(diagnostic)
     }
 }
 
@@ -505,7 +511,9 @@ impl Resource for VpsBackupResource {
         }
         // The replacement of a tainted backup whose job may still make, or has made, the backup:
         // nothing is sent, so there is nothing to check.
-        if let Some(earlier) = BackupKey::of(&req.config).and_then(|k| self.run.earlier.find(&k)) {
+        if let Some(earlier) =
+            BackupKey::of(&req.config).and_then(|k| self.run.earlier.find_for_create(&k))
+        {
             earlier.write_plan(&mut plan.planned);
             plan.private = earlier.private().to_bytes();
             plan.diagnostics.push(earlier.plan_diagnostic());
@@ -618,8 +626,8 @@ impl Resource for VpsBackupResource {
                     Ok(JobLookup::Running(status)) => {
                         tracing::info!(job_id = %job_id, status = %status,
                             "hostup_vps_backup: the create job is still running");
-                        self.run.remember_earlier(&state, &record);
-                        return keep(state, private, Diagnostics::new());
+                        let too_late = self.run.remember_earlier(&state, &record);
+                        return keep(state, private, too_late.into_iter().collect());
                     }
                     Ok(JobLookup::Failed(reason)) => {
                         tracing::warn!(job_id = %job_id, reason = %reason,
@@ -661,8 +669,8 @@ impl Resource for VpsBackupResource {
                 return keep(state, private, refresh_failure(d).into());
             }
         }
-        self.run.remember_earlier(&state, &record);
-        keep(state, private, Diagnostics::new())
+        let too_late = self.run.remember_earlier(&state, &record);
+        keep(state, private, too_late.into_iter().collect())
     }
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -683,7 +691,7 @@ impl Resource for VpsBackupResource {
         // and created; when the plan adopted its job, the replacement takes the backup over.
         let record = Private::from_bytes(&req.private);
         if record.adopted {
-            self.run.remember_earlier(prior, &record);
+            let _ = self.run.remember_earlier(prior, &record);
             tracing::info!(
                 job_id = prior.get_str(JOB_ID).unwrap_or(""),
                 "hostup_vps_backup: kept at HostUp; its replacement adopts the job that makes it"

@@ -213,6 +213,48 @@ impl EarlierJob {
         )
     }
 
+    /// The error of a `read` that met this job after the create replacing its object was planned
+    /// without it (see `hostup::replaced`): that plan would restore again, so the run stops.
+    pub fn too_late_diagnostic(&self) -> Diagnostic {
+        let job = &self.job_id;
+        let target = self.target_label();
+        let (earlier, keep) = match self.fate {
+            Fate::Unanswered => (
+                "an earlier restore request for it got no usable answer, so HostUp may have \
+                 started that restore"
+                    .to_owned(),
+                "Check the target VPS in the HostUp control panel first. If the restore is in \
+                 place, keep it: `terraform state rm hostup_vps_restore.<name>` (`tofu` with \
+                 OpenTofu), then `terraform import hostup_vps_restore.<name> <job_id>` with the \
+                 id of the job HostUp shows. If it is not, `terraform state rm` it and apply \
+                 again."
+                    .to_owned(),
+            ),
+            _ => (
+                format!(
+                    "HostUp job {job}, which an earlier apply stopped waiting for, restores it"
+                ),
+                format!(
+                    "Record that restore instead: `terraform state rm \
+                     hostup_vps_restore.<name>` (`tofu` with OpenTofu), then `terraform import \
+                     hostup_vps_restore.<name> {job}`, and plan again."
+                ),
+            ),
+        };
+        Diagnostic::error(
+            format!("An earlier restore of {target} came to light too late"),
+            format!(
+                "Terraform's state holds an earlier restore of {target} with the same source and \
+                 backup: {earlier}. Terraform planned this configuration's new restore before it \
+                 refreshed that record, so applying would restore a second time; this plan \
+                 stops, and nothing was sent. That happens when the record is a deposed object, \
+                 which an apply with `create_before_destroy` leaves when it stops before the \
+                 replacement (\"Provider produced inconsistent final plan\"): Terraform plans a \
+                 deposed object apart from the new one, in either order. {keep}"
+            ),
+        )
+    }
+
     /// What the plan says about this job: a warning for an adopted or failed job, an error for
     /// one whose record is gone.
     pub fn plan_diagnostic(&self) -> Diagnostic {
@@ -308,6 +350,7 @@ impl EarlierJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hostup::replaced::Met;
     use crate::hostup::vps_restore::decide::{decide, Facts};
     use crate::hostup::vps_restore::model::COMPUTED_ATTRIBUTES;
 
@@ -492,17 +535,21 @@ mod tests {
             Fate::Running(JobStatus::Queued),
         )
         .unwrap();
-        jobs.remember(key.clone(), job);
-        assert_eq!(jobs.find(&key).unwrap().job_id, "job_1");
+        assert_eq!(jobs.remember(key.clone(), job), Met::InTime);
+        assert_eq!(jobs.find_for_create(&key).unwrap().job_id, "job_1");
         let mut other = key.clone();
         other.triggers = Value::Map([("run".to_owned(), Value::from("2"))].into());
         assert!(
-            jobs.find(&other).is_none(),
+            jobs.find_for_create(&other).is_none(),
             "changed triggers mean a new restore"
         );
         let (key, job) =
             EarlierJob::of_state(&state("completed"), &marked(), Fate::Completed).unwrap();
-        jobs.remember(key.clone(), job);
-        assert_eq!(jobs.find(&key).unwrap().fate, Fate::Completed, "replaced");
+        assert_eq!(jobs.remember(key.clone(), job), Met::InTime);
+        assert_eq!(
+            jobs.find_for_create(&key).unwrap().fate,
+            Fate::Completed,
+            "replaced"
+        );
     }
 }

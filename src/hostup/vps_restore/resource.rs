@@ -20,6 +20,7 @@ use crate::framework::{
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
 use crate::hostup::diagnostics::{job_refresh_failure, read_failure, refresh_failure, Reading};
+use crate::hostup::replaced::Met;
 use crate::hostup::shared::Shared;
 use crate::hostup::values::number;
 
@@ -57,11 +58,32 @@ pub struct VpsRestoreResource {
 struct RunMemory {
     /// The jobs of the tainted restores the run replaces (`earlier`). Writers: `read` and
     /// `delete` (a job that did not end in sight), and `modify_plan` for a prior state (a
-    /// deliberate replacement). Reader: `modify_plan` for a create, which may adopt the job.
+    /// deliberate replacement) and for a create (planned anew). Readers: `modify_plan` for a
+    /// create, which may adopt the job, and `read`, which stops a plan that met it too late.
     earlier: EarlierJobs,
     /// The restores the run plans, by target (`conflicts`). Writer and reader: `modify_plan` for
     /// a create, which enters its target when it starts and looks for others when it ends.
     planned: PlannedTargets,
+}
+
+impl RunMemory {
+    /// Remembers the earlier job a refresh met. When a create with the same inputs was already
+    /// planned without it, and the job is one the create should have adopted or stopped at (not
+    /// a failed one, which a new restore follows anyway), the refresh fails the plan.
+    fn remember_refreshed(&self, key: RestoreKey, job: EarlierJob) -> Diagnostics {
+        let fate = job.fate.clone();
+        let diagnostic = job.too_late_diagnostic();
+        let met = self.earlier.remember(key, job);
+        let facts = Facts {
+            earlier: Some(fate),
+            deliberate: false,
+            conflict: false,
+        };
+        if met == Met::TooLate && !decide(&facts).sends_restore() {
+            return diagnostic.into();
+        }
+        Diagnostics::new()
+    }
 }
 
 impl VpsRestoreResource {
@@ -260,7 +282,9 @@ impl VpsRestoreResource {
             .to_bytes();
         }
         Some(PlannedRestore {
-            earlier: key.as_ref().and_then(|k| self.run.earlier.find(k)),
+            earlier: key
+                .as_ref()
+                .and_then(|k| self.run.earlier.find_for_create(k)),
             deliberate,
             ticket: self.run.planned.enter(&req.config),
         })
@@ -502,8 +526,8 @@ impl Resource for VpsRestoreResource {
         }
         // A restore whose request got no usable answer has no job to refresh.
         if let Some((key, job)) = EarlierJob::unanswered(&state) {
-            self.run.earlier.remember(key, job);
-            return keep(state, private, Diagnostics::new());
+            let diagnostics = self.run.remember_refreshed(key, job);
+            return keep(state, private, diagnostics);
         }
         let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
         let mark = Private::from_bytes(&private);
@@ -528,11 +552,13 @@ impl Resource for VpsRestoreResource {
                 return keep(state, private, d.into());
             }
         };
-        // A tainted restore is refreshed just before Terraform plans its replacement.
-        if let Some((key, job)) = EarlierJob::of_state(&state, &mark, fate) {
-            self.run.earlier.remember(key, job);
-        }
-        keep(state, private, Diagnostics::new())
+        // A tainted restore is refreshed just before Terraform plans its replacement (a deposed
+        // one in either order: see `hostup::replaced`).
+        let diagnostics = match EarlierJob::of_state(&state, &mark, fate) {
+            Some((key, job)) => self.run.remember_refreshed(key, job),
+            None => Diagnostics::new(),
+        };
+        keep(state, private, diagnostics)
     }
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -546,7 +572,10 @@ impl Resource for VpsRestoreResource {
         // again and created: what the plan decided about its job is decided again from the
         // same (refreshed) object.
         if let Some((key, job)) = EarlierJob::of_deleted(&req.prior, &req.private) {
-            self.run.earlier.remember(key, job);
+            // Too late only for a deposed object, whose replacement an apply creates first: its
+            // plan either adopted this job (and the apply stopped before the create) or the
+            // refresh stopped the plan; so nothing here was sent twice.
+            let _ = self.run.earlier.remember(key, job);
         }
         tracing::debug!(
             job_id = req.prior.get_str(JOB_ID).unwrap_or(""),

@@ -522,8 +522,30 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
         assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
         assert_eq!(ws.instance_status(TAINTED).as_deref(), Some("tainted"));
         assert_eq!(job_id_in_state(&ws, TAINTED), job);
-        // That apply left the tainted object deposed, whose job no later apply adopts; the way
-        // out the docs give records the completed job by hand, and nothing is sent.
+        // That apply left the tainted object deposed. Terraform plans a deposed object apart
+        // from the new one, in either order, and an apply creates the new one first. Applying
+        // again, with or without create_before_destroy, still never restores twice: met first,
+        // the job is adopted and the apply stops as above; met after the new restore was
+        // planned, the refresh stops the plan.
+        let plain = config(&[restore(
+            "r",
+            WEB,
+            DB,
+            NEWEST,
+            "  timeouts {\n    create = \"5m\"\n  }",
+        )]);
+        for main_tf in [cbd("5m"), plain] {
+            ws.write_main_tf(&main_tf);
+            let out = ws.run(&["apply", "-auto-approve"]);
+            out.assert_failure();
+            assert!(
+                out.output_contains("came to light too late")
+                    || out.output_contains("Provider produced inconsistent final plan"),
+                "{out}"
+            );
+            assert_eq!(restore_posts(&sim.requests()), [202], "no second restore");
+        }
+        // The way out the docs give records the completed job by hand, and nothing is sent.
         ws.run(&["state", "rm", TAINTED]).assert_success();
         ws.run(&["import", TAINTED, &job]).assert_success();
         ws.run(&["apply", "-auto-approve"])
