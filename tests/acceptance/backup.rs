@@ -14,7 +14,7 @@ use testkit::sim::{backup_posts, restore_posts, writes, Sim};
 use testkit::world::{World, CLIENT, FULL_SCOPES};
 use testkit::*;
 
-use crate::provider;
+use crate::{apply_fails_over_a_deposed_job, provider};
 
 const KEY: &str = "hu_acc_backup_key_never_logged_5d2";
 
@@ -204,22 +204,14 @@ fn create_before_destroy_stops_an_adopting_apply_before_anything_is_sent() {
             .assert_output_contains("Provider produced inconsistent final plan");
         assert_one_backup_and_none_deleted(&sim);
         // The failed apply left the tainted object deposed, with the backup's id (its refresh
-        // found it). Terraform plans a deposed object apart from the new one, in either order,
-        // and an apply creates the new one first; applying again, with or without
-        // create_before_destroy, still takes no second backup and deletes none.
+        // found it). Applying again, with or without create_before_destroy, still takes no
+        // second backup and deletes none.
         let plain = format!(
             "{HEADER}\nresource \"hostup_vps_backup\" \"b\" {{\n  vps_id = \"{DB}\"\n  \
              timeouts {{\n    create = \"5m\"\n  }}\n}}\n"
         );
         for main_tf in [cbd("5m"), plain] {
-            ws.write_main_tf(&main_tf);
-            let out = ws.run(&["apply", "-auto-approve"]);
-            out.assert_failure();
-            assert!(
-                out.output_contains("came to light too late")
-                    || out.output_contains("Provider produced inconsistent final plan"),
-                "{out}"
-            );
+            apply_fails_over_a_deposed_job(&ws, &main_tf);
             assert_one_backup_and_none_deleted(&sim);
         }
         // The way out the docs give: forget the record, import the backup.
