@@ -86,9 +86,10 @@ impl RunMemory {
     /// Remembers the job of a refreshed or replaced backup for the create that replaces it, when
     /// that create must adopt it (see `earlier`). The error when a create with the same inputs
     /// was already planned without it: a refresh then fails the plan, which would take a second
-    /// backup (see `hostup::replaced`); a delete comes after its replacement's create only for a
-    /// deposed object, whose replacement never got that far (it adopted the job in the plan, and
-    /// the apply stopped before the create).
+    /// backup (see `hostup::replaced`). A delete comes after its replacement's create only for a
+    /// deposed object, whose replacement got that far only in a plan without refresh
+    /// (`-refresh=false`): otherwise the plan adopted the job and the apply stopped before the
+    /// create, or the refresh stopped the plan.
     fn remember_earlier(&self, state: &Value, private: &Private) -> Option<Diagnostic> {
         let (key, job) = EarlierBackup::of_state(state, private)?;
         tracing::debug!(

@@ -574,7 +574,8 @@ impl Resource for VpsRestoreResource {
         if let Some((key, job)) = EarlierJob::of_deleted(&req.prior, &req.private) {
             // Too late only for a deposed object, whose replacement an apply creates first: its
             // plan either adopted this job (and the apply stopped before the create) or the
-            // refresh stopped the plan; so nothing here was sent twice.
+            // refresh stopped the plan. Only a plan without refresh (`-refresh=false`, which the
+            // docs warn against here) gets this far with a new restore sent.
             let _ = self.run.earlier.remember(key, job);
         }
         tracing::debug!(
@@ -741,6 +742,51 @@ impl PlannedRestore {
 mod tests {
     use super::super::model::{COMPUTED_ATTRIBUTES, TIMEOUTS};
     use super::*;
+
+    /// The earlier job, with `fate`, of a tainted restore of vps_t from vps_s's bkp_1.
+    fn earlier(fate: Fate) -> (RestoreKey, EarlierJob) {
+        let state = Value::object([
+            (TARGET_VPS_ID, Value::from("vps_t")),
+            (SOURCE_VPS_ID, Value::from("vps_s")),
+            (BACKUP_ID, Value::from("bkp_1")),
+            (TRIGGERS, Value::Null),
+            (JOB_ID, Value::from("job_1")),
+        ]);
+        let unsettled = Private {
+            unsettled: true,
+            ..Private::default()
+        };
+        EarlierJob::of_state(&state, &unsettled, fate).expect("an earlier job")
+    }
+
+    #[test]
+    fn a_job_met_after_its_replacement_was_planned_stops_the_plan_unless_it_failed() {
+        for (fate, stops) in [
+            (Fate::Running(JobStatus::Active), true),
+            (Fate::Completed, true),
+            (Fate::Gone, true),
+            (Fate::Failed(None), false),
+        ] {
+            let run = RunMemory::default();
+            let (key, job) = earlier(fate.clone());
+            assert!(run.earlier.find_for_create(&key).is_none(), "planned anew");
+            let diagnostics = run.remember_refreshed(key.clone(), job.clone());
+            assert_eq!(diagnostics.has_errors(), stops, "{fate:?}");
+            if stops {
+                let d = diagnostics.into_iter().next().unwrap();
+                assert!(
+                    d.summary.contains("came to light too late"),
+                    "{}",
+                    d.summary
+                );
+                assert!(d.detail.contains("terraform import"), "{}", d.detail);
+            }
+            let run = RunMemory::default();
+            let diagnostics = run.remember_refreshed(key.clone(), job);
+            assert!(!diagnostics.has_errors(), "met in time: {fate:?}");
+            assert!(run.earlier.find_for_create(&key).is_some());
+        }
+    }
 
     #[test]
     fn every_restore_input_forces_replacement_and_outputs_are_computed() {
