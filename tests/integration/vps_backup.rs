@@ -268,8 +268,10 @@ async fn a_timeout_keeps_the_job_and_the_replacement_adopts_it_without_a_second_
     assert!(r.new_state.is_wholly_known());
     assert_eq!(backup_posts(&sim.requests()).len(), 1);
 
-    // A plan while the job runs (Terraform refreshes the tainted record, then plans its
-    // replacement from null): the replacement adopts the job, with the backup still unknown.
+    // A plan while the job runs, in a process of its own (Terraform refreshes the tainted
+    // record, then plans its replacement from null): the replacement adopts the job, with the
+    // backup still unknown.
+    let res = resource(&sim).await;
     let early = res
         .read(&Context::default(), r.new_state.clone(), r.private.clone())
         .await;
@@ -292,6 +294,7 @@ async fn a_timeout_keeps_the_job_and_the_replacement_adopts_it_without_a_second_
     });
     assert!(done, "the job finished");
     // The plan after the job finished: the refresh finds the backup, the replacement adopts it.
+    let res = resource(&sim).await;
     let later = res
         .read(&Context::default(), r.new_state.clone(), r.private.clone())
         .await;

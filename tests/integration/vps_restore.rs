@@ -717,6 +717,8 @@ async fn read_refreshes_a_job_that_finished_after_a_timeout() {
     let r = create(&*res, &p, &cfg).await;
     assert!(r.diagnostics.has_errors());
     tokio::time::sleep(Duration::from_millis(900)).await;
+    // The next plan, in a process of its own.
+    let res = resource(&sim).await;
     let refreshed = res.read(&Context::default(), r.new_state, r.private).await;
     assert!(
         refreshed.diagnostics.is_empty(),
