@@ -69,7 +69,9 @@ export HOSTUP_PROVIDER_VERSION=$version
 DEBIAN_CARGO=/usr/bin/cargo
 DEBIAN_RUSTC=/usr/bin/rustc
 export RUSTC="$DEBIAN_RUSTC" RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
-unset RUSTUP_TOOLCHAIN
+# Nor rustup's clippy-driver, which `make test` wraps its own builds in (scripts/test.sh) and the
+# release tests run this script under.
+unset RUSTUP_TOOLCHAIN RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 # macOS: the framework stubs, and the oldest macOS Terraform itself supports.
 export SDKROOT="$ROOT/scripts/darwin-sdk" MACOSX_DEPLOYMENT_TARGET=11.0
 # musl: zig provides the C library and start files, not Rust's self-contained copies.
