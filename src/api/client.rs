@@ -2,7 +2,7 @@
 //! installed process-wide), the request loop with its retry rules, and one method per endpoint.
 //!
 //! Retry rules: reads (GET) and DELETE, which is idempotent, are sent again on 429, 502, 503, 504
-//! and on any transport failure. A POST (restore, backup create) is sent again only when HostUp
+//! and on any transport failure. A POST (restore, backup create, power action) is sent again only when HostUp
 //! provably did not act on it: the connection could not be made, or it answered 429. Never after a
 //! timeout, a broken connection or a 5xx, because a second destructive restore is worse than a
 //! clear error. Waits honour `Retry-After` (seconds or HTTP date), then `X-RateLimit-Reset`, then
@@ -31,8 +31,8 @@ use super::config::{ApiKey, ClientConfig, RetryPolicy, DEFAULT_REQUEST_TIMEOUT};
 use super::endpoint::{validate_id, Endpoint};
 use super::error::{excerpt, redact, ApiError, HttpError, Problem};
 use super::models::{
-    BackupList, DeleteOutcome, GateLookup, Job, Operation, Page, RestoreSource, RestoreSourcesBody,
-    Vps, VpsDetails,
+    BackupList, DeleteOutcome, GateLookup, Job, Operation, Page, PowerAction, RestoreSource,
+    RestoreSourcesBody, Vps, VpsDetails, VpsStatus,
 };
 use super::ratelimit::{reset_wait, retry_after, RateLimiter, WaitTicket};
 
@@ -332,6 +332,26 @@ impl Client {
         let url = self.inner.endpoint.api_url(&["vps", id, "details"]);
         let answer = self.execute(Method::GET, url, None).await?;
         self.decode(&answer, "VPS details")
+    }
+
+    /// `GET /api/v2/vps/{id}/status`: the live power state.
+    pub async fn get_vps_status(&self, id: &str) -> Result<VpsStatus, ApiError> {
+        validate_id("VPS id", id)?;
+        let url = self.inner.endpoint.api_url(&["vps", id, "status"]);
+        let answer = self.execute(Method::GET, url, None).await?;
+        self.decode(&answer, "VPS status")
+    }
+
+    /// `POST /api/v2/vps/{id}/actions/{action}`: a power action, answered with a job to wait for.
+    /// Sent once, except when HostUp provably did not act (see module), as a restore is.
+    pub async fn power_action(&self, id: &str, action: PowerAction) -> Result<Operation, ApiError> {
+        validate_id("VPS id", id)?;
+        let url = self
+            .inner
+            .endpoint
+            .api_url(&["vps", id, "actions", action.as_str()]);
+        let answer = self.execute(Method::POST, url, None).await?;
+        self.decode_operation(&answer)
     }
 
     /// The cross-VPS restore gate of a target: `actions.canRestoreFromAnotherVps` of

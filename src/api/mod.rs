@@ -1,7 +1,8 @@
-//! The HostUp REST client. It knows nothing about Terraform: it speaks HostUp's v2 API (VPS reads,
-//! restore sources, cross-VPS restore, backups) and the job endpoint, returns typed models, turns
-//! RFC 7807 problem documents into [`ApiError`], retries only what is safe to repeat, paces itself
-//! against HostUp's rate limit, and waits for jobs with a deadline, cancellation and progress.
+//! The HostUp REST client. It knows nothing about Terraform: it speaks HostUp's v2 API (VPS reads
+//! and status, restore sources, cross-VPS restore, power actions, backups) and the job endpoint,
+//! returns typed models, turns RFC 7807 problem documents into [`ApiError`], retries only what is
+//! safe to repeat, paces itself against HostUp's rate limit, and waits for jobs with a deadline,
+//! cancellation and progress.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), terraform_provider_hostup::api::ApiError> {
@@ -34,6 +35,7 @@ pub use error::{ApiError, Delivery, FieldError, HttpError, Problem};
 pub use models::{
     job_poll_path, poll_url_for, Backup, BackupActions, BackupList, Bandwidth, Billing,
     DeleteOutcome, Gate, GateLookup, GateOrigin, Job, JobStatus, OperatingSystem, Operation, Page,
-    QuotaInfo, RestoreSource, SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
+    PowerAction, QuotaInfo, RestoreSource, SourceBackup, SourceType, Vps, VpsActions, VpsDetails,
+    VpsStatus,
 };
 pub use wait::{JobProgress, PollSchedule, ProgressFn, WaitOptions, WaitOutcome};

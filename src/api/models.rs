@@ -171,6 +171,71 @@ pub struct Vps {
     pub actions: Option<VpsActions>,
 }
 
+/// `GET /api/v2/vps/{id}/status`: the live state of a VPS. The provider reads its power state
+/// and uptime; the usage figures are left unread.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpsStatus {
+    /// The VPS id, `vps_…`, when the answer carries it.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub id: Option<String>,
+    /// `running`, `stopped`, `starting`, `stopping`, … (kept open-ended).
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub power_state: Option<String>,
+    /// Seconds since the VPS last started; `None` when it is not running or HostUp does not say.
+    #[serde(default, deserialize_with = "de::opt_f64")]
+    pub uptime_seconds: Option<f64>,
+}
+
+/// A power action, `POST /api/v2/vps/{id}/actions/{action}` (scope `power:vm`), which HostUp
+/// answers with a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PowerAction {
+    /// Powers the VPS on.
+    Start,
+    /// Asks the guest to shut down (ACPI).
+    Shutdown,
+    /// Powers the VPS off at once.
+    Stop,
+    /// Asks the guest to reboot.
+    Restart,
+    /// A hard reset, as the power button does.
+    Reset,
+}
+
+impl PowerAction {
+    /// Every action, in the order HostUp's docs list them.
+    pub const ALL: [PowerAction; 5] = [
+        PowerAction::Start,
+        PowerAction::Shutdown,
+        PowerAction::Stop,
+        PowerAction::Restart,
+        PowerAction::Reset,
+    ];
+
+    /// The action's name, as in the path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerAction::Start => "start",
+            PowerAction::Shutdown => "shutdown",
+            PowerAction::Stop => "stop",
+            PowerAction::Restart => "restart",
+            PowerAction::Reset => "reset",
+        }
+    }
+
+    /// The action named `name`, if HostUp has one by that name.
+    pub fn parse(name: &str) -> Option<PowerAction> {
+        PowerAction::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+impl fmt::Display for PowerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Network traffic of a VPS in its current billing period, in gigabytes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -735,6 +800,34 @@ impl Job {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn power_actions_are_named_as_in_the_path() {
+        let names: Vec<&str> = PowerAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names, ["start", "shutdown", "stop", "restart", "reset"]);
+        for action in PowerAction::ALL {
+            assert_eq!(PowerAction::parse(action.as_str()), Some(action));
+            assert_eq!(action.to_string(), action.as_str());
+        }
+        assert_eq!(PowerAction::parse("Start"), None);
+        assert_eq!(PowerAction::parse("hibernate"), None);
+    }
+
+    #[test]
+    fn status_reads_power_and_uptime_and_tolerates_the_rest() {
+        let s: VpsStatus = serde_json::from_value(json!({
+            "id": "vps_1", "powerState": "running", "uptimeSeconds": 3600,
+            "cpuUsagePercent": 4.5, "pendingTasks": [{"x": 1}], "futureField": true
+        }))
+        .unwrap();
+        assert_eq!(s.power_state.as_deref(), Some("running"));
+        assert_eq!(s.uptime_seconds, Some(3600.0));
+        let stopped: VpsStatus =
+            serde_json::from_value(json!({"powerState": "stopped", "uptimeSeconds": null}))
+                .unwrap();
+        assert_eq!(stopped.id, None);
+        assert_eq!(stopped.uptime_seconds, None);
+    }
 
     #[test]
     fn delete_answers_are_gone_unless_they_carry_a_job() {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use terraform_provider_hostup::api::{
     ApiError, ApiKey, Client, ClientConfig, DeleteOutcome, GateLookup, GateOrigin, JobProgress,
-    JobStatus, Operation, PollSchedule, RetryPolicy, SourceType, WaitOptions, WaitOutcome,
+    JobStatus, Operation, PollSchedule, PowerAction, RetryPolicy, SourceType, WaitOptions,
+    WaitOutcome,
 };
 use testkit::sim::{statuses, with_job_duration, Sim};
 use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT};
@@ -24,6 +25,7 @@ const FULL: &str = "hu_test_full_KEYSECRET_7f3a";
 const READ: &str = "hu_test_read_KEYSECRET_91c2";
 const OTHER: &str = "hu_test_other_KEYSECRET_44d0";
 const WRONG: &str = "hu_test_wrong_KEYSECRET_0bad";
+const POWER: &str = "hu_test_power_KEYSECRET_5e17";
 
 const TARGET: &str = "vps_01target0000000000000001";
 const SOURCE: &str = "vps_01source0000000000000001";
@@ -80,6 +82,7 @@ fn fixture() -> Value {
         .set(OTHER_CLIENT, json!({"name": "Someone Else"}))
         .key(FULL, CLIENT, FULL_SCOPES)
         .key(READ, CLIENT, &["read:vm"])
+        .key(POWER, CLIENT, &["read:vm", "power:vm"])
         .key(OTHER, OTHER_CLIENT, FULL_SCOPES)
         .vps_list(Value::Array(vps))
         .retained(
@@ -512,6 +515,45 @@ async fn wrong_key_is_a_typed_401() {
         statuses(&log, "GET", &format!("/api/v2/vps/{TARGET}")),
         [401]
     );
+}
+
+#[tokio::test]
+async fn power_actions_are_sent_once_and_the_status_follows_them() {
+    let sim = start(&[]);
+    let c = client(&sim, POWER);
+    let status = c.get_vps_status(TARGET).await.unwrap();
+    assert_eq!(status.id.as_deref(), Some(TARGET));
+    assert_eq!(status.power_state.as_deref(), Some("running"));
+    assert!(
+        status.uptime_seconds.is_some_and(|u| u >= 0.0),
+        "{status:?}"
+    );
+
+    // A key without power:vm is refused, naming the scope, and the POST is not sent again.
+    let full = client(&sim, FULL);
+    let err = full
+        .power_action(TARGET, PowerAction::Stop)
+        .await
+        .unwrap_err();
+    let text = shown(&err);
+    assert_eq!(err.status(), Some(403));
+    assert!(text.contains("power:vm"), "{text}");
+    assert_eq!(full.request_counts().post, 1);
+
+    let op = c.power_action(TARGET, PowerAction::Stop).await.unwrap();
+    assert!(op.job_id.starts_with("job_"), "{op:?}");
+    let during = c.get_vps_status(TARGET).await.unwrap();
+    assert_eq!(during.power_state.as_deref(), Some("stopping"));
+    let outcome = c
+        .wait_for_job(&op, wait_opts(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, WaitOutcome::Completed(_)), "{outcome}");
+    let after = c.get_vps_status(TARGET).await.unwrap();
+    assert_eq!(after.power_state.as_deref(), Some("stopped"));
+    assert_eq!(after.uptime_seconds, None);
+    let path = format!("/api/v2/vps/{TARGET}/actions/stop");
+    assert_eq!(statuses(&sim.requests(), "POST", &path), [403, 202]);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ const FULL: &str = "k_full_secret_a";
 const READ: &str = "k_read_secret_a";
 const BACKUP_ONLY: &str = "k_backup_secret_a";
 const OTHER: &str = "k_full_secret_b";
+const POWER: &str = "k_power_secret_a";
 
 /// The shared restore world (testkit::world), with keys of every scope and a backup quota and an
 /// address on web-01.
@@ -113,6 +114,25 @@ impl HttpSim {
 
     async fn get(&self, key: Option<&str>, path: &str) -> Answer {
         self.send("GET", key, path, None).await
+    }
+
+    /// `GET /api/v2/vps/{id}/status`, checked to be a 200.
+    async fn status(&self, id: &str) -> Value {
+        let a = self
+            .get(Some(FULL), &format!("/api/v2/vps/{id}/status"))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body
+    }
+
+    async fn power(&self, key: &str, id: &str, action: &str) -> Answer {
+        self.send(
+            "POST",
+            Some(key),
+            &format!("/api/v2/vps/{id}/actions/{action}"),
+            None,
+        )
+        .await
     }
 
     async fn restore(&self, target: &str, source: &str, backup: &str) -> Answer {
@@ -345,6 +365,132 @@ async fn restore_runs_closes_the_gate_and_leaves_a_visible_mark() {
         v.body["actions"]["canRestoreFromAnotherVps"]["allowed"],
         true
     );
+}
+
+#[tokio::test]
+async fn power_actions_run_as_jobs_and_need_the_power_scope() {
+    let fixture = World::restore()
+        .key(FULL, CLIENT, FULL_SCOPES)
+        .key(POWER, CLIENT, &["read:vm", "power:vm"])
+        .key(OTHER, OTHER_CLIENT, &["read:vm", "power:vm"])
+        .build();
+    // Long enough that a loaded machine still sees each job running.
+    let sim = start(fixture, &["--job-duration", "800ms"]);
+    let s = sim.status(TARGET).await;
+    assert_eq!(s["id"], TARGET);
+    assert_eq!(s["powerState"], "running");
+    assert!(s["uptimeSeconds"].as_i64().is_some_and(|u| u >= 0), "{s}");
+    assert_eq!(s["pendingTasks"], json!([]));
+
+    let a = sim.power(FULL, TARGET, "stop").await;
+    assert_problem(&a, 403, "forbidden");
+    assert!(a.body["detail"].as_str().unwrap().contains("power:vm"));
+    assert_problem(
+        &sim.power(POWER, TARGET, "hibernate").await,
+        404,
+        "not_found",
+    );
+    assert_problem(
+        &sim.power(OTHER, TARGET, "stop").await,
+        404,
+        "vps_not_found",
+    );
+
+    let a = sim.power(POWER, TARGET, "stop").await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let op = &a.body["operation"];
+    let job = op["jobId"].as_str().unwrap().to_string();
+    let poll = op["pollUrl"].as_str().unwrap().to_string();
+    let s = sim.status(TARGET).await;
+    assert_eq!(s["powerState"], "stopping");
+    assert_eq!(s["pendingTasks"][0]["jobId"], job.as_str());
+    assert_problem(
+        &sim.power(POWER, TARGET, "start").await,
+        409,
+        "vps_not_ready",
+    );
+    let seen = sim.wait_job(&poll).await;
+    let last = &seen.last().unwrap()["data"];
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["result"]["type"], "vps_stop");
+    assert_eq!(
+        last["result"]["result"],
+        json!({"vpsId": TARGET, "action": "stop"})
+    );
+    let s = sim.status(TARGET).await;
+    assert_eq!(s["powerState"], "stopped");
+    assert_eq!(s["uptimeSeconds"], Value::Null);
+    let v = sim.get(Some(FULL), &format!("/api/v2/vps/{TARGET}")).await;
+    assert_eq!(v.body["powerState"], "stopped");
+
+    let a = sim.power(POWER, TARGET, "start").await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    assert_eq!(sim.status(TARGET).await["powerState"], "starting");
+    sim.wait_job(a.body["operation"]["pollUrl"].as_str().unwrap())
+        .await;
+    let s = sim.status(TARGET).await;
+    assert_eq!(s["powerState"], "running");
+    assert!(s["uptimeSeconds"].as_i64().is_some(), "{s}");
+}
+
+#[tokio::test]
+async fn a_failing_power_action_ends_its_job_failed_and_changes_nothing() {
+    let fixture = World::restore()
+        .key(POWER, CLIENT, &["read:vm", "power:vm"])
+        .key(FULL, CLIENT, FULL_SCOPES)
+        .set(
+            TARGET,
+            json!({"powerState": "stopped", "failPowerActions": "hypervisor busy"}),
+        )
+        .build();
+    let sim = start(fixture, &[]);
+    let a = sim.power(POWER, TARGET, "start").await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let seen = sim
+        .wait_job(a.body["operation"]["pollUrl"].as_str().unwrap())
+        .await;
+    let last = &seen.last().unwrap()["data"];
+    assert_eq!(last["status"], "failed");
+    assert_eq!(last["failedReason"], "hypervisor busy");
+    assert_eq!(sim.status(TARGET).await["powerState"], "stopped");
+}
+
+#[tokio::test]
+async fn after_a_restore_the_target_is_started_again_or_left_stopped_as_the_fixture_says() {
+    // (fixture fields, power when the job ends, power two seconds later)
+    for (fields, at_end, later) in [
+        (json!({}), "running", "running"),
+        (
+            json!({"powerAfterRestore": "stopped"}),
+            "stopped",
+            "stopped",
+        ),
+        (
+            json!({"powerAfterRestore": "running", "startAfterRestoreSeconds": 1}),
+            "stopped",
+            "running",
+        ),
+    ] {
+        let fixture = World::restore()
+            .key(FULL, CLIENT, FULL_SCOPES)
+            .set(TARGET, fields.clone())
+            .build();
+        let sim = start(fixture, &["--job-duration", "800ms"]);
+        let a = sim.restore(TARGET, SOURCE, NEWEST).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+        assert_eq!(
+            sim.status(TARGET).await["powerState"],
+            "stopped",
+            "{fields}"
+        );
+        sim.wait_job(a.body["operation"]["pollUrl"].as_str().unwrap())
+            .await;
+        assert_eq!(sim.status(TARGET).await["powerState"], at_end, "{fields}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let s = sim.status(TARGET).await;
+        assert_eq!(s["powerState"], later, "{fields}");
+        assert_eq!(s["uptimeSeconds"].is_number(), later == "running", "{s}");
+    }
 }
 
 #[tokio::test]
@@ -805,6 +951,11 @@ async fn example_fixture_serves_and_bad_fixtures_are_refused() {
             "nope",
         ),
         ("not json", "parsing fixture"),
+        (
+            r#"{"clients": [{"id":"c"}], "apiKeys": [], "vps": [{"id":"vps_1","client":"c","name":"a",
+                "storageGb":10,"powerAfterRestore":"sleeping"}]}"#,
+            "powerAfterRestore",
+        ),
     ] {
         std::fs::write(&bad, text).unwrap();
         let out = Command::new(testkit::sim::binary())

@@ -139,6 +139,9 @@ async fn patch_vps(State(state): State<Shared>, Path(id): Path<String>, body: By
         vps.service_status = s;
     }
     if let Some(s) = p.power_state {
+        // As if someone powered it in the panel: a start HostUp planned after a restore is off.
+        vps.starts_at = None;
+        vps.running_since = (s == "running").then(chrono::Utc::now);
         vps.power_state = Some(s);
     }
     if let Some(n) = p.name {

@@ -1,5 +1,6 @@
-//! The HostUp API routes the provider uses (hostup-api.md §15): VPS list and reads, restore
-//! sources, restore-from-vps, backups (list, create, delete) and job polling.
+//! The HostUp API routes the provider uses (hostup-api.md §15): VPS list and reads, live status,
+//! restore sources, restore-from-vps, power actions, backups (list, create, delete) and job
+//! polling.
 //!
 //! Each handler authenticates, checks the scope, resolves ownership (another client's VPS is
 //! simply "not found"), validates, then reads or changes the world under one lock.
@@ -21,11 +22,12 @@ use serde_json::{json, Value};
 use crate::middleware::{api_layer, credential, RequestId};
 use crate::problem::{FieldError, Problem};
 use crate::settings::BackupDelete;
-use crate::world::{Caller, JobKind, World};
+use crate::world::{Caller, Gate, JobKind, PowerAction, World};
 use crate::Shared;
 
 const READ: &str = "read:vm";
 const BACKUP: &str = "backup:vm";
+const POWER: &str = "power:vm";
 
 type Answer = Result<Response, Problem>;
 
@@ -34,6 +36,8 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/api/v2/vps", get(list_vps))
         .route("/api/v2/vps/{id}", get(get_vps))
         .route("/api/v2/vps/{id}/details", get(get_details))
+        .route("/api/v2/vps/{id}/status", get(get_status))
+        .route("/api/v2/vps/{id}/actions/{action}", post(power_action))
         .route(
             "/api/v2/vps/{id}/backups/restore-sources",
             get(restore_sources),
@@ -198,6 +202,39 @@ async fn get_details(
     let caller = authorize(&world, &headers, READ)?;
     let i = world.find_vps(&caller, &id)?;
     Ok(Json(world.details_json(&world.vps[i])).into_response())
+}
+
+async fn get_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let world = locked(&state);
+    let caller = authorize(&world, &headers, READ)?;
+    let i = world.find_vps(&caller, &id)?;
+    Ok(Json(world.status_json(&world.vps[i], chrono::Utc::now())).into_response())
+}
+
+/// `start`, `shutdown`, `stop`, `restart` or `reset`: 202 with a job, refused while another job
+/// runs on the VPS or its service is not active.
+async fn power_action(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Answer {
+    let Some(action) = PowerAction::parse(&action) else {
+        return Err(not_found().await);
+    };
+    let mut world = locked(&state);
+    let caller = authorize(&world, &headers, POWER)?;
+    let i = world.find_vps(&caller, &id)?;
+    let gate = world.effective_gate(&world.vps[i], &Gate::open());
+    if !gate.allowed {
+        return Err(not_ready(&id, gate.reason.as_deref(), gate.code.as_deref()));
+    }
+    let fail = world.vps[i].fail_power.clone();
+    let job = world.start_job(&caller.client, &id, JobKind::Power { action, fail });
+    Ok((StatusCode::ACCEPTED, Json(world.accepted(&job))).into_response())
 }
 
 async fn restore_sources(

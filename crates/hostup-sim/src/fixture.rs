@@ -100,6 +100,16 @@ pub(crate) struct FixtureVps {
     pub service_status: String,
     #[serde(default = "running")]
     pub power_state: Option<String>,
+    /// After a restore HostUp starts the VPS again (`running`, the default) or leaves it
+    /// `stopped`; hostup-api.md §14 leaves it open.
+    #[serde(default)]
+    pub power_after_restore: Option<String>,
+    /// With `powerAfterRestore` `running`: how long after the restore the VPS starts (default 0).
+    #[serde(default)]
+    pub start_after_restore_seconds: Option<u64>,
+    /// Power actions on this VPS fail with this reason.
+    #[serde(default)]
+    pub fail_power_actions: Option<String>,
     #[serde(default)]
     pub primary_ip: Option<String>,
     pub storage_gb: f64,

@@ -72,18 +72,13 @@ fn job_result(job: &Job) -> Value {
         JobKind::DeleteBackup { backup_id } => {
             json!({"backupId": backup_id, "vpsId": job.vps_id, "deleted": true})
         }
+        JobKind::Power { action, .. } => json!({"vpsId": job.vps_id, "action": action.name()}),
     }
 }
 
 impl World {
     pub(crate) fn vps_json(&self, vps: &Vps, with_actions: bool) -> Value {
-        let power = match self.running_job_on(&vps.id) {
-            Some(Job {
-                kind: JobKind::RestoreFromVps { .. },
-                ..
-            }) => Some("stopped".to_string()),
-            _ => vps.power_state.clone(),
-        };
+        let power = self.power_state(vps);
         let mut body = json!({
             "id": vps.id,
             "name": vps.name,
@@ -116,6 +111,31 @@ impl World {
             body["actions"] = actions;
         }
         body
+    }
+
+    /// `GET /api/v2/vps/{id}/status` (hostup-api.md §6): `powerState` is never null there.
+    pub(crate) fn status_json(&self, vps: &Vps, now: DateTime<Utc>) -> Value {
+        let power = self.power_state(vps).unwrap_or_else(|| "unknown".into());
+        let uptime = match vps.running_since {
+            Some(since) if power == "running" => json!((now - since).num_seconds().max(0)),
+            _ => Value::Null,
+        };
+        let used_gb = vps.storage_gb * 0.4;
+        json!({
+            "id": vps.id,
+            "powerState": power,
+            "uptimeSeconds": uptime,
+            "cpuUsagePercent": if power == "running" { 3.5 } else { 0.0 },
+            "cpuCores": number(vps.cpu_cores),
+            "memory": {"usedGb": 0.8, "totalGb": number(vps.memory_gb),
+                       "usagePercent": (80.0 / vps.memory_gb).round()},
+            "storage": {"usedGb": number(used_gb), "totalGb": number(vps.storage_gb),
+                        "usagePercent": 40},
+            "network": {"inboundGb": 1.2, "outboundGb": 0.4, "totalGb": 1.6},
+            "pendingTasks": self.running_job_on(&vps.id).map_or_else(Vec::new, |job| {
+                vec![json!({"jobId": job.id, "type": job.type_name()})]
+            }),
+        })
     }
 
     fn power_actions(&self, vps: &Vps) -> Value {

@@ -113,6 +113,86 @@ pub(crate) struct Vps {
     pub backups: Vec<Backup>,
     pub restored_from: Option<RestoredFrom>,
     pub restore_count: u32,
+    /// What HostUp does with this VPS's power after a restore (the fixture's choice).
+    pub after_restore: AfterRestore,
+    /// When HostUp starts this VPS again after a restore, while it has not yet.
+    pub starts_at: Option<Instant>,
+    /// Since when the VPS has been running (`uptimeSeconds`); `None` while it is not.
+    pub running_since: Option<DateTime<Utc>>,
+    /// Power actions on this VPS fail with this reason.
+    pub fail_power: Option<String>,
+}
+
+impl Vps {
+    /// Powers the VPS on or off as of `at`.
+    fn set_power(&mut self, running: bool, at: DateTime<Utc>) {
+        if running {
+            if self.power_state.as_deref() != Some("running") {
+                self.running_since = Some(at);
+            }
+            self.power_state = Some("running".into());
+        } else {
+            self.power_state = Some("stopped".into());
+            self.running_since = None;
+        }
+    }
+}
+
+/// How long ago `at` was, as of `now`.
+fn since(now: Instant, at: Instant) -> chrono::Duration {
+    chrono::Duration::from_std(now.saturating_duration_since(at))
+        .unwrap_or(chrono::Duration::zero())
+}
+
+/// What HostUp does with a target's power once a restore ends well: hostup-api.md §14 (question
+/// 6) leaves it open, so each fixture VPS chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterRestore {
+    /// Started again this long after the job ends.
+    Started(Duration),
+    /// Left stopped until someone starts it.
+    Stopped,
+}
+
+/// The power actions of `POST /api/v2/vps/{id}/actions/{action}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PowerAction {
+    Start,
+    Shutdown,
+    Stop,
+    Restart,
+    Reset,
+}
+
+impl PowerAction {
+    pub(crate) fn parse(name: &str) -> Option<PowerAction> {
+        Some(match name {
+            "start" => PowerAction::Start,
+            "shutdown" => PowerAction::Shutdown,
+            "stop" => PowerAction::Stop,
+            "restart" => PowerAction::Restart,
+            "reset" => PowerAction::Reset,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PowerAction::Start => "start",
+            PowerAction::Shutdown => "shutdown",
+            PowerAction::Stop => "stop",
+            PowerAction::Restart => "restart",
+            PowerAction::Reset => "reset",
+        }
+    }
+
+    /// Whether the VPS runs once the action is done.
+    fn leaves_running(self) -> bool {
+        matches!(
+            self,
+            PowerAction::Start | PowerAction::Restart | PowerAction::Reset
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +226,10 @@ pub(crate) enum JobKind {
     DeleteBackup {
         backup_id: String,
     },
+    Power {
+        action: PowerAction,
+        fail: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +253,13 @@ impl Job {
             JobKind::RestoreFromVps { .. } => "restore_from_vps",
             JobKind::CreateBackup { .. } => "backup_create",
             JobKind::DeleteBackup { .. } => "backup_delete",
+            JobKind::Power { action, .. } => match action {
+                PowerAction::Start => "vps_start",
+                PowerAction::Shutdown => "vps_shutdown",
+                PowerAction::Stop => "vps_stop",
+                PowerAction::Restart => "vps_restart",
+                PowerAction::Reset => "vps_reset",
+            },
         }
     }
 }
@@ -227,6 +318,27 @@ impl World {
         let now = Utc::now();
         let mut vps = Vec::new();
         for v in &fixture.vps {
+            let after_restore = match (
+                v.power_after_restore.as_deref(),
+                v.start_after_restore_seconds,
+            ) {
+                (None | Some("running"), secs) => {
+                    AfterRestore::Started(Duration::from_secs(secs.unwrap_or(0)))
+                }
+                (Some("stopped"), None) => AfterRestore::Stopped,
+                (Some("stopped"), Some(_)) => anyhow::bail!(
+                    "VPS {}: startAfterRestoreSeconds needs powerAfterRestore \"running\"",
+                    v.id
+                ),
+                (Some(other), _) => anyhow::bail!(
+                    "VPS {}: powerAfterRestore must be \"running\" or \"stopped\", not {other:?}",
+                    v.id
+                ),
+            };
+            let created_at = match &v.created_at {
+                Some(t) => parse_time(t)?,
+                None => now,
+            };
             let backups = v
                 .backups
                 .iter()
@@ -254,16 +366,17 @@ impl World {
                 new_backup_size_gb: v
                     .new_backup_size_gb
                     .unwrap_or(((v.storage_gb * 2.5).round()) / 10.0),
-                created_at: match &v.created_at {
-                    Some(t) => parse_time(t)?,
-                    None => now,
-                },
+                created_at,
                 restore_gate: Gate::from_fixture(&v.gates.can_restore_from_another_vps),
                 create_backup_gate: Gate::from_fixture(&v.gates.can_create_backup),
                 same_restore_gate: Gate::from_fixture(&v.gates.can_restore),
                 backups,
                 restored_from: None,
                 restore_count: 0,
+                after_restore,
+                starts_at: None,
+                running_since: (v.power_state.as_deref() == Some("running")).then_some(created_at),
+                fail_power: v.fail_power_actions.clone(),
             });
         }
         let mut retained = Vec::new();
@@ -330,6 +443,12 @@ impl World {
         for i in due {
             self.finish_job(i);
         }
+        for vps in &mut self.vps {
+            if let Some(at) = vps.starts_at.filter(|&at| now >= at) {
+                vps.starts_at = None;
+                vps.set_power(true, Utc::now() - since(now, at));
+            }
+        }
         let retention = self.settings.job_retention;
         self.jobs.retain(|j| match j.finished {
             Some((at, _)) => now < at + retention,
@@ -358,6 +477,22 @@ impl World {
                         completed_at: finished_at,
                     });
                     target.restore_count += 1;
+                    // HostUp stopped the target for the restore; what happens next is the
+                    // fixture's choice.
+                    target.set_power(false, finished_at);
+                    if let AfterRestore::Started(delay) = target.after_restore {
+                        target.starts_at = Some(job.started + job.duration + delay);
+                    }
+                }
+                Ok(())
+            }
+            JobKind::Power {
+                fail: Some(reason), ..
+            } => Err(reason.clone()),
+            JobKind::Power { action, .. } => {
+                if let Some(vps) = self.vps.iter_mut().find(|v| v.id == job.vps_id) {
+                    vps.starts_at = None;
+                    vps.set_power(action.leaves_running(), finished_at);
                 }
                 Ok(())
             }
@@ -386,6 +521,23 @@ impl World {
         let job = &mut self.jobs[index];
         job.outcome = Some(outcome);
         job.finished = Some((job.started + job.duration, finished_at));
+    }
+
+    /// The power state HostUp reports for `vps` now: `stopped` while a restore runs on it,
+    /// `starting` or `stopping` while a power action does, else the stored state.
+    pub(crate) fn power_state(&self, vps: &Vps) -> Option<String> {
+        match self.running_job_on(&vps.id).map(|j| &j.kind) {
+            Some(JobKind::RestoreFromVps { .. }) => Some("stopped".into()),
+            Some(JobKind::Power { action, .. }) => Some(
+                if action.leaves_running() {
+                    "starting"
+                } else {
+                    "stopping"
+                }
+                .into(),
+            ),
+            _ => vps.power_state.clone(),
+        }
     }
 
     pub(crate) fn running_job_on(&self, vps_id: &str) -> Option<&Job> {
@@ -557,6 +709,9 @@ impl World {
                     },
                     JobKind::DeleteBackup { backup_id } => {
                         format!("Deleting backup {backup_id} from offsite storage")
+                    }
+                    JobKind::Power { action, .. } => {
+                        format!("Sending {} to {}", action.name(), job.vps_id)
                     }
                 };
                 JobView {
