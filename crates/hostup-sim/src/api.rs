@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use crate::middleware::{api_layer, credential, RequestId};
 use crate::problem::{FieldError, Problem};
 use crate::settings::BackupDelete;
-use crate::world::{Caller, Gate, JobKind, PowerAction, World};
+use crate::world::{Caller, Gate, JobKind, PowerAction, Vps, World};
 use crate::Shared;
 
 const READ: &str = "read:vm";
@@ -182,15 +182,27 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
     usize::try_from(v.get("offset")?.as_u64()?).ok()
 }
 
+/// A `read:vm` read of one of the caller's VPSes, answered with what `render` makes of it.
+fn read_vps(
+    state: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    render: impl FnOnce(&World, &Vps) -> Value,
+) -> Answer {
+    let world = locked(state);
+    let caller = authorize(&world, headers, READ)?;
+    let i = world.find_vps(&caller, id)?;
+    Ok(Json(render(&world, &world.vps[i])).into_response())
+}
+
 async fn get_vps(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let world = locked(&state);
-    let caller = authorize(&world, &headers, READ)?;
-    let i = world.find_vps(&caller, &id)?;
-    Ok(Json(world.vps_json(&world.vps[i], true)).into_response())
+    read_vps(&state, &headers, &id, |world, vps| {
+        world.vps_json(vps, true)
+    })
 }
 
 async fn get_details(
@@ -198,10 +210,7 @@ async fn get_details(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let world = locked(&state);
-    let caller = authorize(&world, &headers, READ)?;
-    let i = world.find_vps(&caller, &id)?;
-    Ok(Json(world.details_json(&world.vps[i])).into_response())
+    read_vps(&state, &headers, &id, World::details_json)
 }
 
 async fn get_status(
@@ -209,10 +218,9 @@ async fn get_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let world = locked(&state);
-    let caller = authorize(&world, &headers, READ)?;
-    let i = world.find_vps(&caller, &id)?;
-    Ok(Json(world.status_json(&world.vps[i], chrono::Utc::now())).into_response())
+    read_vps(&state, &headers, &id, |world, vps| {
+        world.status_json(vps, chrono::Utc::now())
+    })
 }
 
 /// `start`, `shutdown`, `stop`, `restart` or `reset`: 202 with a job, refused while another job
@@ -374,10 +382,7 @@ async fn list_backups(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
-    let world = locked(&state);
-    let caller = authorize(&world, &headers, READ)?;
-    let i = world.find_vps(&caller, &id)?;
-    Ok(Json(world.backups_json(&world.vps[i])).into_response())
+    read_vps(&state, &headers, &id, World::backups_json)
 }
 
 async fn create_backup(
