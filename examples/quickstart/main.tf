@@ -29,6 +29,12 @@ variable "source_vps_name" {
   type        = string
 }
 
+variable "start_after_restore" {
+  description = "Start the target again after the restore and wait until it runs (API key scope power:vm)."
+  type        = bool
+  default     = false
+}
+
 # Everything that can be restored onto the target, newest backup first.
 data "hostup_vps_restore_sources" "target" {
   target_vps_id = var.target_vps_id
@@ -46,6 +52,7 @@ resource "hostup_vps_restore" "this" {
   source_vps_id       = local.source.id
   backup_id           = local.newest_backup.id
   confirm_target_name = var.target_vps_name
+  start_after_restore = var.start_after_restore
 
   timeouts {
     create = "30m"
@@ -61,5 +68,6 @@ output "restore" {
     backup_created_at = hostup_vps_restore.this.backup_created_at
     backup_size_gb    = hostup_vps_restore.this.backup_size_gb
     source_type       = hostup_vps_restore.this.source_type
+    power_state       = hostup_vps_restore.this.power_state
   }
 }

@@ -3,3 +3,6 @@
 target_vps_id   = "vps_01j9k2web00000000000000001"
 target_vps_name = "web-01"
 source_vps_name = "db-01"
+
+# Start web-01 again after the restore and wait until it runs (the key needs the scope power:vm).
+# start_after_restore = true

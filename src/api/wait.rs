@@ -101,7 +101,8 @@ impl PollSchedule {
         self.initial >= self.max
     }
 
-    fn next(&self, current: Duration) -> Duration {
+    /// The wait after `current` on this schedule.
+    pub fn next(&self, current: Duration) -> Duration {
         let factor = if self.factor.is_finite() && self.factor >= 1.0 {
             self.factor
         } else {

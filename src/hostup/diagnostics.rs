@@ -32,6 +32,12 @@ impl Reading {
         scope: "read:vm",
         subject: "VPS",
     };
+    /// `GET /api/v2/vps/{id}/status`.
+    pub(crate) const VPS_STATUS: Reading = Reading {
+        action: "read the power state of the VPS",
+        scope: "read:vm",
+        subject: "VPS",
+    };
     /// `GET /api/v2/vps/{id}/backups`.
     pub(crate) const BACKUPS: Reading = Reading {
         action: "list the backups of the VPS",

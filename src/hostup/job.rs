@@ -110,11 +110,40 @@ pub(crate) async fn settle(
     op: &Operation,
     timeout: Duration,
     subject: &JobSubject,
+    on_progress: impl FnMut(&JobProgress) + Send + 'static,
+) -> Settled {
+    let deadline = tokio::time::Instant::now() + timeout;
+    settle_until(
+        ctx,
+        shared,
+        client,
+        op,
+        deadline,
+        timeout,
+        subject,
+        on_progress,
+    )
+    .await
+}
+
+/// [`settle`] for a job that is one step of a longer run: the wait ends at `deadline`, and a
+/// timeout names the run's whole `timeout`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn settle_until(
+    ctx: &Context,
+    shared: &Shared,
+    client: &Client,
+    op: &Operation,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+    subject: &JobSubject,
     mut on_progress: impl FnMut(&JobProgress) + Send + 'static,
 ) -> Settled {
     let last = Arc::new(Mutex::new(None::<JobProgress>));
     let seen = last.clone();
-    let opts = WaitOptions::new(timeout)
+    let mut opts = WaitOptions::new(timeout);
+    opts.deadline = deadline;
+    let opts = opts
         .with_cancel(ctx.cancellation().clone())
         .with_poll(shared.poll_schedule())
         .with_progress(move |p: &JobProgress| {

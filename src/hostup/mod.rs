@@ -8,6 +8,7 @@ pub mod config;
 pub mod data_sources;
 pub mod diagnostics;
 pub mod job;
+pub mod power;
 pub mod provider;
 pub mod replaced;
 pub mod shared;

@@ -330,3 +330,76 @@ fn ctrl_c_ends_the_wait_with_the_job_id_and_no_second_post() {
         assert_eq!(restore_posts(&sim.requests()), [202], "nothing sent again");
     });
 }
+
+fn power_example() -> String {
+    std::fs::read_to_string(repo_root().join("examples/actions/hostup_vps_power/action.tf"))
+        .expect("power action example")
+}
+
+/// Statuses of the `POST …/actions/<action>` requests the simulator saw.
+fn power_posts(sim: &Sim, action: &str) -> Vec<u16> {
+    testkit::sim::statuses(&sim.requests(), "POST", &format!("/actions/{action}"))
+}
+
+#[test]
+fn power_actions_send_once_wait_for_the_state_and_warn_before_a_reset() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("2s");
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&format!("{HEADER}\n{}", power_example()));
+        ws.run(&["validate"]).assert_success();
+
+        let plan = ws.run(&["plan", "-invoke=action.hostup_vps_power.reset_web"]);
+        plan.assert_success().assert_output_contains(&format!(
+            "Invoking this action will reset VPS web-01 ({WEB})"
+        ));
+        assert!(power_posts(&sim, "reset").is_empty(), "a plan never POSTs");
+
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_power.reset_web",
+            "-auto-approve",
+        ]);
+        out.assert_success();
+        let text = squash_whitespace(&out.combined());
+        for line in [
+            format!("reset of web-01 ({WEB}) sent: HostUp job"),
+            format!("web-01 ({WEB}) is running after"),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in {text}");
+        }
+        assert_eq!(power_posts(&sim, "reset"), [202], "exactly one reset");
+
+        // Starting a running VPS is HostUp's business: the action sends it once and waits.
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_power.start_web",
+            "-auto-approve",
+        ]);
+        out.assert_success();
+        assert_eq!(power_posts(&sim, "start"), [202]);
+    });
+}
+
+#[test]
+fn a_power_action_without_the_power_scope_fails_naming_it_and_is_not_resent() {
+    let provider = provider();
+    for_each_action_cli(|cli| {
+        let sim = start_sim("1s");
+        let ws = sim.workspace(cli, &[&provider], "hu_sim_acme_read_0001");
+        ws.write_main_tf(&format!("{HEADER}\n{}", power_example()));
+        let out = ws.run(&[
+            "apply",
+            "-invoke=action.hostup_vps_power.start_web",
+            "-auto-approve",
+        ]);
+        out.assert_failure()
+            .assert_output_contains("API key lacks the scope power:vm");
+        assert_eq!(
+            power_posts(&sim, "start"),
+            [403],
+            "sent once, never retried"
+        );
+    });
+}

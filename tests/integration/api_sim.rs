@@ -15,7 +15,7 @@ use terraform_provider_hostup::api::{
     WaitOutcome,
 };
 use testkit::sim::{statuses, with_job_duration, Sim};
-use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT};
+use testkit::world::{World, CLIENT, FULL_SCOPES, OTHER_CLIENT, RESTORE_SCOPES};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -80,7 +80,8 @@ fn fixture() -> Value {
     World::new()
         .set(CLIENT, json!({"name": "Acme"}))
         .set(OTHER_CLIENT, json!({"name": "Someone Else"}))
-        .key(FULL, CLIENT, FULL_SCOPES)
+        // Everything but power: the power test asks FULL to power a VPS, and is refused.
+        .key(FULL, CLIENT, RESTORE_SCOPES)
         .key(READ, CLIENT, &["read:vm"])
         .key(POWER, CLIENT, &["read:vm", "power:vm"])
         .key(OTHER, OTHER_CLIENT, FULL_SCOPES)

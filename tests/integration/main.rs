@@ -10,6 +10,7 @@ mod data_sources;
 mod plugin_env_props;
 mod poll_budget;
 mod provider;
+mod restore_start;
 mod silent_api;
 mod sim;
 mod transport;

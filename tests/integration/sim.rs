@@ -370,7 +370,7 @@ async fn restore_runs_closes_the_gate_and_leaves_a_visible_mark() {
 #[tokio::test]
 async fn power_actions_run_as_jobs_and_need_the_power_scope() {
     let fixture = World::restore()
-        .key(FULL, CLIENT, FULL_SCOPES)
+        .key(FULL, CLIENT, RESTORE_SCOPES)
         .key(POWER, CLIENT, &["read:vm", "power:vm"])
         .key(OTHER, OTHER_CLIENT, &["read:vm", "power:vm"])
         .build();

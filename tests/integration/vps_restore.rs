@@ -480,14 +480,19 @@ async fn create_right_after_its_plan_reuses_those_reads_and_then_forgets_the_tar
     let r = create(&*res, &p, &cfg).await;
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
     let log = sim.requests();
-    let vps_reads = log
+    // The checks before the POST read nothing: the plan's reads of a moment ago serve. After
+    // the job, the target's power state is read once, for `power_state`.
+    let vps_reads: Vec<&str> = log
         .iter()
         .filter(|r| r.method == "GET" && r.path.contains("/vps/"))
-        .count();
+        .map(|r| r.path.as_str())
+        .collect();
     assert_eq!(
-        vps_reads, 0,
+        vps_reads,
+        [format!("/api/v2/vps/{TARGET}/status")],
         "the plan's reads of a moment ago serve: {log:#?}"
     );
+    assert_eq!(s(&r.new_state, "power_state"), "running");
     assert_eq!(restore_posts(&sim.requests()), [202]);
 
     // The restore changed the target, so a later check reads it again. (A second restore of

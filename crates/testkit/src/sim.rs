@@ -80,6 +80,11 @@ pub fn restore_posts(log: &[SimRequest]) -> Vec<u16> {
     statuses(log, "POST", RESTORE_PATH)
 }
 
+/// Statuses of the start POSTs (`POST …/actions/start`) in `log`.
+pub fn start_posts(log: &[SimRequest]) -> Vec<u16> {
+    statuses(log, "POST", "/actions/start")
+}
+
 /// Statuses of the backup-create POSTs (`POST …/backups`) in `log`.
 pub fn backup_posts(log: &[SimRequest]) -> Vec<u16> {
     statuses(log, "POST", "/backups")

@@ -12,7 +12,9 @@ pub const CLIENT: &str = "cl_a";
 /// Another client, whose VPSes the first one must never see.
 pub const OTHER_CLIENT: &str = "cl_b";
 /// The scopes a key needs for everything the provider does.
-pub const FULL_SCOPES: &[&str] = &["read:vm", "backup:vm"];
+pub const FULL_SCOPES: &[&str] = &["read:vm", "backup:vm", "power:vm"];
+/// The scopes of a key that restores but may not power VPSes on or off.
+pub const RESTORE_SCOPES: &[&str] = &["read:vm", "backup:vm"];
 
 /// web-01, 20 GB, no backups: the restore target.
 pub const TARGET: &str = "vps_01target";

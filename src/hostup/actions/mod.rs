@@ -7,11 +7,16 @@ use std::sync::Arc;
 use super::shared::Shared;
 use crate::framework::Action;
 
+pub mod vps_power;
 pub mod vps_restore;
 
+pub use vps_power::VpsPowerAction;
 pub use vps_restore::VpsRestoreAction;
 
 /// Every action of the provider, sharing the provider's configured client.
 pub fn all(shared: Arc<Shared>) -> Vec<Arc<dyn Action>> {
-    vec![Arc::new(VpsRestoreAction::new(shared))]
+    vec![
+        Arc::new(VpsRestoreAction::new(shared.clone())),
+        Arc::new(VpsPowerAction::new(shared)),
+    ]
 }

@@ -25,9 +25,12 @@ pub enum Decision {
     Restore,
     /// The earlier job failed: say so, then as [`Decision::Restore`].
     RestoreAgain,
-    /// The earlier job still runs: plan its id and send nothing; apply waits for it.
+    /// The earlier job still runs: plan its id and send no restore; apply waits for it (and,
+    /// with `start_after_restore`, brings the target up after it).
     AdoptAndWait,
-    /// The earlier job completed: plan its whole record and send nothing.
+    /// The earlier job completed: plan its record and send no restore. With
+    /// `start_after_restore`, apply finishes the start the earlier apply did not (`power`): the
+    /// target is read first, and a start already sent is waited for, never sent again.
     Record,
     /// Fail the plan, sending nothing; the user must decide.
     Refuse(Refusal),

@@ -19,10 +19,13 @@ use crate::framework::{Diagnostic, Value};
 use crate::hostup::replaced::Replaced;
 use crate::hostup::values::number;
 
+use crate::hostup::power::{self, SentAction};
+
 use super::checks::label;
 use super::model::{
-    Private, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, ID, JOB_ID, SOURCE_TYPE,
-    SOURCE_VPS_ID, STARTED_AT, STATUS, STATUS_UNANSWERED, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+    starts_after_restore, Private, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, ID,
+    JOB_ID, POWER_STATE, SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, STATUS_UNANSWERED,
+    TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
 /// The inputs that make up one restore intent; equal keys mean the same restore.
@@ -103,15 +106,20 @@ pub struct EarlierJob {
     pub poll_url: String,
     /// What became of it.
     pub fate: Fate,
+    /// The start `start_after_restore` sent for it, when its end was not seen.
+    start: Option<SentAction>,
+    /// The restore completed but its start did not finish.
+    start_pending: bool,
     /// The earlier object's state, as refreshed.
     state: Value,
 }
 
 impl EarlierJob {
     /// The earlier job of `state`, when a replacement has to reckon with it: its job did not end
-    /// in the provider's sight, or it failed (the replacement then says why it restores again).
+    /// in the provider's sight, its start (`start_after_restore`) did not finish, or it failed
+    /// (the replacement then says why it restores again).
     pub fn of_state(state: &Value, private: &Private, fate: Fate) -> Option<(RestoreKey, Self)> {
-        if !private.unsettled && !matches!(fate, Fate::Failed(_)) {
+        if !private.unsettled && !private.start_pending && !matches!(fate, Fate::Failed(_)) {
             return None;
         }
         let key = RestoreKey::of(state)?;
@@ -123,6 +131,8 @@ impl EarlierJob {
                 job_id,
                 poll_url,
                 fate,
+                start: private.start.clone(),
+                start_pending: private.start_pending,
                 state: state.clone(),
             },
         ))
@@ -131,16 +141,21 @@ impl EarlierJob {
     /// The earlier job a deleted restore leaves for its replacement. Terraform hands the delete
     /// the replacement's planned private data (`planned`), not the state's: the plan's marks (a
     /// deliberate replacement, an adopted job) are there; without a refresh in the plan
-    /// (`-refresh=false`) the state's own status is the only sign that its job had not ended when
-    /// it was last seen.
+    /// (`-refresh=false`) the state's own values are the only sign that its job had not ended
+    /// when it was last seen (its status), or that its start had not (a completed restore with
+    /// `start_after_restore` whose target was not seen running).
     pub fn of_deleted(prior: &Value, planned: &[u8]) -> Option<(RestoreKey, Self)> {
         let planned = Private::from_bytes(planned);
         if planned.replaced_on_purpose {
             return None;
         }
         let fate = Fate::of_state(prior);
+        let not_started = fate == Fate::Completed
+            && starts_after_restore(prior)
+            && prior.get_str(POWER_STATE) != Some(power::RUNNING);
         let seen = Private {
             unsettled: planned.unsettled || matches!(fate, Fate::Running(_)),
+            start_pending: planned.start_pending || not_started,
             ..planned
         };
         EarlierJob::unanswered(prior).or_else(|| EarlierJob::of_state(prior, &seen, fate))
@@ -160,6 +175,8 @@ impl EarlierJob {
                 job_id: String::new(),
                 poll_url: String::new(),
                 fate: Fate::Unanswered,
+                start: None,
+                start_pending: false,
                 state: state.clone(),
             },
         ))
@@ -202,6 +219,8 @@ impl EarlierJob {
             poll_url: self.poll_url.clone(),
             unsettled: true,
             replaced_on_purpose: false,
+            start_pending: self.start_pending,
+            start: self.start.clone(),
         }
     }
 
@@ -256,8 +275,8 @@ impl EarlierJob {
     }
 
     /// What the plan says about this job: a warning for an adopted or failed job, an error for
-    /// one whose record is gone.
-    pub fn plan_diagnostic(&self) -> Diagnostic {
+    /// one whose record is gone. `start` is the configuration's `start_after_restore`.
+    pub fn plan_diagnostic(&self, start: bool) -> Diagnostic {
         let job = &self.job_id;
         let target = self.target_label();
         let stopped = format!(
@@ -270,6 +289,13 @@ impl EarlierJob {
                      anything is sent and the job must then be recorded by hand (see the \
                      resource's docs).";
         let on_purpose = "To restore again on purpose, change a value in `triggers`.";
+        // What an adopting apply does once the restore is in place.
+        let then = if start {
+            " Once the restore is in place it starts the target, unless it is already running \
+             (`start_after_restore`)."
+        } else {
+            ""
+        };
         // Whether the earlier restore happened is unknown: what to check, and the two ways on.
         let decide = |check: &str| {
             format!(
@@ -285,8 +311,8 @@ impl EarlierJob {
                 format!("The restore of {target} is already running: job {job}"),
                 format!(
                     "{stopped} HostUp says the job is {status}. Applying sends no new restore: \
-                     it waits for job {job} (up to `timeouts.create`) and records how it ends. \
-                     {shown} {on_purpose}"
+                     it waits for job {job} (up to `timeouts.create`) and records how it ends.\
+                     {then} {shown} {on_purpose}"
                 ),
             ),
             Fate::Completed => {
@@ -295,13 +321,38 @@ impl EarlierJob {
                     .get_str(COMPLETED_AT)
                     .map(|t| format!(" at {t}"))
                     .unwrap_or_default();
+                let (how, what) = if self.start_pending {
+                    (
+                        format!(
+                            "An earlier apply restored {target} with HostUp job {job} but did \
+                             not finish starting it (the start was refused, timed out or was \
+                             interrupted), which left this resource tainted."
+                        ),
+                        if start {
+                            "Applying sends no new restore: it records that restore in state and \
+                             starts the target, unless it is already running; a start the \
+                             earlier apply sent is waited for, not sent again."
+                        } else {
+                            "Applying sends nothing to HostUp: it records that restore in state \
+                             (`start_after_restore` is off now, so the target is not started)."
+                        },
+                    )
+                } else if start {
+                    (
+                        stopped.clone(),
+                        "Applying sends no new restore: it records that restore in state and \
+                         starts the target, unless it is already running.",
+                    )
+                } else {
+                    (
+                        stopped.clone(),
+                        "Applying sends nothing to HostUp: it records that restore in state, and \
+                         the plan after it is empty.",
+                    )
+                };
                 Diagnostic::warning(
                     format!("The restore of {target} already completed: job {job}"),
-                    format!(
-                        "{stopped} HostUp says the job completed{at}. Applying sends nothing to \
-                         HostUp: it records that restore in state, and the plan after it is \
-                         empty. {shown} {on_purpose}"
-                    ),
+                    format!("{how} HostUp says the job completed{at}. {what} {shown} {on_purpose}"),
                 )
             }
             Fate::Failed(reason) => {
@@ -352,7 +403,7 @@ mod tests {
     use super::*;
     use crate::hostup::replaced::Met;
     use crate::hostup::vps_restore::decide::{decide, Facts};
-    use crate::hostup::vps_restore::model::COMPUTED_ATTRIBUTES;
+    use crate::hostup::vps_restore::model::{COMPUTED_ATTRIBUTES, RUNNING_AT, START_AFTER_RESTORE};
 
     /// Whether a replacement without other facts takes `job` as its own restore.
     fn adopted(job: &EarlierJob) -> bool {
@@ -427,6 +478,13 @@ mod tests {
             Some(Fate::Running(JobStatus::InProgress))
         );
         assert_eq!(fate(&state("completed"), &none), None, "ended in sight");
+        // Nor its start: a completed restore whose target was not seen running.
+        let mut not_started = state("completed");
+        not_started.set(START_AFTER_RESTORE, Value::Bool(true));
+        not_started.set(POWER_STATE, Value::from("stopped"));
+        assert_eq!(fate(&not_started, &none), Some(Fate::Completed));
+        not_started.set(POWER_STATE, Value::from("running"));
+        assert_eq!(fate(&not_started, &none), None, "started in sight");
         // A deliberate replacement leaves nothing, whatever the job did.
         let on_purpose = Private {
             replaced_on_purpose: true,
@@ -456,7 +514,7 @@ mod tests {
         assert_eq!(planned.get_str(TARGET_NAME), Some("web-01"));
         assert!(planned.get(STATUS).unwrap().is_unknown());
         assert!(planned.get(COMPLETED_AT).unwrap().is_unknown());
-        let d = job.plan_diagnostic();
+        let d = job.plan_diagnostic(false);
         assert!(!d.is_error());
         assert!(
             d.summary.contains("already running: job job_1"),
@@ -473,10 +531,46 @@ mod tests {
         let (_, job) = EarlierJob::of_state(&done, &marked(), Fate::Completed).unwrap();
         let mut planned = planned_create();
         job.write_plan(&mut planned);
+        // The power state is read by the apply, which records the job.
+        for name in [POWER_STATE, RUNNING_AT] {
+            assert!(planned.get(name).unwrap().is_unknown(), "{name}");
+            done.set(name, Value::Unknown);
+        }
         assert_eq!(planned, done, "the planned create is the earlier record");
-        let d = job.plan_diagnostic();
+        let d = job.plan_diagnostic(false);
         assert!(d.detail.contains("sends nothing to HostUp"), "{}", d.detail);
         assert!(d.detail.contains("at 2026-05-01T00:05:00Z"), "{}", d.detail);
+        let d = job.plan_diagnostic(true);
+        assert!(d.detail.contains("starts the target"), "{}", d.detail);
+    }
+
+    #[test]
+    fn a_completed_restore_whose_start_did_not_finish_is_adopted_and_started() {
+        let done = state("completed");
+        let settled = Private {
+            poll_url: "/api/jobs/job_1".into(),
+            ..Private::default()
+        };
+        assert!(EarlierJob::of_state(&done, &settled, Fate::Completed).is_none());
+        let pending = Private {
+            start_pending: true,
+            start: Some(SentAction::Unanswered),
+            ..settled
+        };
+        let (_, job) = EarlierJob::of_state(&done, &pending, Fate::Completed).expect("adopted");
+        assert!(adopted(&job));
+        let private = job.private();
+        assert!(private.start_pending, "the apply finishes the start");
+        assert_eq!(private.start, Some(SentAction::Unanswered), "never resent");
+        let d = job.plan_diagnostic(true);
+        assert!(
+            d.detail.contains("did not finish starting it"),
+            "{}",
+            d.detail
+        );
+        assert!(d.detail.contains("not sent again"), "{}", d.detail);
+        let d = job.plan_diagnostic(false);
+        assert!(d.detail.contains("is not started"), "{}", d.detail);
     }
 
     #[test]
@@ -484,7 +578,7 @@ mod tests {
         let failed = Fate::Failed(Some("archive checksum mismatch".into()));
         let (_, job) = EarlierJob::of_state(&state("failed"), &marked(), failed).unwrap();
         assert!(!adopted(&job));
-        let d = job.plan_diagnostic();
+        let d = job.plan_diagnostic(false);
         assert!(!d.is_error());
         assert!(
             d.detail.contains("failed: archive checksum mismatch"),
@@ -494,7 +588,7 @@ mod tests {
 
         let (_, job) = EarlierJob::of_state(&state("queued"), &marked(), Fate::Gone).unwrap();
         assert!(!adopted(&job));
-        let d = job.plan_diagnostic();
+        let d = job.plan_diagnostic(false);
         assert!(d.is_error());
         for needle in ["job_1", "untaint", "`triggers`", "web-01 (vps_t)"] {
             assert!(
@@ -511,7 +605,7 @@ mod tests {
         lost.set(ID, Value::Null);
         let (_, job) = EarlierJob::unanswered(&lost).expect("an unanswered record");
         assert!(!adopted(&job));
-        let d = job.plan_diagnostic();
+        let d = job.plan_diagnostic(false);
         assert!(d.is_error());
         assert!(d.summary.contains("may have started"), "{}", d.summary);
         for needle in ["at 2026-05-01T00:00:00Z", "untaint", "`triggers`"] {

@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::api::{poll_url_for, Job, JobStatus, Operation, SourceType};
+use crate::api::{poll_url_for, Job, JobStatus, Operation, SourceType, VpsStatus};
 use crate::framework::Value;
+use crate::hostup::power::{self, SentAction};
 use crate::hostup::values::number;
 
 /// `target_vps_id`: the VPS that is overwritten.
@@ -20,6 +21,8 @@ pub const BACKUP_ID: &str = "backup_id";
 pub const TRIGGERS: &str = "triggers";
 /// `confirm_target_name`: when set, must equal the target's current name.
 pub const CONFIRM_TARGET_NAME: &str = "confirm_target_name";
+/// `start_after_restore`: when true, the create also brings the target back up (see `power`).
+pub const START_AFTER_RESTORE: &str = "start_after_restore";
 /// `timeouts`: the block with the create timeout.
 pub const TIMEOUTS: &str = "timeouts";
 /// `id`: the restore's job id (same as `job_id`).
@@ -41,12 +44,17 @@ pub const BACKUP_CREATED_AT: &str = "backup_created_at";
 /// `backup_size_gb`: the restored backup's size in GB.
 pub const BACKUP_SIZE_GB: &str = "backup_size_gb";
 
+/// `power_state`: the target's power state as last read (`running`, `stopped`, …).
+pub const POWER_STATE: &str = "power_state";
+/// `running_at`: when the target last started, while it runs (RFC 3339).
+pub const RUNNING_AT: &str = "running_at";
+
 /// The `status` of a restore whose request got no usable answer (no answer in time, a 5xx, an
 /// unreadable success): HostUp may have started it, and there is no job id to follow.
 pub const STATUS_UNANSWERED: &str = "unknown";
 
 /// Every computed attribute, in schema order.
-pub const COMPUTED_ATTRIBUTES: [&str; 9] = [
+pub const COMPUTED_ATTRIBUTES: [&str; 11] = [
     ID,
     JOB_ID,
     STATUS,
@@ -56,6 +64,8 @@ pub const COMPUTED_ATTRIBUTES: [&str; 9] = [
     SOURCE_TYPE,
     BACKUP_CREATED_AT,
     BACKUP_SIZE_GB,
+    POWER_STATE,
+    RUNNING_AT,
 ];
 
 /// The computed attributes plan-time checks can fill in, in schema order.
@@ -186,6 +196,15 @@ pub struct Private {
     /// which then must not offer that object's job for adoption.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replaced_on_purpose: bool,
+    /// True when the restore completed but the start that `start_after_restore` asks for did not
+    /// finish (refused, timed out, interrupted): a replacement adopts the completed job and
+    /// finishes the start rather than restoring again (see `earlier`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_pending: bool,
+    /// The start sent for `start_after_restore` whose end was not seen: a later run waits for
+    /// it and never sends it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<SentAction>,
 }
 
 impl Private {
@@ -195,7 +214,7 @@ impl Private {
         Private {
             poll_url: op.poll_url.clone(),
             unsettled,
-            replaced_on_purpose: false,
+            ..Private::default()
         }
     }
 
@@ -234,6 +253,24 @@ pub fn write_job(
     v.set(STATUS, Value::from(status.as_str()));
     v.set(STARTED_AT, Value::from(started_at));
     v.set(COMPLETED_AT, Value::opt_string(completed_at));
+    write_power(v, None);
+}
+
+/// Writes the target's power state as `status` reports it (null when unread): `power_state`,
+/// and `running_at` (kept when the start it reports is the one already recorded, see
+/// [`power::running_at`]).
+pub fn write_power(v: &mut Value, status: Option<&VpsStatus>) {
+    let prior = v.get_str(RUNNING_AT).map(str::to_owned);
+    v.set(
+        POWER_STATE,
+        Value::opt_string(status.map(|s| power::state_of(s).to_owned())),
+    );
+    v.set(RUNNING_AT, power::running_at(status, prior.as_deref()));
+}
+
+/// Whether the configuration (or plan) asks to start the target after the restore.
+pub fn starts_after_restore(v: &Value) -> bool {
+    v.get(START_AFTER_RESTORE).and_then(Value::as_bool) == Some(true)
 }
 
 /// Writes the record of a restore whose request got no usable answer: no job, status
@@ -244,6 +281,7 @@ pub fn write_unanswered(v: &mut Value, started_at: &str) {
     v.set(STATUS, Value::from(STATUS_UNANSWERED));
     v.set(STARTED_AT, Value::from(started_at));
     v.set(COMPLETED_AT, Value::Null);
+    write_power(v, None);
 }
 
 /// Updates status and completion time from a refreshed job record. A record without a finish
@@ -370,6 +408,8 @@ mod tests {
         let marked = Private {
             unsettled: true,
             replaced_on_purpose: true,
+            start_pending: true,
+            start: Some(SentAction::Unanswered),
             ..p.clone()
         };
         assert_eq!(Private::from_bytes(&marked.to_bytes()), marked);

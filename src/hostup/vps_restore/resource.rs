@@ -20,6 +20,7 @@ use crate::framework::{
     ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
 };
 use crate::hostup::diagnostics::{job_refresh_failure, read_failure, refresh_failure, Reading};
+use crate::hostup::power::{PowerRun, SentAction};
 use crate::hostup::replaced::Met;
 use crate::hostup::shared::Shared;
 use crate::hostup::values::number;
@@ -30,9 +31,10 @@ use super::decide::{decide, Decision, Facts};
 use super::earlier::{EarlierJob, EarlierJobs, Fate, RestoreKey};
 use super::flow::{self, target_label, Caller};
 use super::model::{
-    gb, ids_from_job, now_rfc3339, refresh_job, write_job, write_unanswered, Private, RestoreArgs,
-    BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB, COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID,
-    SOURCE_TYPE, SOURCE_VPS_ID, STARTED_AT, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
+    gb, ids_from_job, now_rfc3339, refresh_job, starts_after_restore, write_job, write_power,
+    write_unanswered, Private, RestoreArgs, BACKUP_CREATED_AT, BACKUP_ID, BACKUP_SIZE_GB,
+    COMPLETED_AT, CONFIRM_TARGET_NAME, ID, JOB_ID, POWER_STATE, RUNNING_AT, SOURCE_TYPE,
+    SOURCE_VPS_ID, STARTED_AT, START_AFTER_RESTORE, STATUS, TARGET_NAME, TARGET_VPS_ID, TRIGGERS,
 };
 
 /// The resource's type name, as written in `resource "hostup_vps_restore"`.
@@ -150,6 +152,17 @@ pub fn schema() -> Schema {
                      it later updates the record in place and restores nothing.",
                 ),
         )
+        .attribute(
+            // Part of the restore's run, not of the VPS's life after it: editing it later starts
+            // or stops nothing (the hostup_vps_power action is for that).
+            Attribute::bool(START_AFTER_RESTORE).optional().description(
+                "When `true`, the create does not end when the restore job completes: it \
+                     reads the target's power state, sends one `start` if the target is \
+                     stopped (needs the API key scope `power:vm`), and waits until HostUp \
+                     reports it `running`, all within `timeouts.create`. Defaults to `false`. \
+                     Changing it later updates the record in place and sends nothing.",
+            ),
+        )
         .attribute(output(
             Attribute::string(ID),
             "The HostUp job id of the restore (same as `job_id`).",
@@ -187,6 +200,17 @@ pub fn schema() -> Schema {
         .attribute(output(
             Attribute::number(BACKUP_SIZE_GB),
             "Size of the restored backup in GB.",
+        ))
+        .attribute(output(
+            Attribute::string(POWER_STATE),
+            "The target's power state as last read from HostUp: `running`, `stopped`, \
+             `starting`, `stopping`, … Read after the restore and on every refresh; a change \
+             (say, the VPS was stopped later) is recorded without planning anything.",
+        ))
+        .attribute(output(
+            Attribute::string(RUNNING_AT),
+            "When the target last started (RFC 3339), from its uptime, while it runs; null when \
+             it is not running.",
         ))
         .block(timeouts_block());
     Schema::new(block)
@@ -308,24 +332,28 @@ impl VpsRestoreResource {
             planned.get_str(TARGET_VPS_ID).unwrap_or_default(),
             planned.get_str(TARGET_NAME),
         );
+        let timeout = timeout_for_create(&planned);
+        let deadline = Instant::now() + timeout;
         if planned.get_str(STATUS) == Some(JobStatus::Completed.as_str()) {
             tracing::info!(
                 job_id = %job_id,
                 target = %target,
-                "hostup_vps_restore: recorded the earlier restore job, which completed; nothing was sent"
+                "hostup_vps_restore: recorded the earlier restore job, which completed; no restore was sent"
             );
-            return ApplyResult {
+            let start = Private::from_bytes(private).start;
+            let recorded = ApplyResult {
                 new_state: planned,
                 private: Private {
                     poll_url,
-                    unsettled: false,
                     ..Private::default()
                 }
                 .to_bytes(),
                 diagnostics: Diagnostics::new(),
             };
+            return self
+                .after_restore(ctx, client, recorded, (deadline, timeout), start)
+                .await;
         }
-        let timeout = timeout_for_create(&planned);
         tracing::info!(
             job_id = %job_id,
             target = %target,
@@ -341,7 +369,91 @@ impl VpsRestoreResource {
         let mut state = planned;
         state.set(STATUS, Value::from(op.status.as_str()));
         state.set(COMPLETED_AT, Value::Null);
-        self.wait(ctx, client, &op, &target, timeout, state).await
+        let waited = self.wait(ctx, client, &op, &target, timeout, state).await;
+        self.after_restore(ctx, client, waited, (deadline, timeout), None)
+            .await
+    }
+
+    /// What follows a restore wait: once the job completed, the target's power state is read
+    /// into state, and with `start_after_restore` the target is brought up (see `power`); a
+    /// start that does not finish leaves an error, so Terraform keeps the record tainted with
+    /// status `completed`, and marks the private data so that the next apply adopts the job and
+    /// finishes the start instead of restoring again. `start` is a start an earlier apply sent.
+    async fn after_restore(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        mut result: ApplyResult,
+        (deadline, timeout): (Instant, Duration),
+        start: Option<SentAction>,
+    ) -> ApplyResult {
+        let state = &mut result.new_state;
+        let completed = state.get_str(STATUS) == Some(JobStatus::Completed.as_str())
+            && !result.diagnostics.has_errors();
+        if !completed {
+            for name in [POWER_STATE, RUNNING_AT] {
+                if state.get(name).is_some_and(Value::is_unknown) {
+                    state.set(name, Value::Null);
+                }
+            }
+            return result;
+        }
+        let target_id = state.get_str(TARGET_VPS_ID).unwrap_or_default().to_owned();
+        let target = label(&target_id, state.get_str(TARGET_NAME));
+        let job_id = state.get_str(JOB_ID).unwrap_or_default().to_owned();
+        let mut private = Private::from_bytes(&result.private);
+        if !starts_after_restore(state) {
+            // Recorded for the user; the restore is done whatever this read says.
+            let status = match client.get_vps_status(&target_id).await {
+                Ok(status) => Some(status),
+                Err(e) => {
+                    tracing::debug!(error = %e, "hostup_vps_restore: power state not read");
+                    None
+                }
+            };
+            write_power(state, status.as_ref());
+            private.start_pending = false;
+            private.start = None;
+            result.private = private.to_bytes();
+            return result;
+        }
+        tracing::info!(
+            job_id = %job_id,
+            target = %target,
+            "hostup_vps_restore: restore completed; bringing the target up (start_after_restore)"
+        );
+        let before = format!("The restore of {target} itself completed (HostUp job {job_id}).");
+        let recovery = "Terraform records this restore as tainted, with status \"completed\": \
+                        the next `terraform apply` sends no new restore; it records this one and \
+                        finishes the start (a start already sent is waited for, never sent \
+                        again).";
+        let run = PowerRun {
+            ctx,
+            shared: &self.shared,
+            client,
+            vps_id: &target_id,
+            label: &target,
+            attribute: TARGET_VPS_ID,
+            deadline,
+            timeout,
+            timeout_name: "the create timeout",
+            before: &before,
+            recovery,
+        };
+        let end = run
+            .ensure_running(start, |step: &str| {
+                tracing::info!("hostup_vps_restore: start after restore: {step}");
+            })
+            .await;
+        if end.reached {
+            tracing::info!(target = %target, "hostup_vps_restore: the target is running");
+        }
+        write_power(state, end.status.as_ref());
+        private.start_pending = !end.reached;
+        private.start = if end.reached { None } else { end.sent };
+        result.private = private.to_bytes();
+        result.diagnostics.extend(end.diagnostics);
+        result
     }
 
     /// Best-effort facts for an imported restore; what cannot be read stays null.
@@ -352,6 +464,7 @@ impl VpsRestoreResource {
             Ok(vps) => state.set(TARGET_NAME, Value::opt_string(vps.name)),
             Err(e) => tracing::debug!(error = %e, "import: target VPS not read"),
         }
+        refresh_power(client, target, state).await;
         match client.restore_sources(target).await {
             Ok(sources) => {
                 if let Some(s) = sources.iter().find(|s| s.id == source) {
@@ -404,7 +517,8 @@ impl Resource for VpsRestoreResource {
             .as_ref()
             .and_then(|t| self.run.planned.conflict(t));
         let decision = decide(&facts(conflict.is_some()));
-        restore.carry_out(decision, checks, conflict, req.is_create(), plan);
+        let start = starts_after_restore(&req.config);
+        restore.carry_out(decision, checks, conflict, (req.is_create(), start), plan);
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest) -> ApplyResult {
@@ -494,7 +608,11 @@ impl Resource for VpsRestoreResource {
         checked.write_into(&mut state);
         write_job(&mut state, &op.job_id, &op.status, &started_at, None);
         let target = target_label(&checked);
-        self.wait(ctx, &client, &op, &target, timeout, state).await
+        // The create timeout covers the job and the start after it.
+        let deadline = Instant::now() + timeout;
+        let waited = self.wait(ctx, &client, &op, &target, timeout, state).await;
+        self.after_restore(ctx, &client, waited, (deadline, timeout), None)
+            .await
     }
 
     async fn read(&self, _ctx: &Context, state: Value, private: Vec<u8>) -> ReadResult {
@@ -524,6 +642,8 @@ impl Resource for VpsRestoreResource {
                 return keep(state, private, refresh_failure(d).into());
             }
         }
+        let mut state = state;
+        refresh_power(&client, &target, &mut state).await;
         // A restore whose request got no usable answer has no job to refresh.
         if let Some((key, job)) = EarlierJob::unanswered(&state) {
             let diagnostics = self.run.remember_refreshed(key, job);
@@ -534,7 +654,6 @@ impl Resource for VpsRestoreResource {
         let Some(poll_url) = mark.poll_url_for(&job_id) else {
             return keep(state, private, Diagnostics::new());
         };
-        let mut state = state;
         let fate = match client.get_job(&poll_url).await {
             Ok(job) => {
                 refresh_job(&mut state, &job);
@@ -664,6 +783,16 @@ impl Resource for VpsRestoreResource {
     }
 }
 
+/// Refreshes `power_state` and `running_at` from the target's live status. A failed read keeps
+/// what the state holds: the values are for the user, and the restore's record does not
+/// depend on them.
+async fn refresh_power(client: &Client, target: &str, state: &mut Value) {
+    match client.get_vps_status(target).await {
+        Ok(status) => write_power(state, Some(&status)),
+        Err(e) => tracing::debug!(error = %e, "hostup_vps_restore: power state not refreshed"),
+    }
+}
+
 /// A plan or state value in a message.
 fn show_value(v: &Value) -> String {
     match v {
@@ -713,13 +842,13 @@ impl PlannedRestore {
         decision: Decision,
         checks: Option<(Option<super::model::Checked>, Diagnostics)>,
         conflict: Option<Diagnostic>,
-        is_create: bool,
+        (is_create, start): (bool, bool),
         plan: &mut Plan,
     ) {
         // What the plan says about the earlier job (why it restores again, adopts, or stops),
         // unless a conflict refuses the plan whatever the job did.
         if let Some(job) = self.earlier.as_ref().filter(|_| conflict.is_none()) {
-            plan.diagnostics.push(job.plan_diagnostic());
+            plan.diagnostics.push(job.plan_diagnostic(start));
         }
         if let Some((checked, diagnostics)) = checks {
             if let (Some(checked), true) = (checked, is_create) {

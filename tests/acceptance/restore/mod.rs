@@ -28,6 +28,8 @@ use crate::{provider, provider_binary};
 
 /// One intent, one restore: across timed-out, interrupted, killed and conflicting runs.
 mod once;
+/// The target back in service: `start_after_restore` across runs.
+mod start;
 
 /// The API key of the test account. Distinctive, so a leak into any log is found by a search.
 const KEY: &str = "hu_acc_key_never_in_logs_7c19e4";
@@ -1228,9 +1230,26 @@ fn quickstart_applies_as_written() {
         assert_eq!(restore["backup"], "bkp_01j9k2db200000000000000001");
         assert_eq!(restore["target"], "web-01 (vps_01j9k2web00000000000000001)");
         assert_eq!(restore["source_type"], "server");
+        // The example fixture's HostUp starts web-01 again by itself after a restore.
+        assert_eq!(restore["power_state"], "running");
         assert_one_accepted_post(&sim);
         ws.assert_plan_empty();
         assert_one_accepted_post(&sim);
+
+        // The quickstart's option: start the target after the restore. Switching it on later
+        // updates the record in place and sends nothing: it belongs to the restore.
+        let out = ws.run_with_env(
+            &["apply", "-auto-approve", "-var", "start_after_restore=true"],
+            &[],
+        );
+        out.assert_success()
+            .assert_output_contains("0 added, 1 changed, 0 destroyed");
+        assert_one_accepted_post(&sim);
+        assert_eq!(
+            writes(&sim.requests()).len(),
+            1,
+            "only the restore was ever sent"
+        );
     });
 }
 
