@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{Client, PowerAction, Vps};
-use crate::framework::timeouts::{format_duration, parse_duration};
+use crate::framework::timeouts::format_duration;
 use crate::framework::{
     Action, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics, ProgressSender,
     Schema, Value,
@@ -33,8 +33,7 @@ pub const TYPE_NAME: &str = "hostup_vps_power";
 pub const VPS_ID: &str = "vps_id";
 /// `action`: `start`, `shutdown`, `stop`, `restart` or `reset`.
 pub const ACTION: &str = "action";
-/// `timeout`: how long to wait for the VPS to get there.
-pub const TIMEOUT: &str = "timeout";
+pub use super::TIMEOUT;
 
 /// How long the action waits when `timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -102,18 +101,10 @@ fn action_of(config: &Value) -> Result<Option<PowerAction>, Diagnostic> {
     })
 }
 
-/// The configured wait limit; `Err` says what is wrong with it.
+/// The configured wait limit; `Err` says what is wrong with it, at `timeout`.
 fn timeout_of(config: &Value) -> Result<Duration, Diagnostic> {
-    let invalid = |e: String| Diagnostic::error("Invalid timeout", e).at(at(TIMEOUT));
-    match config.get(TIMEOUT).and_then(Value::as_str) {
-        None => Ok(DEFAULT_TIMEOUT),
-        Some(raw) => match parse_duration(raw).map_err(invalid)? {
-            d if d.is_zero() => Err(invalid(format!(
-                "timeout {raw:?} is zero; the action could never be waited for"
-            ))),
-            d => Ok(d),
-        },
-    }
+    super::timeout_of(config, DEFAULT_TIMEOUT)
+        .map_err(|e| Diagnostic::error("Invalid timeout", e).at(at(TIMEOUT)))
 }
 
 /// Whether the action cuts the power under whatever runs in the VPS.
@@ -258,11 +249,8 @@ impl VpsPowerAction {
     }
 }
 
-/// Queues a line without ever holding up the wait; a line lost to a full queue is only cosmetic.
 fn say(progress: &ProgressSender, line: String) {
-    if let Err(e) = progress.try_send(line) {
-        tracing::debug!(error = %e, "hostup_vps_power action: progress line dropped");
-    }
+    super::say(progress, TYPE_NAME, line);
 }
 
 #[async_trait]

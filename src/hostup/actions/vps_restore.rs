@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::api::{JobProgress, JobStatus};
-use crate::framework::timeouts::{format_duration, parse_duration};
+use crate::framework::timeouts::format_duration;
 use crate::framework::{
     Action, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics, ProgressSender,
     Schema, Value,
@@ -30,9 +30,7 @@ pub const TYPE_NAME: &str = "hostup_vps_restore";
 /// How long the action waits for the job when `timeout` is not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
-/// The attribute that sets how long to wait for the job, e.g. `30m`; [`DEFAULT_TIMEOUT`] when
-/// unset.
-pub const TIMEOUT: &str = "timeout";
+pub use super::TIMEOUT;
 
 /// Changes are shown at most this often, so a fast-moving percentage does not flood the CLI.
 const MIN_GAP: Duration = Duration::from_secs(3);
@@ -85,15 +83,7 @@ pub fn schema() -> Schema {
 
 /// The configured wait limit; `Err` says what is wrong with it.
 fn timeout_of(config: &Value) -> Result<Duration, String> {
-    match config.get(TIMEOUT).and_then(Value::as_str) {
-        None => Ok(DEFAULT_TIMEOUT),
-        Some(raw) => match parse_duration(raw)? {
-            d if d.is_zero() => Err(format!(
-                "timeout {raw:?} is zero; the restore could never be waited for"
-            )),
-            d => Ok(d),
-        },
-    }
+    super::timeout_of(config, DEFAULT_TIMEOUT)
 }
 
 /// "2m10s"; "0s" under a second.
@@ -193,11 +183,8 @@ impl Reporter {
     }
 }
 
-/// Queues a line without ever holding up the wait; a line lost to a full queue is only cosmetic.
 fn say(progress: &ProgressSender, line: String) {
-    if let Err(e) = progress.try_send(line) {
-        tracing::debug!(error = %e, "hostup_vps_restore action: progress line dropped");
-    }
+    super::say(progress, TYPE_NAME, line);
 }
 
 impl VpsRestoreAction {
