@@ -40,14 +40,20 @@ source "$ROOT/scripts/common.sh"
 
 mkdir -p "$BIN"
 
-# Installs a PyPI wheel, hash-checked, into its own venv under .tools/venvs and prints the venv.
+# Installs a PyPI wheel, hash-checked, into its own venv and prints the venv. The venvs live in the
+# build cache outside the clone (HOSTUP_CACHE/venvs), at one path for every clone: cargo-zigbuild
+# names its linker wrappers after the path of its own executable, and cargo fingerprints the
+# linker, so a venv inside the clone would make every new clone (every CI run) rebuild every
+# release target from the standard library up.
 # Left alone when its stamp matches: PACKAGE VERSION SHA256
 install_wheel() {
   local package=$1 version=$2 sha=$3
-  local venv="$TOOLS/venvs/$package-$version" want="$package $version $sha" lock
-  # Two installs at once (make test runs two) take turns; the lock goes with this subshell.
-  mkdir -p "$TOOLS/venvs"
-  exec {lock}>"$TOOLS/venvs/.$package.lock"
+  local venvs="$HOSTUP_CACHE/venvs"
+  local venv="$venvs/$package-$version" want="$package $version $sha" lock
+  # Two installs at once (make test runs two, and clones share the cache) take turns; the lock
+  # goes with this subshell.
+  mkdir -p "$venvs"
+  exec {lock}>"$venvs/.$package.lock"
   flock "$lock"
   [[ -f "$venv/.hostup-stamp" && "$(cat "$venv/.hostup-stamp")" == "$want" ]] && {
     echo "$venv"

@@ -59,7 +59,10 @@ os_arch_of() {
 scripts/install-release-tools.sh zig zigbuild rust-cross >&2
 [[ -z "${HOSTUP_RELEASE_GPG_KEY:-}" ]] || scripts/install-release-tools.sh gpg >&2
 export PATH="$ROOT/.tools/bin:$PATH"
-export CARGO_ZIGBUILD_ZIG_PATH="$ROOT/.tools/bin/zig"
+# Paths outside the clone (the tools live in HOSTUP_CACHE, see install-release-tools.sh): what the
+# build sees must not change with the clone's path, or a new clone rebuilds every target.
+CARGO_ZIGBUILD_ZIG_PATH="$(readlink -f "$ROOT/.tools/bin/zig")"
+export CARGO_ZIGBUILD_ZIG_PATH
 # Version baked into the binary (src/lib.rs VERSION): --version and the User-Agent.
 export HOSTUP_PROVIDER_VERSION=$version
 
@@ -72,8 +75,19 @@ export RUSTC="$DEBIAN_RUSTC" RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 # Nor rustup's clippy-driver, which `make test` wraps its own builds in (scripts/test.sh) and the
 # release tests run this script under.
 unset RUSTUP_TOOLCHAIN RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-# macOS: the framework stubs, and the oldest macOS Terraform itself supports.
-export SDKROOT="$ROOT/scripts/darwin-sdk" MACOSX_DEPLOYMENT_TARGET=11.0
+# macOS: the framework stubs, and the oldest macOS Terraform itself supports. The stubs are copied
+# into the cache under their content's hash, for the same reason as above (build scripts track
+# SDKROOT).
+sdk_hash=$(cd "$ROOT/scripts/darwin-sdk" && find . -type f -print0 | LC_ALL=C sort -z |
+  xargs -0 sha256sum | sha256sum | cut -c1-16)
+sdk="$HOSTUP_CACHE/darwin-sdk/$sdk_hash"
+if [[ ! -d "$sdk" ]]; then
+  mkdir -p "$HOSTUP_CACHE/darwin-sdk"
+  tmp=$(mktemp -d "$HOSTUP_CACHE/darwin-sdk/.new.XXXXXX")
+  cp -R "$ROOT/scripts/darwin-sdk/." "$tmp/"
+  mv -T "$tmp" "$sdk" 2>/dev/null || rm -rf "$tmp" # another run got there first
+fi
+export SDKROOT="$sdk" MACOSX_DEPLOYMENT_TARGET=11.0
 # musl: zig provides the C library and start files, not Rust's self-contained copies.
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=no"

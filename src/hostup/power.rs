@@ -185,11 +185,16 @@ impl PowerRun<'_> {
                 "waiting for the earlier start of {} (job {job_id}); it is not sent again",
                 self.label
             ));
-            if !self
+            let done = self
                 .follow(PowerAction::Start, &job_id, &poll_url, &mut end)
-                .await
-            {
-                return end;
+                .await;
+            if !done {
+                if self.ctx.is_cancelled() || Instant::now() >= self.deadline {
+                    return end;
+                }
+                // The job failed (a clear "not started", which may be sent again) or its record
+                // is gone: the power state tells the rest.
+                end.diagnostics = Diagnostics::new();
             }
         }
         self.until(RUNNING, Some(PowerAction::Start), end, &mut on_step)
