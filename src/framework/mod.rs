@@ -4,6 +4,7 @@
 //! resource change with them (`server`). Nothing here knows the wire format.
 
 pub mod diagnostics;
+pub mod identity;
 pub mod path;
 pub mod plan;
 pub mod provider;
@@ -14,6 +15,7 @@ pub mod types;
 pub mod value;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use identity::{IdentityAttribute, IdentitySchema};
 pub use path::{AttributePath, PathStep};
 pub use provider::{
     Action, ApplyRequest, ApplyResult, Context, DataSource, ImportResult, Plan, PlanRequest,

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::schema::Schema;
 use super::value::Value;
@@ -248,6 +249,31 @@ pub trait Resource: Send + Sync + 'static {
             .into(),
             ..Default::default()
         }
+    }
+
+    /// The resource's identity schema (Terraform and OpenTofu 1.12+); `None` (the default) when
+    /// it declares no identity.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object `state` describes: an object of the identity schema's type,
+    /// null when `state` is null. Only called when [`Resource::identity_schema`] is `Some`.
+    fn identity(&self, _state: &Value) -> Value {
+        Value::Null
+    }
+
+    /// The import id an `import` block's `identity = { … }` names; an import by identity then
+    /// runs [`Resource::import`] with it, so both forms give the same state. The error points
+    /// at the identity attribute at fault.
+    fn import_id(&self, _identity: &Value) -> Result<String, Diagnostic> {
+        Err(Diagnostic::error(
+            "Import by identity is not supported",
+            format!(
+                "The resource type {} cannot be imported by identity.",
+                self.type_name()
+            ),
+        ))
     }
 
     /// Rewrites state JSON written under an older schema `version` into the current shape.

@@ -3,6 +3,7 @@
 
 pub mod codec;
 mod convert;
+mod identity;
 pub mod server;
 
 pub use server::ProviderService;

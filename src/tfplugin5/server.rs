@@ -22,6 +22,7 @@ use crate::framework::{
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
 use crate::tfplugin5::convert::{diagnostics_to_proto, path_to_proto, schema_to_proto};
+use crate::tfplugin5::identity::Identities;
 
 use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
 
@@ -140,6 +141,8 @@ pub struct ProviderService {
     resources: Registry<dyn Resource>,
     data_sources: Registry<dyn DataSource>,
     actions: Registry<dyn Action>,
+    /// The identity schemas of the resource types that declare one.
+    identities: Identities,
     /// Problems found while registering types (duplicate names), reported by GetSchema.
     schema_diagnostics: Diagnostics,
     /// The token handed to every call; `Stop` cancels it for good.
@@ -169,9 +172,11 @@ impl ProviderService {
     pub fn new(provider: Arc<dyn Provider>) -> ProviderService {
         let provider_schema = provider.schema();
         let mut schema_diagnostics = Diagnostics::new();
+        let all_resources = provider.resources();
+        let identities = Identities::new(&all_resources);
         let resources = Registry::new(
             "resource",
-            provider.resources(),
+            all_resources,
             |r| (r.type_name().to_string(), r.schema()),
             &mut schema_diagnostics,
         );
@@ -194,6 +199,7 @@ impl ProviderService {
             resources,
             data_sources,
             actions,
+            identities,
             schema_diagnostics,
             stop: CancellationToken::new(),
         }
@@ -247,6 +253,22 @@ impl ProviderService {
             )
         })?;
         Ok(encode(&value, &r.value_type, "upgraded state")?)
+    }
+
+    /// The identity of the object `state` describes, for a response; a failure to encode it is
+    /// recorded in `diagnostics`.
+    fn identity_into(
+        &self,
+        resource: &dyn Resource,
+        state: &Value,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        self.identities
+            .of_state(resource, state)
+            .unwrap_or_else(|d| {
+                diagnostics.push(d);
+                None
+            })
     }
 
     fn provider_name(&self) -> &str {
@@ -407,7 +429,10 @@ impl ProviderRpc for ProviderService {
         &self,
         _request: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        reply(pb::get_resource_identity_schemas::Response::default())
+        reply(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self.identities.wire_schemas(),
+            diagnostics: Vec::new(),
+        })
     }
 
     async fn prepare_provider_config(
@@ -562,10 +587,12 @@ impl ProviderRpc for ProviderService {
             "refreshed state",
             &mut diagnostics,
         );
+        let new_identity = self.identity_into(&*r.handler, &result.new_state, &mut diagnostics);
         reply(R {
             new_state,
             diagnostics: wire(diagnostics),
             private: result.private,
+            new_identity,
             ..Default::default()
         })
     }
@@ -601,11 +628,13 @@ impl ProviderRpc for ProviderService {
             "planned state",
             &mut diagnostics,
         );
+        let planned_identity = self.identity_into(&*r.handler, &plan.planned, &mut diagnostics);
         reply(R {
             planned_state,
             requires_replace: plan.requires_replace.iter().map(path_to_proto).collect(),
             planned_private: plan.private,
             diagnostics: wire(diagnostics),
+            planned_identity,
             ..Default::default()
         })
     }
@@ -635,11 +664,13 @@ impl ProviderRpc for ProviderService {
         let result = apply_resource_change(&*r.handler, &self.context(), apply).await;
         let (new_state, private, mut diagnostics) =
             (result.new_state, result.private, result.diagnostics);
+        let new_identity = self.identity_into(&*r.handler, &new_state, &mut diagnostics);
         let new_state = encode_into(&new_state, &r.value_type, "new state", &mut diagnostics);
         reply(R {
             new_state,
             private,
             diagnostics: wire(diagnostics),
+            new_identity,
             ..Default::default()
         })
     }
@@ -651,10 +682,20 @@ impl ProviderRpc for ProviderService {
         use pb::import_resource_state::{ImportedResource, Response as R};
         let req = request.into_inner();
         let r = or_reply!(self.resources.get(self.provider_name(), &req.type_name), R);
-        let result = r.handler.import(&self.context(), &req.id).await;
+        // An `import` block with `identity = { … }` sends no id: the identity names it.
+        let given = or_reply!(
+            self.identities.given(&req.type_name, req.identity.as_ref()),
+            R
+        );
+        let id = match given.filter(|_| req.id.is_empty()) {
+            Some(identity) => or_reply!(r.handler.import_id(&identity), R),
+            None => req.id.clone(),
+        };
+        let result = r.handler.import(&self.context(), &id).await;
         let mut diagnostics = result.diagnostics;
         let mut imported_resources = Vec::new();
         if !result.state.is_null() {
+            let identity = self.identity_into(&*r.handler, &result.state, &mut diagnostics);
             if let Some(state) = encode_into(
                 &result.state,
                 &r.value_type,
@@ -665,7 +706,7 @@ impl ProviderRpc for ProviderService {
                     type_name: req.type_name,
                     state: Some(state),
                     private: result.private,
-                    identity: None,
+                    identity,
                 });
             }
         }
@@ -752,6 +793,29 @@ impl ProviderRpc for ProviderService {
             }
         }
         Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        use pb::upgrade_resource_identity::Response as R;
+        let req = request.into_inner();
+        reply(
+            match self
+                .identities
+                .upgrade(&req.type_name, req.version, req.raw_identity.as_ref())
+            {
+                Ok(upgraded) => R {
+                    upgraded_identity: Some(upgraded),
+                    diagnostics: Vec::new(),
+                },
+                Err(d) => R {
+                    upgraded_identity: None,
+                    diagnostics: wire_one(d),
+                },
+            },
+        )
     }
 
     async fn stop(

@@ -10,8 +10,8 @@ use tonic::Request;
 
 use crate::framework::{
     Action, ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, DataSource,
-    Diagnostic, Diagnostics, PathStep, Plan, PlanRequest, ProgressSender, Provider, ReadResult,
-    Resource, Schema, Type, Value,
+    Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportResult, PathStep, Plan,
+    PlanRequest, ProgressSender, Provider, ReadResult, Resource, Schema, Type, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
@@ -134,6 +134,32 @@ impl Resource for Thing {
 
     async fn update(&self, _ctx: &Context, req: ApplyRequest) -> ApplyResult {
         ApplyResult::ok(req.planned)
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(vec![
+            IdentityAttribute::required_string("id", "The thing's id."),
+        ]))
+    }
+
+    fn identity(&self, state: &Value) -> Value {
+        self.identity_schema()
+            .unwrap()
+            .from_state(state, &[("id", "id")])
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostic> {
+        identity
+            .get_str("id")
+            .map(str::to_owned)
+            .ok_or_else(|| Diagnostic::error("Missing id", "").at(AttributePath::attribute("id")))
+    }
+
+    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
+        ImportResult {
+            state: thing(Value::string(id), "imported"),
+            ..Default::default()
+        }
     }
 
     async fn delete(&self, _ctx: &Context, _req: ApplyRequest) -> Diagnostics {
@@ -446,6 +472,107 @@ async fn read_resource_null_means_gone_and_private_passes_through() {
         .into_inner();
     assert_eq!(undv(&r.new_state, &ty).get_str("id"), Some("t-1"));
     assert_eq!(r.private, b"keep");
+}
+
+fn identity_type() -> Type {
+    Type::object([("id", Type::String)])
+}
+
+fn identity_of(data: &Option<pb::ResourceIdentityData>) -> Option<Value> {
+    data.as_ref()
+        .map(|d| undv(&d.identity_data, &identity_type()))
+}
+
+#[tokio::test]
+async fn identity_schemas_are_published_with_their_type_and_import_rule() {
+    let (svc, _) = service();
+    let r = svc
+        .get_resource_identity_schemas(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.identity_schemas.len(), 1, "only test_thing declares one");
+    let s = &r.identity_schemas["test_thing"];
+    assert_eq!(s.version, 0);
+    let a = &s.identity_attributes[0];
+    assert_eq!(
+        (a.name.as_str(), a.r#type.as_slice()),
+        ("id", &b"\"string\""[..])
+    );
+    assert!(a.required_for_import && !a.optional_for_import);
+}
+
+#[tokio::test]
+async fn identity_rides_along_with_read_plan_apply_and_import() {
+    let (svc, _) = service();
+    let id = |s: &str| Some(Value::object([("id", Value::string(s))]));
+    // A create's plan has no id yet, so no identity; the apply has one.
+    let plan = plan_create(&svc, "web").await;
+    assert_eq!(identity_of(&plan.planned_identity), None);
+    let created = apply(&svc, &Value::Null, &thing(Value::Unknown, "web")).await;
+    assert_eq!(identity_of(&created.new_identity), id("t-1"));
+    // A read answers the identity of what it found; an object gone has none.
+    let ty = thing_type();
+    let read = |object: &str| pb::read_resource::Request {
+        type_name: "test_thing".into(),
+        current_state: dv(&thing(Value::string(object), "web"), &ty),
+        ..Default::default()
+    };
+    let r = svc.read_resource(Request::new(read("t-1"))).await.unwrap();
+    assert_eq!(identity_of(&r.into_inner().new_identity), id("t-1"));
+    let r = svc.read_resource(Request::new(read("gone"))).await.unwrap();
+    assert_eq!(identity_of(&r.into_inner().new_identity), None);
+    // An `import` block's identity names the id the import reads.
+    let given = pb::ResourceIdentityData {
+        identity_data: dv(&id("t-9").unwrap(), &identity_type()),
+    };
+    let r = svc
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "test_thing".into(),
+            id: String::new(),
+            identity: Some(given),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let imported = &r.imported_resources[0];
+    assert_eq!(
+        undv(&imported.state, &ty),
+        thing(Value::string("t-9"), "imported")
+    );
+    assert_eq!(identity_of(&imported.identity), id("t-9"));
+}
+
+#[tokio::test]
+async fn stored_identity_of_version_0_upgrades_as_it_is_and_others_are_refused() {
+    let (svc, _) = service();
+    let upgrade = |version: i64| pb::upgrade_resource_identity::Request {
+        type_name: "test_thing".into(),
+        version,
+        raw_identity: Some(pb::RawState {
+            json: br#"{"id":"t-1"}"#.to_vec(),
+            ..Default::default()
+        }),
+    };
+    let r = svc
+        .upgrade_resource_identity(Request::new(upgrade(0)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(
+        identity_of(&r.upgraded_identity),
+        Some(Value::object([("id", Value::string("t-1"))]))
+    );
+    let r = svc
+        .upgrade_resource_identity(Request::new(upgrade(1)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.upgraded_identity.is_none());
+    assert!(errors(&r.diagnostics)[0].summary.contains("version"));
 }
 
 #[tokio::test]

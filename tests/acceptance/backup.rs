@@ -359,6 +359,66 @@ fn import_block_adopts_a_backup() {
     });
 }
 
+/// `import { to = hostup_vps_backup.n, <how> }` with `how` an `id = …` or `identity = { … }` line.
+fn import_block(how: &str) -> String {
+    format!(
+        "{}\nimport {{\n  to = hostup_vps_backup.n\n  {how}\n}}\n",
+        backup("n", DB, Some("nightly"))
+    )
+}
+
+#[test]
+fn import_by_identity_gives_the_state_of_the_import_id_and_keeps_the_identity() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        if !cli.at_least(1, 12, 0) {
+            eprintln!("skipped: resource identity needs 1.12+ ({cli})");
+            return;
+        }
+        let sim = Sim::start(&fixture(), &JOB);
+        let by_id = workspace(cli, &provider, &sim, KEY);
+        by_id.write_main_tf(&import_block(&format!("id = \"{DB}/{NIGHTLY}\"")));
+        by_id.apply();
+
+        let ws = workspace(cli, &provider, &sim, KEY);
+        ws.write_main_tf(&import_block(&format!(
+            "identity = {{\n    vps_id    = \"{DB}\"\n    backup_id = \"{NIGHTLY}\"\n  }}"
+        )));
+        ws.run(&["plan"])
+            .assert_success()
+            .assert_output_contains("1 to import, 0 to add, 0 to change, 0 to destroy");
+        ws.apply();
+        let address = "hostup_vps_backup.n";
+        assert_eq!(
+            ws.state_resource_attributes(address),
+            by_id.state_resource_attributes(address),
+            "the same state as the import by id"
+        );
+        let identity = json!({"vps_id": DB, "backup_id": NIGHTLY});
+        assert_eq!(ws.state_resource_identity(address), Some(identity.clone()));
+        assert_eq!(
+            by_id.state_resource_identity(address),
+            Some(identity.clone())
+        );
+        ws.assert_plan_empty();
+        assert_eq!(ws.state_resource_identity(address), Some(identity), "kept");
+        assert!(writes(&sim.requests()).is_empty(), "import never writes");
+
+        // An identity that names no backup: a clear error, nothing imported.
+        let wrong = workspace(cli, &provider, &sim, KEY);
+        wrong.write_main_tf(&import_block(&format!(
+            "identity = {{\n    vps_id    = \"{DB}\"\n    backup_id = \"bkp_01notthere\"\n  }}"
+        )));
+        let out = wrong.run(&["plan"]);
+        out.assert_failure();
+        let block = error_block(&out, "Backup not found");
+        assert!(
+            block.contains("bkp_01notthere") && block.contains(NIGHTLY),
+            "{block}"
+        );
+    });
+}
+
 // ----- the examples ---------------------------------------------------------------------------------
 
 const EXAMPLE_KEY: &str = "hu_sim_acme_full_0001";

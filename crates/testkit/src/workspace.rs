@@ -387,6 +387,15 @@ impl Workspace {
         self.state_instance(address)?.get("attributes").cloned()
     }
 
+    /// The identity Terraform recorded for instance 0 of the managed resource `address` (1.12+),
+    /// or `None` when it recorded none.
+    pub fn state_resource_identity(&self, address: &str) -> Option<serde_json::Value> {
+        self.state_instance(address)?
+            .get("identity")
+            .filter(|i| !i.is_null())
+            .cloned()
+    }
+
     /// The state's `status` of instance 0 of the managed resource `address` (`tainted`), or
     /// `None` when it is clean or absent.
     pub fn instance_status(&self, address: &str) -> Option<String> {

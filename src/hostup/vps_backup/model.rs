@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{poll_url_for, validate_id, Backup, Job};
-use crate::framework::Value;
+use crate::framework::{AttributePath, Diagnostic, IdentityAttribute, IdentitySchema, Value};
 use crate::hostup::values::{number, text};
 
 /// `vps_id`: the VPS to back up; changing it takes a new backup.
@@ -41,6 +41,38 @@ pub struct ImportId {
     pub vps_id: String,
     /// The backup id, `bkp_…`.
     pub backup_id: String,
+}
+
+/// `backup_id`: the backup's id in the identity (`id` in state).
+pub const IDENTITY_BACKUP_ID: &str = "backup_id";
+
+/// The identity of a backup (Terraform and OpenTofu 1.12+): its VPS and its id, the two halves
+/// of its import id.
+pub fn identity_schema() -> IdentitySchema {
+    IdentitySchema::new(vec![
+        IdentityAttribute::required_string(VPS_ID, "Id of the VPS the backup belongs to, `vps_…`."),
+        IdentityAttribute::required_string(IDENTITY_BACKUP_ID, "Id of the backup, `bkp_…`."),
+    ])
+}
+
+/// The identity of the backup `state` records.
+pub fn identity_of(state: &Value) -> Value {
+    identity_schema().from_state(state, &[(VPS_ID, VPS_ID), (IDENTITY_BACKUP_ID, ID)])
+}
+
+/// The import id (`vps_id/backup_id`) an identity names.
+pub fn import_id_of(identity: &Value) -> Result<String, Diagnostic> {
+    let part = |name: &str| {
+        identity.get_str(name).ok_or_else(|| {
+            Diagnostic::error(
+                format!("Missing {name}"),
+                "Import hostup_vps_backup by identity with `identity = { vps_id = \"vps_…\", \
+                 backup_id = \"bkp_…\" }`.",
+            )
+            .at(AttributePath::attribute(name))
+        })
+    };
+    Ok(format!("{}/{}", part(VPS_ID)?, part(IDENTITY_BACKUP_ID)?))
 }
 
 /// An example import id for messages.
@@ -207,6 +239,39 @@ mod tests {
         assert_eq!(
             resolve_new_backup(Some(&j), &[], &after, None),
             NewBackup::Found("bkp_named".into())
+        );
+    }
+
+    #[test]
+    fn the_identity_is_the_vps_and_the_backup_and_names_the_import_id() {
+        let state = Value::object([
+            (VPS_ID, Value::from("vps_1")),
+            (ID, Value::from("bkp_1")),
+            (NOTE, Value::from("nightly")),
+        ]);
+        let identity = identity_of(&state);
+        assert_eq!(
+            identity,
+            Value::object([
+                (VPS_ID, Value::from("vps_1")),
+                (IDENTITY_BACKUP_ID, Value::from("bkp_1"))
+            ])
+        );
+        let id = import_id_of(&identity).unwrap();
+        assert_eq!(id, "vps_1/bkp_1");
+        let parsed = ImportId::parse(&id).unwrap();
+        assert_eq!(
+            (parsed.vps_id.as_str(), parsed.backup_id.as_str()),
+            ("vps_1", "bkp_1")
+        );
+        let half = Value::object([
+            (VPS_ID, Value::from("vps_1")),
+            (IDENTITY_BACKUP_ID, Value::Null),
+        ]);
+        let e = import_id_of(&half).unwrap_err();
+        assert_eq!(
+            e.attribute,
+            Some(AttributePath::attribute(IDENTITY_BACKUP_ID))
         );
     }
 

@@ -15,7 +15,7 @@ use crate::api::{ApiError, Client, DeleteOutcome, JobProgress, JobStatus, Operat
 use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
-    ImportResult, Plan, PlanRequest, ReadResult, Resource, Schema, Value,
+    IdentitySchema, ImportResult, Plan, PlanRequest, ReadResult, Resource, Schema, Value,
 };
 use crate::hostup::attributes::validate_id_attribute;
 use crate::hostup::diagnostics::{
@@ -484,6 +484,18 @@ impl Resource for VpsBackupResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(super::model::identity_schema())
+    }
+
+    fn identity(&self, state: &Value) -> Value {
+        super::model::identity_of(state)
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostic> {
+        super::model::import_id_of(identity)
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::api::{poll_url_for, Job, JobStatus, Operation, SourceType, VpsStatus};
-use crate::framework::Value;
+use crate::framework::{AttributePath, Diagnostic, IdentityAttribute, IdentitySchema, Value};
 use crate::hostup::power::{self, SentAction};
 use crate::hostup::values::number;
 
@@ -233,6 +233,31 @@ impl Private {
     pub fn poll_url_for(&self, job_id: &str) -> Option<String> {
         poll_url_for(&self.poll_url, job_id)
     }
+}
+
+/// The identity of a restore (Terraform and OpenTofu 1.12+): the HostUp job that ran it, which is
+/// what its import id names too.
+pub fn identity_schema() -> IdentitySchema {
+    IdentitySchema::new(vec![IdentityAttribute::required_string(
+        JOB_ID,
+        "The HostUp job id of the restore, `job_…`.",
+    )])
+}
+
+/// The identity of the restore `state` records.
+pub fn identity_of(state: &Value) -> Value {
+    identity_schema().from_state(state, &[(JOB_ID, JOB_ID)])
+}
+
+/// The import id an identity names: its job id.
+pub fn import_id_of(identity: &Value) -> Result<String, Diagnostic> {
+    identity.get_str(JOB_ID).map(str::to_owned).ok_or_else(|| {
+        Diagnostic::error(
+            "Missing job_id",
+            "Import hostup_vps_restore by identity with `identity = { job_id = \"job_…\" }`.",
+        )
+        .at(AttributePath::attribute(JOB_ID))
+    })
 }
 
 /// An RFC 3339 timestamp (UTC, whole seconds) of now.
@@ -468,6 +493,29 @@ mod tests {
             "result": {"error": "x", "targetVpsId": "vps_t"}}}))
         .unwrap();
         assert_eq!(ids_from_job(&partial), None);
+    }
+
+    #[test]
+    fn the_identity_is_the_job_and_names_the_import_id() {
+        let state = Value::object([(JOB_ID, Value::from("job_1")), (STATUS, Value::Null)]);
+        let identity = identity_of(&state);
+        assert_eq!(identity, Value::object([(JOB_ID, Value::from("job_1"))]));
+        assert_eq!(import_id_of(&identity).unwrap(), "job_1");
+        assert_eq!(
+            identity_of(&Value::Null),
+            Value::Null,
+            "no object, no identity"
+        );
+        // A restore whose request went unanswered has no job: its identity says so.
+        let unanswered = identity_of(&Value::object([(JOB_ID, Value::Null)]));
+        assert_eq!(unanswered, Value::object([(JOB_ID, Value::Null)]));
+        let e = import_id_of(&unanswered).unwrap_err();
+        assert_eq!(e.attribute, Some(AttributePath::attribute(JOB_ID)));
+        let t = identity_schema().value_type();
+        assert_eq!(
+            t,
+            crate::framework::Type::object([(JOB_ID, crate::framework::Type::String)])
+        );
     }
 
     #[test]

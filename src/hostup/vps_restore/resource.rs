@@ -17,7 +17,8 @@ use crate::api::{job_poll_path, Client, JobProgress, JobStatus, Operation};
 use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
-    ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema, Type, Value,
+    IdentitySchema, ImportResult, NestedBlock, Plan, PlanRequest, ReadResult, Resource, Schema,
+    Type, Value,
 };
 use crate::hostup::diagnostics::{job_refresh_failure, read_failure, refresh_failure, Reading};
 use crate::hostup::power::{PowerRun, SentAction};
@@ -488,6 +489,18 @@ impl Resource for VpsRestoreResource {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(super::model::identity_schema())
+    }
+
+    fn identity(&self, state: &Value) -> Value {
+        super::model::identity_of(state)
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostic> {
+        super::model::import_id_of(identity)
     }
 
     async fn validate(&self, _ctx: &Context, config: &Value) -> Diagnostics {

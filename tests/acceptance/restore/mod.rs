@@ -174,6 +174,18 @@ fn job_id_in_state(ws: &Workspace, address: &str) -> String {
     job
 }
 
+/// Asserts that Terraform (and OpenTofu) 1.12+ recorded the restore's identity as its job `job`;
+/// older CLIs record none.
+#[track_caller]
+fn assert_identity_is_the_job(ws: &Workspace, address: &str, job: &str) {
+    let identity = ws.state_resource_identity(address);
+    if ws.cli().at_least(1, 12, 0) {
+        assert_eq!(identity, Some(json!({"job_id": job})), "{address}");
+    } else {
+        assert_eq!(identity, None, "{} records no identity", ws.cli());
+    }
+}
+
 // ----- 1, 2: the lifecycle on every CLI ------------------------------------------------------------
 
 #[test]
@@ -1205,6 +1217,91 @@ fn copy_example(ws: &Workspace, from: &Path, as_name: &str) {
     let text =
         std::fs::read_to_string(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
     ws.write(as_name, &text);
+}
+
+/// `main.tf` of a restore of web-01 from db-01's newest backup, imported by `how` (an `id = …` or
+/// `identity = { … }` line).
+fn imported_restore(how: &str) -> String {
+    config(&[
+        restore("r", WEB, DB, NEWEST, ""),
+        format!("\nimport {{\n  to = hostup_vps_restore.r\n  {how}\n}}\n"),
+    ])
+}
+
+#[test]
+fn a_completed_restore_imports_by_identity_and_keeps_it_when_moved() {
+    let provider = provider();
+    for_each_cli(|cli| {
+        if !cli.at_least(1, 12, 0) {
+            eprintln!("skipped: resource identity needs 1.12+ ({cli})");
+            return;
+        }
+        let sim = sim("1s", &[]);
+        let first = workspace(cli, &provider, &sim);
+        first.write_main_tf(&config(&[restore("r", WEB, DB, NEWEST, "")]));
+        first.apply();
+        let job = job_id_in_state(&first, "hostup_vps_restore.r");
+        assert_identity_is_the_job(&first, "hostup_vps_restore.r", &job);
+
+        let by_id = workspace(cli, &provider, &sim);
+        by_id.write_main_tf(&imported_restore(&format!("id = \"{job}\"")));
+        by_id.apply();
+
+        let ws = workspace(cli, &provider, &sim);
+        ws.write_main_tf(&imported_restore(&format!(
+            "identity = {{\n    job_id = \"{job}\"\n  }}"
+        )));
+        ws.run(&["plan"])
+            .assert_success()
+            .assert_output_contains("1 to import, 0 to add, 0 to change, 0 to destroy");
+        ws.apply();
+        // `running_at` is worked out from the uptime at each read, so two imports a moment
+        // apart may differ by a second there; everything else is the same.
+        let without_running_at = |ws: &Workspace| {
+            let mut attrs = ws
+                .state_resource_attributes("hostup_vps_restore.r")
+                .unwrap();
+            let at = attrs["running_at"].take();
+            assert!(at.is_string(), "{attrs}");
+            attrs
+        };
+        assert_eq!(
+            without_running_at(&ws),
+            without_running_at(&by_id),
+            "the same state as the import by id"
+        );
+        assert_identity_is_the_job(&ws, "hostup_vps_restore.r", &job);
+        ws.assert_plan_empty();
+        assert_eq!(
+            restore_posts(&sim.requests()),
+            [202],
+            "imports send nothing"
+        );
+
+        // A `moved` block renames the resource; the object and its identity stay.
+        ws.write_main_tf(&config(&[
+            restore("r2", WEB, DB, NEWEST, ""),
+            "\nmoved {\n  from = hostup_vps_restore.r\n  to   = hostup_vps_restore.r2\n}\n".into(),
+        ]));
+        ws.apply();
+        assert_identity_is_the_job(&ws, "hostup_vps_restore.r2", &job);
+        ws.assert_plan_empty();
+        assert_eq!(
+            restore_posts(&sim.requests()),
+            [202],
+            "a move sends nothing"
+        );
+
+        // An identity that names no job: a clear error, nothing imported.
+        let wrong = workspace(cli, &provider, &sim);
+        wrong.write_main_tf(&imported_restore(
+            "identity = {\n    job_id = \"job_01nosuchjob\"\n  }",
+        ));
+        let out = wrong.run(&["plan"]);
+        out.assert_failure();
+        let d = diagnostic(&out, "Error", "Restore job not found", None);
+        assert_contains_all(&d, &["job_01nosuchjob"]);
+    });
 }
 
 #[test]
