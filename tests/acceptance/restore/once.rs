@@ -413,7 +413,7 @@ fn two_restores_of_one_target_fail_at_plan_naming_each_other() {
                 !flagged.is_empty(),
                 "neither restore of {WEB} was refused:\n{out}"
             );
-            for (me, other) in flagged.iter().copied() {
+            for &(me, other) in &flagged {
                 let d = diagnostic(
                     &out,
                     "Error",
