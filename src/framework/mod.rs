@@ -18,8 +18,9 @@ pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use identity::{IdentityAttribute, IdentitySchema};
 pub use path::{AttributePath, PathStep};
 pub use provider::{
-    Action, ApplyRequest, ApplyResult, Context, DataSource, ImportResult, Plan, PlanRequest,
-    ProgressSender, Provider, ReadResult, Resource,
+    Action, ApplyRequest, ApplyResult, Context, DataSource, ImportResult, ListRequest,
+    ListResource, ListSender, Listed, Plan, PlanRequest, ProgressSender, Provider, ReadResult,
+    Resource,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Presence, Schema};
 pub use types::Type;

@@ -75,6 +75,11 @@ pub trait Provider: Send + Sync + 'static {
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         Vec::new()
     }
+
+    /// Every list resource type the provider serves (`terraform query`); none by default.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        Vec::new()
+    }
 }
 
 /// What Terraform proposes for a create or an update.
@@ -316,6 +321,52 @@ pub trait DataSource: Send + Sync + 'static {
 
     /// Fills the computed attributes of `config`; the result must be wholly known.
     async fn read(&self, ctx: &Context, config: Value) -> ReadResult;
+}
+
+/// What `terraform query` asks a list resource for.
+#[derive(Clone, Debug)]
+pub struct ListRequest {
+    /// The `config { … }` block of the `list` block, under the list resource's schema.
+    pub config: Value,
+    /// Whether each result must carry the whole resource object (`include_resource = true`,
+    /// and always for `-generate-config-out`).
+    pub include_resource: bool,
+    /// At most this many results are wanted; the stream is closed once they are sent.
+    pub limit: u64,
+}
+
+/// One object a list resource found.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The object as the managed resource's state would record it (its identity is derived from
+    /// it); sent whole only when the request includes resources.
+    pub state: Value,
+    /// A line for people: what the object is.
+    pub display_name: String,
+}
+
+/// Where a list resource sends what it finds. A send that fails means the CLI has all it asked
+/// for (the limit) or went away: the list stops there.
+pub type ListSender = mpsc::Sender<Listed>;
+
+/// A list resource (Terraform 1.14+ `terraform query`): finds existing objects of the managed
+/// resource type of the same name, so they can be imported.
+#[async_trait]
+pub trait ListResource: Send + Sync + 'static {
+    /// The type name, the same as the managed resource's (`hostup_vps_backup`).
+    fn type_name(&self) -> &str;
+
+    /// The schema of the `config { … }` block.
+    fn schema(&self) -> Schema;
+
+    /// Static checks of the `config` block; it may hold unknown values. No API calls.
+    async fn validate(&self, _ctx: &Context, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Sends each object found to `found`, in a stable order, and returns the problems met;
+    /// stops early when a send fails or Terraform stops the provider.
+    async fn list(&self, ctx: &Context, req: ListRequest, found: ListSender) -> Diagnostics;
 }
 
 /// Progress lines an action sends while it runs; Terraform prints each as it arrives.

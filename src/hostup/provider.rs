@@ -10,12 +10,13 @@ use url::Url;
 
 use super::config::{self, Resolved};
 use super::shared::Shared;
+use super::vps_backup::list::VpsBackupList;
 use super::vps_backup::VpsBackupResource;
 use super::vps_restore::VpsRestoreResource;
 use crate::api::{ApiKey, Client, ClientConfig, PollSchedule};
 use crate::framework::{
-    Action, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider, Resource,
-    Schema, Value,
+    Action, AttributePath, Context, DataSource, Diagnostic, Diagnostics, ListResource, Provider,
+    Resource, Schema, Value,
 };
 
 /// Environment variable that makes job waits poll at a fixed interval, in milliseconds.
@@ -161,6 +162,10 @@ impl Provider for HostupProvider {
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         super::actions::all(self.shared.clone())
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![Arc::new(VpsBackupList::new(self.shared.clone()))]
     }
 }
 

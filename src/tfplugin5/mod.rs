@@ -4,6 +4,7 @@
 pub mod codec;
 mod convert;
 mod identity;
+mod list;
 pub mod server;
 
 pub use server::ProviderService;

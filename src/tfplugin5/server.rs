@@ -16,13 +16,14 @@ use tonic::{Request, Response, Status};
 
 use crate::framework::server::{apply_resource_change, plan_resource_change};
 use crate::framework::{
-    Action, ApplyRequest, Context, DataSource, Diagnostic, Diagnostics, PlanRequest, Provider,
-    Resource, Schema, Type, Value,
+    Action, ApplyRequest, Context, DataSource, Diagnostic, Diagnostics, ListRequest, ListResource,
+    PlanRequest, Provider, Resource, Schema, Type, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
 use crate::tfplugin5::convert::{diagnostics_to_proto, path_to_proto, schema_to_proto};
 use crate::tfplugin5::identity::Identities;
+use crate::tfplugin5::list::{self, Found, LIST_BUFFER};
 
 use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
 
@@ -141,8 +142,9 @@ pub struct ProviderService {
     resources: Registry<dyn Resource>,
     data_sources: Registry<dyn DataSource>,
     actions: Registry<dyn Action>,
+    list_resources: Registry<dyn ListResource>,
     /// The identity schemas of the resource types that declare one.
-    identities: Identities,
+    identities: Arc<Identities>,
     /// Problems found while registering types (duplicate names), reported by GetSchema.
     schema_diagnostics: Diagnostics,
     /// The token handed to every call; `Stop` cancels it for good.
@@ -163,6 +165,10 @@ impl fmt::Debug for ProviderService {
                 &self.data_sources.sorted_names().collect::<Vec<_>>(),
             )
             .field("actions", &self.actions.sorted_names().collect::<Vec<_>>())
+            .field(
+                "list_resources",
+                &self.list_resources.sorted_names().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -173,7 +179,7 @@ impl ProviderService {
         let provider_schema = provider.schema();
         let mut schema_diagnostics = Diagnostics::new();
         let all_resources = provider.resources();
-        let identities = Identities::new(&all_resources);
+        let identities = Arc::new(Identities::new(&all_resources));
         let resources = Registry::new(
             "resource",
             all_resources,
@@ -192,6 +198,12 @@ impl ProviderService {
             |a| (a.type_name().to_string(), a.schema()),
             &mut schema_diagnostics,
         );
+        let list_resources = Registry::new(
+            "list resource",
+            provider.list_resources(),
+            |l| (l.type_name().to_string(), l.schema()),
+            &mut schema_diagnostics,
+        );
         ProviderService {
             provider_type: provider_schema.value_type(),
             provider_schema: schema_to_proto(&provider_schema),
@@ -199,6 +211,7 @@ impl ProviderService {
             resources,
             data_sources,
             actions,
+            list_resources,
             identities,
             schema_diagnostics,
             stop: CancellationToken::new(),
@@ -398,6 +411,11 @@ impl ProviderRpc for ProviderService {
                 .sorted_names()
                 .map(|type_name| m::ActionMetadata { type_name })
                 .collect(),
+            list_resources: self
+                .list_resources
+                .sorted_names()
+                .map(|type_name| m::ListResourceMetadata { type_name })
+                .collect(),
             ..Default::default()
         })
     }
@@ -419,6 +437,7 @@ impl ProviderRpc for ProviderService {
                     (k.clone(), pb::ActionSchema { schema })
                 })
                 .collect(),
+            list_resource_schemas: self.list_resources.wire_schemas(),
             diagnostics: wire(self.schema_diagnostics.clone()),
             server_capabilities: Some(capabilities()),
             ..Default::default()
@@ -790,6 +809,72 @@ impl ProviderRpc for ProviderService {
             Err(d) => {
                 // The buffer has room for this one event; the stream then ends.
                 let _ = events.try_send(Ok(completed(d.into())));
+            }
+        }
+        Ok(Response::new(Box::pin(ReceiverStream::new(stream))))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        use pb::validate_list_resource_config::Response as R;
+        let req = request.into_inner();
+        let decoded = self.list_resources.get_decoded(
+            self.provider_name(),
+            &req.type_name,
+            [(req.config.as_ref(), "list configuration")],
+        );
+        let diagnostics = match decoded {
+            Ok((l, [config])) => {
+                list::in_config_block(l.handler.validate(&self.context(), &config).await)
+            }
+            Err(d) => d.into(),
+        };
+        reply(R {
+            diagnostics: wire(diagnostics),
+        })
+    }
+
+    async fn list_resource(
+        &self,
+        request: Request<pb::list_resource::Request>,
+    ) -> Result<Response<EventStream<pb::list_resource::Event>>, Status> {
+        let req = request.into_inner();
+        let (events, stream) = mpsc::channel(LIST_BUFFER);
+        let listed = self
+            .list_resources
+            .get_decoded(
+                self.provider_name(),
+                &req.type_name,
+                [(req.config.as_ref(), "list configuration")],
+            )
+            .and_then(|(l, [config])| {
+                let r = self.resources.get(self.provider_name(), &req.type_name)?;
+                Ok((l, r, config))
+            });
+        match listed {
+            Ok((l, r, config)) => {
+                let found = Found {
+                    resource: r.handler.clone(),
+                    value_type: r.value_type.clone(),
+                };
+                let list_request = ListRequest {
+                    config,
+                    include_resource: req.include_resource_object,
+                    limit: u64::try_from(req.limit).unwrap_or(0),
+                };
+                tokio::spawn(list::run_list(
+                    l.handler.clone(),
+                    found,
+                    self.identities.clone(),
+                    self.context(),
+                    list_request,
+                    events,
+                ));
+            }
+            Err(d) => {
+                let _ = events.try_send(Ok(list::diagnostics_event(d.into())));
             }
         }
         Ok(Response::new(Box::pin(ReceiverStream::new(stream))))

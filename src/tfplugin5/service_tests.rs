@@ -10,8 +10,9 @@ use tonic::Request;
 
 use crate::framework::{
     Action, ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, DataSource,
-    Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportResult, PathStep, Plan,
-    PlanRequest, ProgressSender, Provider, ReadResult, Resource, Schema, Type, Value,
+    Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, ImportResult, ListRequest,
+    ListResource, ListSender, Listed, PathStep, Plan, PlanRequest, ProgressSender, Provider,
+    ReadResult, Resource, Schema, Type, Value,
 };
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
@@ -24,6 +25,8 @@ const UNKNOWN: [u8; 3] = [0xd4, 0x00, 0x00];
 
 struct TestProvider {
     started: Arc<Notify>,
+    /// What the `test_thing` list sent before it stopped, once it has.
+    listed: Arc<std::sync::Mutex<Option<usize>>>,
 }
 
 #[async_trait]
@@ -56,6 +59,49 @@ impl Provider for TestProvider {
 
     fn actions(&self) -> Vec<Arc<dyn Action>> {
         vec![Arc::new(Ping)]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![Arc::new(Things {
+            sent: self.listed.clone(),
+        })]
+    }
+}
+
+/// `list "test_thing"`: finds `count` things (`config { count = N }`), `t-0`, `t-1`, …, and
+/// records how many it sent before a send failed (the CLI had enough, or went away).
+struct Things {
+    sent: Arc<std::sync::Mutex<Option<usize>>>,
+}
+
+#[async_trait]
+impl ListResource for Things {
+    fn type_name(&self) -> &str {
+        "test_thing"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(Block::new().attribute(Attribute::number("count").required()))
+    }
+
+    async fn list(&self, _ctx: &Context, req: ListRequest, found: ListSender) -> Diagnostics {
+        let count = req.config.get("count").and_then(Value::as_i64).unwrap_or(0);
+        let mut sent = 0;
+        for i in 0..count {
+            let listed = Listed {
+                state: thing(Value::string(format!("t-{i}")), "listed"),
+                display_name: format!("thing {i}"),
+            };
+            if found.send(listed).await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        *self.sent.lock().unwrap() = Some(sent);
+        if count < 0 {
+            return Diagnostic::error("Negative count", "").into();
+        }
+        Diagnostics::new()
     }
 }
 
@@ -219,6 +265,7 @@ fn service() -> (ProviderService, Arc<Notify>) {
     let started = Arc::new(Notify::new());
     let provider = TestProvider {
         started: started.clone(),
+        listed: Arc::default(),
     };
     (ProviderService::new(Arc::new(provider)), started)
 }
@@ -288,6 +335,7 @@ async fn get_schema_publishes_every_type_and_plan_destroy() {
     assert_eq!(id.r#type, b"\"string\"");
     assert!(r.data_source_schemas.contains_key("test_info"));
     assert!(r.action_schemas["test_ping"].schema.is_some());
+    assert!(r.list_resource_schemas.contains_key("test_thing"));
     let caps = r.server_capabilities.unwrap();
     assert!(caps.plan_destroy);
     assert!(!caps.get_provider_schema_optional);
@@ -573,6 +621,110 @@ async fn stored_identity_of_version_0_upgrades_as_it_is_and_others_are_refused()
         .into_inner();
     assert!(r.upgraded_identity.is_none());
     assert!(errors(&r.diagnostics)[0].summary.contains("version"));
+}
+
+/// A `ListResource` request for `count` things, at most `limit`.
+fn list_request(count: i64, limit: i64, include: bool) -> pb::list_resource::Request {
+    let config_type = Type::object([("count", Type::Number)]);
+    pb::list_resource::Request {
+        type_name: "test_thing".into(),
+        config: dv(
+            &Value::object([("count", Value::from(count))]),
+            &config_type,
+        ),
+        include_resource_object: include,
+        limit,
+    }
+}
+
+#[tokio::test]
+async fn a_list_streams_identities_and_objects_and_stops_at_the_limit() {
+    let started = Arc::new(Notify::new());
+    let listed = Arc::new(std::sync::Mutex::new(None));
+    let provider = TestProvider {
+        started,
+        listed: listed.clone(),
+    };
+    let svc = ProviderService::new(Arc::new(provider));
+    let events: Vec<_> = svc
+        .list_resource(Request::new(list_request(1000, 3, true)))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    for (i, event) in events.iter().enumerate() {
+        let event = event.as_ref().unwrap();
+        let id = format!("t-{i}");
+        assert_eq!(
+            identity_of(&event.identity),
+            Some(Value::object([("id", Value::string(&id))]))
+        );
+        assert_eq!(event.display_name, format!("thing {i}"));
+        assert_eq!(
+            undv(&event.resource_object, &thing_type()),
+            thing(Value::string(&id), "listed")
+        );
+        assert!(event.diagnostic.is_empty());
+    }
+    // The list learned it could stop: it did not go on through 1000 things.
+    let sent = listed.lock().unwrap().expect("the list returned");
+    assert!(sent < 3 + 16 + 2, "sent {sent} after the limit");
+    // Without include_resource_object, no objects.
+    let events: Vec<_> = svc
+        .list_resource(Request::new(list_request(2, 100, false)))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 2);
+    assert!(events[0].as_ref().unwrap().resource_object.is_none());
+}
+
+#[tokio::test]
+async fn a_list_stops_when_the_cli_drops_the_stream_and_errors_end_it_as_diagnostics() {
+    let listed = Arc::new(std::sync::Mutex::new(None));
+    let provider = TestProvider {
+        started: Arc::new(Notify::new()),
+        listed: listed.clone(),
+    };
+    let svc = ProviderService::new(Arc::new(provider));
+    let mut stream = svc
+        .list_resource(Request::new(list_request(100_000, 1_000_000, false)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stream.next().await.is_some());
+    drop(stream);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let sent = loop {
+        if let Some(sent) = *listed.lock().unwrap() {
+            break sent;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the list never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert!(
+        sent < 100_000,
+        "the list went on after the CLI left: {sent}"
+    );
+
+    let events: Vec<_> = svc
+        .list_resource(Request::new(list_request(-1, 100, false)))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let last = events[0].as_ref().unwrap();
+    assert!(last.identity.is_none());
+    assert_eq!(errors(&last.diagnostic)[0].summary, "Negative count");
 }
 
 #[tokio::test]

@@ -363,6 +363,7 @@ fn reference_lists_match_the_schema() {
         ("resource_schemas", "resources", "Resource"),
         ("data_source_schemas", "data-sources", "Data Source"),
         ("action_schemas", "actions", "Action"),
+        ("list_resource_schemas", "list-resources", "List Resource"),
     ] {
         let Some(map) = ours[key].as_object() else {
             continue;

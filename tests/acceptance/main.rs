@@ -8,6 +8,7 @@ mod backup;
 mod docs_schema;
 mod echo;
 mod harness_selftest;
+mod query;
 mod release_install;
 mod restore;
 mod silent_api;

@@ -137,6 +137,10 @@ pub(crate) struct FixtureVps {
     pub gates: FixtureGates,
     #[serde(default)]
     pub backups: Vec<FixtureBackup>,
+    /// This many more backups, made up: scheduled, one a day from 2026-01-01 02:00 UTC, ids
+    /// `bkp_<the VPS id without vps_>_<number>` (for lists, pages and limits).
+    #[serde(default)]
+    pub generated_backups: u32,
 }
 
 #[derive(Debug, Deserialize)]

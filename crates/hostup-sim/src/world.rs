@@ -65,6 +65,23 @@ pub(crate) struct Backup {
 }
 
 impl Backup {
+    /// The `n`th made-up backup of VPS `vps_id` (the fixture's `generatedBackups`).
+    fn generated(vps_id: &str, n: u32) -> Backup {
+        let short = vps_id.strip_prefix("vps_").unwrap_or(vps_id);
+        let first = DateTime::parse_from_rfc3339("2026-01-01T02:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        Backup {
+            id: format!("bkp_{short}_{n:03}"),
+            created_at: first + chrono::Duration::days(i64::from(n)),
+            size_gb: f64::from(4 + n % 5),
+            backup_type: "scheduled".into(),
+            note: None,
+            storage_key: format!("backups/{vps_id}/generated-{n}.qcow2"),
+            fail_restore: None,
+        }
+    }
+
     fn from_fixture(b: &FixtureBackup, index: usize) -> anyhow::Result<Backup> {
         Ok(Backup {
             id: b.id.clone(),
@@ -339,12 +356,13 @@ impl World {
                 Some(t) => parse_time(t)?,
                 None => now,
             };
-            let backups = v
+            let mut backups = v
                 .backups
                 .iter()
                 .enumerate()
                 .map(|(i, b)| Backup::from_fixture(b, i))
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            backups.extend((0..v.generated_backups).map(|n| Backup::generated(&v.id, n)));
             vps.push(Vps {
                 id: v.id.clone(),
                 client: v.client.clone(),

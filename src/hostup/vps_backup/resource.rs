@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::{ApiError, Client, DeleteOutcome, JobProgress, JobStatus, Operation};
+use crate::api::{ApiError, Backup, Client, DeleteOutcome, JobProgress, JobStatus, Operation};
 use crate::framework::timeouts::{self, format_duration};
 use crate::framework::{
     ApplyRequest, ApplyResult, Attribute, AttributePath, Block, Context, Diagnostic, Diagnostics,
@@ -476,6 +476,17 @@ impl VpsBackupResource {
     }
 }
 
+/// The state of a backup HostUp lists under `vps_id`, as an import (or a `terraform query`) finds
+/// it: the refresh after it fills in the rest.
+pub fn found_state(vps_id: &str, backup: &Backup) -> Value {
+    let mut state = schema().block.empty_value();
+    state.set(VPS_ID, Value::from(vps_id));
+    state.set(ID, Value::from(backup.id.as_str()));
+    state.set(NOTE, crate::hostup::values::text(backup.note.as_deref()));
+    write_facts(&mut state, backup);
+    state
+}
+
 #[async_trait]
 impl Resource for VpsBackupResource {
     fn type_name(&self) -> &str {
@@ -833,13 +844,8 @@ impl Resource for VpsBackupResource {
                 ),
             ));
         };
-        let mut state = schema().block.empty_value();
-        state.set(VPS_ID, Value::from(id.vps_id.as_str()));
-        state.set(ID, Value::from(backup.id.as_str()));
-        state.set(NOTE, crate::hostup::values::text(backup.note.as_deref()));
-        write_facts(&mut state, backup);
         ImportResult {
-            state,
+            state: found_state(&id.vps_id, backup),
             private: Vec::new(),
             diagnostics: Diagnostics::new(),
         }
