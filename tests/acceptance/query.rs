@@ -48,6 +48,21 @@ fn results<'a>(out: &'a TfOutput, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A simulator with the 3-VPS fixture and a workspace on it with the key `key`, the provider
+/// block, and `query` as its query file.
+fn query_workspace(
+    cli: &TerraformCli,
+    provider: &ProviderDir,
+    key: &str,
+    query: &str,
+) -> (Sim, Workspace) {
+    let sim = Sim::start(&fixture(), &[]);
+    let ws = sim.workspace(cli, &[provider], key);
+    ws.write_main_tf(HEADER);
+    ws.write("backups.tfquery.hcl", query);
+    (sim, ws)
+}
+
 /// Runs `body` for every CLI that has `terraform query`.
 fn for_each_query_cli(body: impl Fn(&TerraformCli)) {
     for_each_cli(|cli| {
@@ -61,21 +76,16 @@ fn for_each_query_cli(body: impl Fn(&TerraformCli)) {
 fn query_finds_every_backup_filters_by_vps_and_honours_the_limit() {
     let provider = provider();
     for_each_query_cli(|cli| {
-        let sim = Sim::start(&fixture(), &[]);
-        let ws = sim.workspace(cli, &[&provider], KEY);
-        ws.write_main_tf(HEADER);
-        ws.write(
-            "backups.tfquery.hcl",
-            &[
-                list("all", ""),
-                list(
-                    "beta",
-                    &format!("  config {{\n    vps_id = \"{BETA}\"\n  }}\n"),
-                ),
-                list("few", "  limit = 5\n"),
-            ]
-            .concat(),
-        );
+        let query = [
+            list("all", ""),
+            list(
+                "beta",
+                &format!("  config {{\n    vps_id = \"{BETA}\"\n  }}\n"),
+            ),
+            list("few", "  limit = 5\n"),
+        ]
+        .concat();
+        let (sim, ws) = query_workspace(cli, &provider, KEY, &query);
         let out = ws.run(&["query"]);
         out.assert_success();
         let all = results(&out, "all");
@@ -105,10 +115,7 @@ fn query_finds_every_backup_filters_by_vps_and_honours_the_limit() {
 fn generated_configuration_imports_all_25_backups_without_a_write() {
     let provider = provider();
     for_each_query_cli(|cli| {
-        let sim = Sim::start(&fixture(), &[]);
-        let ws = sim.workspace(cli, &[&provider], KEY);
-        ws.write_main_tf(HEADER);
-        ws.write("backups.tfquery.hcl", &list("all", ""));
+        let (sim, ws) = query_workspace(cli, &provider, KEY, &list("all", ""));
         ws.run(&["query", "-generate-config-out=generated.tf"])
             .assert_success();
         let generated =
@@ -132,11 +139,10 @@ fn generated_configuration_imports_all_25_backups_without_a_write() {
 fn a_missing_vps_or_a_key_without_read_is_an_error_not_a_broken_stream() {
     let provider = provider();
     for_each_query_cli(|cli| {
-        let sim = Sim::start(&fixture(), &[]);
-        let ws = sim.workspace(cli, &[&provider], KEY);
-        ws.write_main_tf(HEADER);
-        ws.write(
-            "backups.tfquery.hcl",
+        let (_sim, ws) = query_workspace(
+            cli,
+            &provider,
+            KEY,
             &list(
                 "nope",
                 "  config {\n    vps_id = \"vps_01doesnotexist\"\n  }\n",
@@ -176,10 +182,7 @@ fn opentofu_has_no_query_command_and_says_so() {
         if cli.flavor != Flavor::OpenTofu {
             return;
         }
-        let sim = Sim::start(&fixture(), &[]);
-        let ws = sim.workspace(cli, &[&provider], KEY);
-        ws.write_main_tf(HEADER);
-        ws.write("backups.tfquery.hcl", &list("all", ""));
+        let (_sim, ws) = query_workspace(cli, &provider, KEY, &list("all", ""));
         let out = ws.run(&["query"]);
         out.assert_failure();
         // OpenTofu's own words; recorded so a release that adds the command is noticed.
