@@ -330,8 +330,9 @@ fn a_timed_out_restore_whose_record_expired_stops_the_plan() {
         ws.run(&["untaint", TAINTED]).assert_success();
         ws.assert_plan_empty();
         assert_eq!(restore_posts(&sim.requests()), [202]);
-        // The refresh after HostUp dropped the record keeps the identity. (Terraform 1.12.2's
-        // `untaint` writes the state back without it; the apply's refresh records it again.)
+        // The refresh after HostUp dropped the record keeps the identity. (On Terraform 1.12.2 the
+        // state holds none after the timed-out apply and `untaint`; the apply's refresh records
+        // it again.)
         ws.apply();
         assert_identity_is_the_job(&ws, TAINTED, &job);
         assert_eq!(restore_posts(&sim.requests()), [202]);
