@@ -115,10 +115,16 @@ done
 # library is built without its backtrace symbolizer (std's `backtrace` feature: addr2line, gimli,
 # object): the binaries are stripped, so it would have no symbols to read, and it costs each
 # target build and binary.
+#
+# Two runs at once (make test's background build and the release tests' own) take turns per
+# target on a lock of their own: cargo serialises the builds on the target dir anyway, but
+# cargo-zigbuild writes its linker wrappers and symlinks before cargo takes that lock, and two of
+# them creating the same symlink at once fail with "File exists".
 log "building $targets with the $profile profile, version $version"
 start=$SECONDS
 for target in $targets; do
-  "$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
+  flock "$CARGO_TARGET_DIR/.zigbuild.lock" \
+    "$DEBIAN_CARGO" zigbuild --profile "$profile" --locked -Zbuild-std=std,panic_unwind \
     -Zbuild-std-features=panic-unwind \
     --bin terraform-provider-hostup --target "$target"
 done
