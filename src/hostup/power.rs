@@ -80,11 +80,6 @@ pub fn outcome_of(action: PowerAction) -> &'static str {
     }
 }
 
-/// The verb of an action in messages: "start", "restart", "stop".
-fn verb(action: PowerAction) -> &'static str {
-    action.as_str()
-}
-
 /// When a running VPS started, from its uptime, as RFC 3339 (UTC, whole seconds); null when it
 /// is not running or HostUp did not say. A value within [`RUNNING_AT_SLACK`] of `prior` keeps
 /// `prior`, so a refresh does not report a change that is only the clock moving.
@@ -283,7 +278,7 @@ impl PowerRun<'_> {
                                      a second time. HostUp now reports {} as {state}. Start it \
                                      with the hostup_vps_power action or in the HostUp control \
                                      panel, then run apply again.",
-                                    verb(repair.unwrap_or(PowerAction::Start)),
+                                    repair.unwrap_or(PowerAction::Start).as_str(),
                                     self.label
                                 ),
                                 false,
@@ -351,11 +346,15 @@ impl PowerRun<'_> {
     ) -> bool {
         if self.ctx.is_cancelled() {
             end.diagnostics.push(Diagnostic::error(
-                format!("Interrupted before the {} of {}", verb(action), self.label),
+                format!(
+                    "Interrupted before the {} of {}",
+                    action.as_str(),
+                    self.label
+                ),
                 self.detail(
                     &format!(
                         "Terraform was interrupted before the {} was sent; nothing was sent.",
-                        verb(action)
+                        action.as_str()
                     ),
                     true,
                 ),
@@ -376,7 +375,7 @@ impl PowerRun<'_> {
         };
         on_step(&format!(
             "{} of {} sent: HostUp job {}",
-            verb(action),
+            action.as_str(),
             self.label,
             op.job_id
         ));
@@ -411,12 +410,12 @@ impl PowerRun<'_> {
         end: &mut PowerEnd,
     ) -> bool {
         let subject = JobSubject {
-            name: format!("{} of {}", verb(action), self.label),
-            accepted: verb(action),
+            name: format!("{} of {}", action.as_str(), self.label),
+            accepted: action.as_str(),
             after_failure: self.detail(
                 &format!(
                     "HostUp did not carry the {} out; it may be sent again by the next run.",
-                    verb(action)
+                    action.as_str()
                 ),
                 false,
             ),
@@ -452,7 +451,7 @@ impl PowerRun<'_> {
 
     /// The error of a power action request that gave no job.
     fn send_failure(&self, action: PowerAction, e: &ApiError) -> Diagnostic {
-        let verb = verb(action);
+        let verb = action.as_str();
         let label = self.label;
         match (e.delivery(), e.status()) {
             (Delivery::Refused, Some(403)) => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::framework::{Diagnostic, IdentitySchema, Resource, Type, Value};
 use crate::proto::tfplugin5 as pb;
 use crate::tfplugin5::codec;
+use crate::tfplugin5::server::{decode, encode};
 
 /// One resource type's identity schema, built once.
 struct Declared {
@@ -80,20 +81,9 @@ impl Identities {
         if identity.is_null() || !identity.is_wholly_known() {
             return Ok(None);
         }
-        let msgpack = codec::encode_msgpack(&identity, &declared.value_type).map_err(|e| {
-            Diagnostic::error(
-                "Provider produced an invalid identity",
-                format!(
-                    "The identity of this {} could not be encoded: {e}",
-                    resource.type_name()
-                ),
-            )
-        })?;
+        let data = encode(&identity, &declared.value_type, "identity")?;
         Ok(Some(pb::ResourceIdentityData {
-            identity_data: Some(pb::DynamicValue {
-                msgpack,
-                json: Vec::new(),
-            }),
+            identity_data: Some(data),
         }))
     }
 
@@ -112,19 +102,8 @@ impl Identities {
                 format!("The resource type {type_name} has no identity."),
             ));
         };
-        let decoded = if !dv.msgpack.is_empty() {
-            codec::decode_msgpack(&dv.msgpack, &declared.value_type)
-        } else if !dv.json.is_empty() {
-            codec::decode_json(&dv.json, &declared.value_type)
-        } else {
-            return Ok(None);
-        };
-        decoded.map(Some).map_err(|e| {
-            Diagnostic::error(
-                "Invalid identity",
-                format!("The identity given for this {type_name} could not be read: {e}"),
-            )
-        })
+        let given = decode(Some(dv), &declared.value_type, "identity")?;
+        Ok((!given.is_null()).then_some(given))
     }
 
     /// `UpgradeResourceIdentity`: a stored identity (JSON) of `version`, as the current version.
@@ -158,17 +137,8 @@ impl Identities {
                 format!("The stored identity of this {type_name} could not be read: {e}"),
             )
         })?;
-        let msgpack = codec::encode_msgpack(&value, &declared.value_type).map_err(|e| {
-            Diagnostic::error(
-                "Invalid stored identity",
-                format!("The stored identity of this {type_name} could not be encoded: {e}"),
-            )
-        })?;
         Ok(pb::ResourceIdentityData {
-            identity_data: Some(pb::DynamicValue {
-                msgpack,
-                json: Vec::new(),
-            }),
+            identity_data: Some(encode(&value, &declared.value_type, "identity")?),
         })
     }
 }

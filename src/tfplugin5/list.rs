@@ -14,9 +14,9 @@ use crate::framework::{
     Type,
 };
 use crate::proto::tfplugin5 as pb;
-use crate::tfplugin5::codec;
 use crate::tfplugin5::convert::diagnostics_to_proto;
 use crate::tfplugin5::identity::Identities;
+use crate::tfplugin5::server::encode;
 
 /// Objects a list may find before it waits for the stream to catch up.
 pub(crate) const LIST_BUFFER: usize = 16;
@@ -111,16 +111,10 @@ fn event_of(
         .of_state(&*found.resource, &object.state)
         .map_err(Diagnostics::from)?;
     let resource_object = if include {
-        let msgpack = codec::encode_msgpack(&object.state, &found.value_type).map_err(|e| {
-            Diagnostics::from(crate::framework::Diagnostic::error(
-                "Provider produced an invalid resource object",
-                format!("A listed object could not be encoded: {e}"),
-            ))
-        })?;
-        Some(pb::DynamicValue {
-            msgpack,
-            json: Vec::new(),
-        })
+        Some(
+            encode(&object.state, &found.value_type, "resource object")
+                .map_err(Diagnostics::from)?,
+        )
     } else {
         None
     };

@@ -291,7 +291,11 @@ impl ProviderService {
 
 /// Decodes a DynamicValue: msgpack when present, else JSON, else null (Terraform's own rule).
 /// `what` names the field in the error, so the user sees which value was malformed.
-fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
+pub(crate) fn decode(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    what: &str,
+) -> Result<Value, Diagnostic> {
     let result = match dv {
         Some(dv) if !dv.msgpack.is_empty() => codec::decode_msgpack(&dv.msgpack, ty),
         Some(dv) if !dv.json.is_empty() => codec::decode_json(&dv.json, ty),
@@ -301,7 +305,7 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value,
 }
 
 /// Encodes a value as msgpack, the form Terraform reads first.
-fn encode(value: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostic> {
+pub(crate) fn encode(value: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostic> {
     codec::encode_msgpack(value, ty)
         .map(|msgpack| pb::DynamicValue {
             msgpack,

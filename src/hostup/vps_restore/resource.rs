@@ -389,14 +389,15 @@ impl VpsRestoreResource {
         start: Option<SentAction>,
     ) -> ApplyResult {
         let state = &mut result.new_state;
+        // Whatever follows, the power state is no longer unknown: null until it is read.
+        for name in [POWER_STATE, RUNNING_AT] {
+            if state.get(name).is_some_and(Value::is_unknown) {
+                state.set(name, Value::Null);
+            }
+        }
         let completed = state.get_str(STATUS) == Some(JobStatus::Completed.as_str())
             && !result.diagnostics.has_errors();
         if !completed {
-            for name in [POWER_STATE, RUNNING_AT] {
-                if state.get(name).is_some_and(Value::is_unknown) {
-                    state.set(name, Value::Null);
-                }
-            }
             return result;
         }
         let target_id = state.get_str(TARGET_VPS_ID).unwrap_or_default().to_owned();
@@ -405,14 +406,7 @@ impl VpsRestoreResource {
         let mut private = Private::from_bytes(&result.private);
         if !starts_after_restore(state) {
             // Recorded for the user; the restore is done whatever this read says.
-            let status = match client.get_vps_status(&target_id).await {
-                Ok(status) => Some(status),
-                Err(e) => {
-                    tracing::debug!(error = %e, "hostup_vps_restore: power state not read");
-                    None
-                }
-            };
-            write_power(state, status.as_ref());
+            refresh_power(client, &target_id, state).await;
             private.start_pending = false;
             private.start = None;
             result.private = private.to_bytes();
